@@ -1,0 +1,171 @@
+import { z } from 'zod';
+
+/**
+ * Every setting of the server, read once from the environment by
+ * {@link loadConfig}. Names follow Django's settings where Django has one.
+ */
+export interface Config {
+  /** `development`, `production` or `test`. */
+  readonly nodeEnv: 'development' | 'production' | 'test';
+  /** @default 4000 */
+  readonly port: number;
+  /** @default '127.0.0.1' in development, '0.0.0.0' otherwise */
+  readonly host: string;
+  /** postgres://… for PostgreSQL; unset for the embedded PGlite under dataDir. */
+  readonly databaseUrl: string | undefined;
+  /** @default './.data' */
+  readonly dataDir: string;
+  /** The first signs cookies, all verify (rotation). */
+  readonly secrets: readonly string[];
+  readonly secretGenerated: boolean;
+  readonly cookie: {
+    /** @default 'sessionid' */
+    readonly name: string;
+    /** @default 1209600 (two weeks, Django's) */
+    readonly ageSeconds: number;
+    readonly domain: string | undefined;
+    /** @default '/' */
+    readonly path: string;
+    /** @default false */
+    readonly secure: boolean;
+    /** @default true */
+    readonly httpOnly: boolean;
+    /** @default 'Lax' */
+    readonly sameSite: 'Strict' | 'Lax' | 'None';
+  };
+  /** @default false */
+  readonly expireAtBrowserClose: boolean;
+  /** @default false */
+  readonly saveEveryRequest: boolean;
+  /** @default 65536 */
+  readonly maxBytes: number;
+  /** Origins allowed to call the API cross-origin with credentials. @default [] */
+  readonly corsOrigins: readonly string[];
+  /** Connections in the postgres.js pool. @default 10 */
+  readonly poolSize: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], { message: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes' || v === 'on');
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, { message: 'must be a whole number' })
+    .transform(Number)
+    .pipe(z.number().int().min(min, { message: `must be at least ${min}` }).max(max, { message: `must be at most ${max}` }));
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: int(0, 65535).default(4000),
+  HOST: z.string().min(1).optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, { message: 'must be a postgres:// or postgresql:// URL' })
+    .optional(),
+  SESSIONQL_DATA_DIR: z.string().min(1).default('./.data'),
+  SESSION_SECRET: z
+    .string()
+    .transform((v) => v.split(',').map((s) => s.trim()))
+    .pipe(z.array(z.string().min(32, { message: 'each secret must be at least 32 characters' })))
+    .optional(),
+  SESSION_COOKIE_NAME: z
+    .string()
+    .regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, { message: 'must be a cookie name token (RFC 6265)' })
+    .default('sessionid'),
+  SESSION_COOKIE_AGE: int(1, 2 ** 31 - 1).default(1209600),
+  SESSION_COOKIE_DOMAIN: z
+    .string()
+    .regex(/^\.?[A-Za-z0-9.-]+$/, { message: 'must be a domain name' })
+    .optional(),
+  SESSION_COOKIE_PATH: z.string().regex(/^\/[^;\s]*$/, { message: 'must start with / and hold no ; or space' }).default('/'),
+  SESSION_COOKIE_SECURE: bool.default(false),
+  SESSION_COOKIE_HTTPONLY: bool.default(true),
+  SESSION_COOKIE_SAMESITE: z
+    .string()
+    .transform((v) => v.charAt(0).toUpperCase() + v.slice(1).toLowerCase())
+    .pipe(z.enum(['Strict', 'Lax', 'None'], { message: 'must be Strict, Lax or None' }))
+    .default('Lax'),
+  SESSION_EXPIRE_AT_BROWSER_CLOSE: bool.default(false),
+  SESSION_SAVE_EVERY_REQUEST: bool.default(false),
+  SESSION_MAX_BYTES: int(256, 16 * 1024 * 1024).default(65536),
+  CORS_ORIGINS: z
+    .string()
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(
+      z.array(
+        z.string().refine((o) => o !== '*' && /^https?:\/\/[^/\s]+$/.test(o), {
+          message: 'each origin must be scheme://host[:port] with no path; * is not allowed',
+        }),
+      ),
+    )
+    .default([]),
+  DATABASE_POOL_SIZE: int(1, 1000).default(10),
+});
+
+/** The variables {@link loadConfig} reads, for the README's table and the tests. */
+export const configVariables = Object.keys(schema.shape);
+
+export interface LoadOptions {
+  /** Supplies SESSION_SECRET outside production when it is unset (see main.ts). */
+  secretFallback?: () => string;
+  /** False for commands that never see a cookie (sessions:clear). @default true */
+  needsSecret?: boolean;
+}
+
+/**
+ * Parses and validates the environment once. Throws a {@link ConfigError}
+ * naming the variable and the rule. `SESSION_SECRET` is required in
+ * production; elsewhere `secretFallback` supplies one.
+ */
+export function loadConfig(env: Record<string, string | undefined>, options: LoadOptions = {}): Config {
+  const { secretFallback, needsSecret = true } = options;
+  // An empty variable counts as unset, as in a compose file's `FOO:`.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  if (e.SESSION_COOKIE_SAMESITE === 'None' && !e.SESSION_COOKIE_SECURE) {
+    throw new ConfigError('invalid configuration:\n  SESSION_COOKIE_SAMESITE: None requires SESSION_COOKIE_SECURE=true (browsers drop it otherwise)');
+  }
+  let secrets = e.SESSION_SECRET;
+  let secretGenerated = false;
+  if (!secrets && !needsSecret) secrets = [];
+  if (!secrets) {
+    if (e.NODE_ENV === 'production' || !secretFallback) {
+      throw new ConfigError('invalid configuration:\n  SESSION_SECRET: required when NODE_ENV=production (one or more comma-separated secrets of 32+ characters)');
+    }
+    secrets = [secretFallback()];
+    secretGenerated = true;
+  }
+  return Object.freeze({
+    nodeEnv: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST ?? (e.NODE_ENV === 'development' ? '127.0.0.1' : '0.0.0.0'),
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.SESSIONQL_DATA_DIR,
+    secrets: Object.freeze(secrets),
+    secretGenerated,
+    cookie: Object.freeze({
+      name: e.SESSION_COOKIE_NAME,
+      ageSeconds: e.SESSION_COOKIE_AGE,
+      domain: e.SESSION_COOKIE_DOMAIN,
+      path: e.SESSION_COOKIE_PATH,
+      secure: e.SESSION_COOKIE_SECURE,
+      httpOnly: e.SESSION_COOKIE_HTTPONLY,
+      sameSite: e.SESSION_COOKIE_SAMESITE,
+    }),
+    expireAtBrowserClose: e.SESSION_EXPIRE_AT_BROWSER_CLOSE,
+    saveEveryRequest: e.SESSION_SAVE_EVERY_REQUEST,
+    maxBytes: e.SESSION_MAX_BYTES,
+    corsOrigins: Object.freeze(e.CORS_ORIGINS),
+    poolSize: e.DATABASE_POOL_SIZE,
+  });
+}

@@ -1,0 +1,45 @@
+import { fileURLToPath } from 'node:url';
+import { sql } from 'drizzle-orm';
+import type { PgliteDatabase } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import type { Database } from './client.js';
+
+const migrationsFolder = fileURLToPath(new URL('../../drizzle', import.meta.url));
+
+/** An arbitrary 64-bit key for pg_advisory_lock, shared by every instance. */
+const MIGRATION_LOCK = 7_312_694_025_118_440_001n;
+
+/**
+ * Applies the committed migrations under `drizzle/`. Drizzle's migrator takes
+ * no lock, so instances starting together would race to create the same
+ * table: a session-level advisory lock makes them take turns, and the ones
+ * that come second find nothing left to do.
+ */
+export async function migrate(database: Database): Promise<void> {
+  if (database.engine === 'pglite') {
+    // One process owns a PGlite folder: nobody to race with.
+    await migratePglite(database.db as unknown as PgliteDatabase, { migrationsFolder });
+    return;
+  }
+  const client = (database.db as unknown as { $client: import('postgres').Sql }).$client;
+  const lock = await client.reserve();
+  try {
+    await lock`SELECT pg_advisory_lock(${MIGRATION_LOCK.toString()}::bigint)`;
+    await migratePostgres(database.db as unknown as PostgresJsDatabase, { migrationsFolder });
+  } finally {
+    await lock`SELECT pg_advisory_unlock(${MIGRATION_LOCK.toString()}::bigint)`.catch(() => {});
+    lock.release();
+  }
+}
+
+/** True once the database answers and the session table exists (readiness). */
+export async function isReady(database: Database): Promise<boolean> {
+  try {
+    const rows = await database.rows<{ ok: boolean }>(sql`SELECT to_regclass('sessionql_session') IS NOT NULL AS ok`);
+    return rows[0]?.ok === true;
+  } catch {
+    return false;
+  }
+}

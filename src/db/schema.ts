@@ -1,0 +1,28 @@
+import { sql } from 'drizzle-orm';
+import { boolean, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+
+/**
+ * The session table (Django's `django_session`, made safer):
+ * - `key_hash` is the SHA-256 of the session key, never the key itself, so a
+ *   leaked table cannot be replayed as cookies;
+ * - `expires_at` is always set (browser-session cookies get the server-side
+ *   deadline of SESSION_COOKIE_AGE, as in Django) and indexed for pruning; it
+ *   is rounded to whole seconds so that writes within one second leave it
+ *   unchanged and PostgreSQL can update the row in place (HOT);
+ * - `max_age` is a custom inactivity age from setSessionExpiry(seconds),
+ *   `fixed_expiry` marks an absolute deadline from setSessionExpiry(at).
+ */
+export const sessions = pgTable(
+  'sessionql_session',
+  {
+    keyHash: text('key_hash').primaryKey(),
+    data: jsonb('data').notNull().default(sql`'{}'::jsonb`),
+    expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
+    browserClose: boolean('browser_close').notNull().default(false),
+    maxAge: integer('max_age'),
+    fixedExpiry: boolean('fixed_expiry').notNull().default(false),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [index('sessionql_session_expires_at_idx').on(t.expiresAt)],
+);

@@ -1,0 +1,76 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import path from 'node:path';
+import { createApp } from './app.js';
+import { ConfigError, type Config, loadConfig } from './config.js';
+import { openDatabase } from './db/client.js';
+import { migrate } from './db/migrate.js';
+import { createLogger } from './logger.js';
+
+/**
+ * Outside production a missing SESSION_SECRET is generated once and kept in
+ * the data folder, so cookies survive a restart of the dev server.
+ */
+function devSecret(dataDir: string): () => string {
+  return () => {
+    const file = path.resolve(dataDir, 'session-secret');
+    try {
+      const kept = readFileSync(file, 'utf8').trim();
+      if (kept.length >= 32) return kept;
+    } catch {}
+    mkdirSync(path.dirname(file), { recursive: true });
+    const secret = randomBytes(32).toString('base64url');
+    writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+    return secret;
+  };
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(process.env, { secretFallback: devSecret(process.env.SESSIONQL_DATA_DIR || './.data') });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`sessionql: ${error.message}`);
+    process.exit(1);
+  }
+  const log = createLogger({ json: config.nodeEnv === 'production' });
+  if (config.secretGenerated) {
+    log.warn(`SESSION_SECRET is not set: using a generated one kept in ${path.join(config.dataDir, 'session-secret')} (set SESSION_SECRET in production)`);
+  }
+  const database = await openDatabase({
+    url: config.databaseUrl,
+    pgliteDir: path.join(config.dataDir, 'pglite'),
+    poolSize: config.poolSize,
+  });
+  await migrate(database);
+  const app = createApp({ config, database, logger: log });
+  const server = createServer(app);
+  server.listen(config.port, config.host, () => {
+    const engine = database.engine === 'pglite' ? `PGlite in ${path.join(config.dataDir, 'pglite')}` : 'PostgreSQL';
+    log.info(`sessionql on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}/graphql (${engine})`);
+  });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${signal}: closing`);
+    server.close(async () => {
+      await database.close();
+      process.exit(0);
+    });
+    server.closeIdleConnections();
+    setTimeout(() => {
+      server.closeAllConnections();
+    }, 10_000).unref();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((error) => {
+  console.error('sessionql: failed to start:', error);
+  process.exit(1);
+});

@@ -1,0 +1,109 @@
+import { InputError } from '../errors.js';
+
+export const THEMES = ['SYSTEM', 'LIGHT', 'DARK'] as const;
+export type Theme = (typeof THEMES)[number];
+
+export interface PreferenceFilter {
+  field: string;
+  values: string[];
+}
+
+export interface Preferences {
+  theme: Theme;
+  language: string;
+  pageSize: number;
+  filters: PreferenceFilter[];
+}
+
+/** Stored under the session key `preferences`; only the fields set are stored. */
+export type PreferencesPatch = Partial<Preferences>;
+
+export const PREFERENCE_DEFAULTS: Readonly<Preferences> = Object.freeze({
+  theme: 'SYSTEM',
+  language: 'en',
+  pageSize: 20,
+  filters: [],
+});
+
+export const PREFERENCE_LIMITS = { pageSizeMin: 1, pageSizeMax: 100, filters: 20, fieldLength: 64, values: 50 } as const;
+
+/**
+ * A well-formed BCP 47 language tag, in its canonical case (`en-gb` → `en-GB`).
+ * Intl implements the Unicode BCP 47 locale identifier grammar (UTS #35).
+ */
+export function canonicalLanguage(tag: string): string | null {
+  if (tag.length === 0 || tag.length > 64 || !/^[A-Za-z0-9-]+$/.test(tag)) return null;
+  try {
+    const [canonical] = Intl.getCanonicalLocales(tag);
+    return canonical ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export interface PreferencesInput {
+  theme?: Theme | null;
+  language?: string | null;
+  pageSize?: number | null;
+  filters?: readonly PreferenceFilter[] | null;
+}
+
+/**
+ * Checks a partial update and returns what to store. A field left out (or
+ * given as null) keeps its value; `filters`, when given, replaces the list.
+ */
+export function validatePreferences(input: PreferencesInput): PreferencesPatch {
+  const patch: PreferencesPatch = {};
+  if (input.theme != null) {
+    if (!THEMES.includes(input.theme)) throw new InputError('input.theme', `must be one of ${THEMES.join(', ')}`);
+    patch.theme = input.theme;
+  }
+  if (input.language != null) {
+    const language = canonicalLanguage(input.language);
+    if (!language) throw new InputError('input.language', `must be a well-formed BCP 47 language tag such as en, en-GB or pt-BR (got ${JSON.stringify(input.language.slice(0, 70))})`);
+    patch.language = language;
+  }
+  if (input.pageSize != null) {
+    const { pageSizeMin: min, pageSizeMax: max } = PREFERENCE_LIMITS;
+    if (!Number.isInteger(input.pageSize) || input.pageSize < min || input.pageSize > max) {
+      throw new InputError('input.pageSize', `must be ${min} to ${max} (got ${input.pageSize})`);
+    }
+    patch.pageSize = input.pageSize;
+  }
+  if (input.filters != null) {
+    if (input.filters.length > PREFERENCE_LIMITS.filters) {
+      throw new InputError('input.filters', `must hold at most ${PREFERENCE_LIMITS.filters} filters (got ${input.filters.length})`);
+    }
+    patch.filters = input.filters.map((filter, i) => {
+      const n = [...filter.field].length;
+      if (n < 1 || n > PREFERENCE_LIMITS.fieldLength) {
+        throw new InputError(`input.filters[${i}].field`, `must be 1 to ${PREFERENCE_LIMITS.fieldLength} characters (got ${n})`);
+      }
+      if (filter.values.length > PREFERENCE_LIMITS.values) {
+        throw new InputError(`input.filters[${i}].values`, `must hold at most ${PREFERENCE_LIMITS.values} values (got ${filter.values.length})`);
+      }
+      return { field: filter.field, values: [...filter.values] };
+    });
+  }
+  return patch;
+}
+
+/** The preferences stored in session data, defaults filling what is unset. */
+export function preferencesFromData(data: Record<string, unknown>): Preferences {
+  const stored = data.preferences;
+  const s = stored !== null && typeof stored === 'object' && !Array.isArray(stored) ? (stored as Record<string, unknown>) : {};
+  const filters = Array.isArray(s.filters)
+    ? (s.filters as unknown[]).flatMap((f) => {
+        const { field, values } = (f ?? {}) as Record<string, unknown>;
+        return typeof field === 'string' && Array.isArray(values)
+          ? [{ field, values: values.filter((v): v is string => typeof v === 'string') }]
+          : [];
+      })
+    : [];
+  return {
+    theme: THEMES.includes(s.theme as Theme) ? (s.theme as Theme) : PREFERENCE_DEFAULTS.theme,
+    language: typeof s.language === 'string' ? s.language : PREFERENCE_DEFAULTS.language,
+    pageSize: typeof s.pageSize === 'number' ? s.pageSize : PREFERENCE_DEFAULTS.pageSize,
+    filters,
+  };
+}

@@ -1,0 +1,53 @@
+import type { Config } from '../config.js';
+
+type CookieSettings = Config['cookie'];
+
+/**
+ * The value of the named cookie in a Cookie header (RFC 6265 §5.4), or null.
+ * With several cookies of that name (a parent domain's and ours) the first
+ * wins, as browsers send the most specific path first.
+ */
+export function readCookie(header: string | null | undefined, name: string): string | null {
+  if (!header) return null;
+  let from = 0;
+  while (from < header.length) {
+    const end = header.indexOf(';', from);
+    const pair = header.slice(from, end < 0 ? header.length : end).trim();
+    const eq = pair.indexOf('=');
+    if (eq > 0 && pair.slice(0, eq).trim() === name) {
+      let value = pair.slice(eq + 1).trim();
+      if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+      return value;
+    }
+    if (end < 0) break;
+    from = end + 1;
+  }
+  return null;
+}
+
+function attributes(settings: CookieSettings): string {
+  let out = `; Path=${settings.path}`;
+  if (settings.domain) out += `; Domain=${settings.domain}`;
+  if (settings.secure) out += '; Secure';
+  if (settings.httpOnly) out += '; HttpOnly';
+  out += `; SameSite=${settings.sameSite}`;
+  return out;
+}
+
+/**
+ * Set-Cookie for a session. Every attribute is written here: a persistent
+ * cookie has both Max-Age and Expires (as Django sends), a browser-session
+ * cookie (`maxAgeSeconds` null) has neither.
+ */
+export function sessionCookie(settings: CookieSettings, value: string, maxAgeSeconds: number | null, nowMs: number): string {
+  let out = `${settings.name}=${value}`;
+  if (maxAgeSeconds !== null) {
+    out += `; Max-Age=${maxAgeSeconds}; Expires=${new Date(nowMs + maxAgeSeconds * 1000).toUTCString()}`;
+  }
+  return out + attributes(settings);
+}
+
+/** Set-Cookie that removes the session cookie (Django's delete_cookie). */
+export function expiredSessionCookie(settings: CookieSettings): string {
+  return `${settings.name}=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT${attributes(settings)}`;
+}
