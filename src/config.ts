@@ -57,7 +57,13 @@ const int = (min: number, max: number) =>
     .string()
     .regex(/^\d+$/, { message: 'must be a whole number' })
     .transform(Number)
-    .pipe(z.number().int().min(min, { message: `must be at least ${min}` }).max(max, { message: `must be at most ${max}` }));
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(min, { message: `must be at least ${min}` })
+        .max(max, { message: `must be at most ${max}` }),
+    );
 
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -82,7 +88,10 @@ const schema = z.object({
     .string()
     .regex(/^\.?[A-Za-z0-9.-]+$/, { message: 'must be a domain name' })
     .optional(),
-  SESSION_COOKIE_PATH: z.string().regex(/^\/[^;\s]*$/, { message: 'must start with / and hold no ; or space' }).default('/'),
+  SESSION_COOKIE_PATH: z
+    .string()
+    .regex(/^\/[^;\s]*$/, { message: 'must start with / and hold no ; or space' })
+    .default('/'),
   SESSION_COOKIE_SECURE: bool.default(false),
   SESSION_COOKIE_HTTPONLY: bool.default(true),
   SESSION_COOKIE_SAMESITE: z
@@ -95,7 +104,12 @@ const schema = z.object({
   SESSION_MAX_BYTES: int(256, 16 * 1024 * 1024).default(65536),
   CORS_ORIGINS: z
     .string()
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
     .pipe(
       z.array(
         z.string().refine((o) => o !== '*' && /^https?:\/\/[^/\s]+$/.test(o), {
@@ -133,14 +147,18 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
   }
   const e = parsed.data;
   if (e.SESSION_COOKIE_SAMESITE === 'None' && !e.SESSION_COOKIE_SECURE) {
-    throw new ConfigError('invalid configuration:\n  SESSION_COOKIE_SAMESITE: None requires SESSION_COOKIE_SECURE=true (browsers drop it otherwise)');
+    throw new ConfigError(
+      'invalid configuration:\n  SESSION_COOKIE_SAMESITE: None requires SESSION_COOKIE_SECURE=true (browsers drop it otherwise)',
+    );
   }
   let secrets = e.SESSION_SECRET;
   let secretGenerated = false;
   if (!secrets && !needsSecret) secrets = [];
   if (!secrets) {
     if (e.NODE_ENV === 'production' || !secretFallback) {
-      throw new ConfigError('invalid configuration:\n  SESSION_SECRET: required when NODE_ENV=production (one or more comma-separated secrets of 32+ characters)');
+      throw new ConfigError(
+        'invalid configuration:\n  SESSION_SECRET: required when NODE_ENV=production (one or more comma-separated secrets of 32+ characters)',
+      );
     }
     secrets = [secretFallback()];
     secretGenerated = true;

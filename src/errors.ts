@@ -22,10 +22,9 @@ export function badUserInput(argument: string, rule: string): GraphQLError {
 }
 
 export function sessionTooLarge(maxBytes: number): GraphQLError {
-  return new GraphQLError(
-    `The session would exceed SESSION_MAX_BYTES (${maxBytes} bytes of JSON); nothing was changed.`,
-    { extensions: { code: 'SESSION_TOO_LARGE', maxBytes } },
-  );
+  return new GraphQLError(`The session would exceed SESSION_MAX_BYTES (${maxBytes} bytes of JSON); nothing was changed.`, {
+    extensions: { code: 'SESSION_TOO_LARGE', maxBytes },
+  });
 }
 
 const refusals: Record<Exclude<Violation, 'SESSION_TOO_LARGE'>, [string, string]> = {

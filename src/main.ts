@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import path from 'node:path';
 import { createApp } from './app.js';
-import { ConfigError, type Config, loadConfig } from './config.js';
+import { type Config, ConfigError, loadConfig } from './config.js';
 import { openDatabase } from './db/client.js';
 import { migrate } from './db/migrate.js';
 import { createLogger } from './logger.js';
@@ -37,7 +37,9 @@ async function main(): Promise<void> {
   }
   const log = createLogger({ json: config.nodeEnv === 'production' });
   if (config.secretGenerated) {
-    log.warn(`SESSION_SECRET is not set: using a generated one kept in ${path.join(config.dataDir, 'session-secret')} (set SESSION_SECRET in production)`);
+    log.warn(
+      `SESSION_SECRET is not set: using a generated one kept in ${path.join(config.dataDir, 'session-secret')} (set SESSION_SECRET in production)`,
+    );
   }
   const database = await openDatabase({
     url: config.databaseUrl,

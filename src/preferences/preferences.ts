@@ -60,7 +60,11 @@ export function validatePreferences(input: PreferencesInput): PreferencesPatch {
   }
   if (input.language != null) {
     const language = canonicalLanguage(input.language);
-    if (!language) throw new InputError('input.language', `must be a well-formed BCP 47 language tag such as en, en-GB or pt-BR (got ${JSON.stringify(input.language.slice(0, 70))})`);
+    if (!language)
+      throw new InputError(
+        'input.language',
+        `must be a well-formed BCP 47 language tag such as en, en-GB or pt-BR (got ${JSON.stringify(input.language.slice(0, 70))})`,
+      );
     patch.language = language;
   }
   if (input.pageSize != null) {
@@ -80,7 +84,10 @@ export function validatePreferences(input: PreferencesInput): PreferencesPatch {
         throw new InputError(`input.filters[${i}].field`, `must be 1 to ${PREFERENCE_LIMITS.fieldLength} characters (got ${n})`);
       }
       if (filter.values.length > PREFERENCE_LIMITS.values) {
-        throw new InputError(`input.filters[${i}].values`, `must hold at most ${PREFERENCE_LIMITS.values} values (got ${filter.values.length})`);
+        throw new InputError(
+          `input.filters[${i}].values`,
+          `must hold at most ${PREFERENCE_LIMITS.values} values (got ${filter.values.length})`,
+        );
       }
       return { field: filter.field, values: [...filter.values] };
     });

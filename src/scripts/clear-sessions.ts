@@ -25,7 +25,11 @@ try {
 const database = await openDatabase({ url: config.databaseUrl, pgliteDir: path.join(config.dataDir, 'pglite'), poolSize: 1 });
 try {
   await migrate(database);
-  const store = new SessionStore(database.db, { ageSeconds: config.cookie.ageSeconds, browserCloseByDefault: false, maxBytes: config.maxBytes });
+  const store = new SessionStore(database.db, {
+    ageSeconds: config.cookie.ageSeconds,
+    browserCloseByDefault: false,
+    maxBytes: config.maxBytes,
+  });
   const started = performance.now();
   const deleted = await store.prune(systemClock.now(), batch);
   console.log(`Deleted ${deleted} expired session${deleted === 1 ? '' : 's'} in ${Math.round(performance.now() - started)} ms.`);

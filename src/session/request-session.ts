@@ -141,8 +141,7 @@ export class RequestSession {
           ? { expiresAt: Math.ceil(policy.at), browserClose: false, maxAge: null, fixedExpiry: true }
           : {
               expiresAt: renewedExpiry(now, ageSeconds),
-              browserClose:
-                policy.kind === 'browserClose' || (policy.kind === 'default' && this.config.expireAtBrowserClose),
+              browserClose: policy.kind === 'browserClose' || (policy.kind === 'default' && this.config.expireAtBrowserClose),
               maxAge: null,
               fixedExpiry: false,
             };

@@ -1,4 +1,12 @@
-import { type Cart, type CartLine, cartFromData, validateAddQuantity, validateLabel, validateSetQuantity, validateSku } from '../../cart/cart.js';
+import {
+  type Cart,
+  type CartLine,
+  cartFromData,
+  validateAddQuantity,
+  validateLabel,
+  validateSetQuantity,
+  validateSku,
+} from '../../cart/cart.js';
 import { addToCart, clearCart, removeFromCart, setCartQuantity } from '../../cart/changes.js';
 import type { SessionSnapshot } from '../../session/request-session.js';
 import { builder } from '../builder.js';

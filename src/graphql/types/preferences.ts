@@ -1,5 +1,11 @@
 import { resetPreferences, updatePreferences } from '../../preferences/changes.js';
-import { type PreferenceFilter, type Preferences, preferencesFromData, THEMES, validatePreferences } from '../../preferences/preferences.js';
+import {
+  type PreferenceFilter,
+  type Preferences,
+  preferencesFromData,
+  THEMES,
+  validatePreferences,
+} from '../../preferences/preferences.js';
 import type { SessionSnapshot } from '../../session/request-session.js';
 import { builder } from '../builder.js';
 

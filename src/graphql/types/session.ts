@@ -47,8 +47,7 @@ SessionRef.implement({
     expiresAt: t.field({
       type: 'DateTime',
       nullable: true,
-      description:
-        'When the session expires; null when it is not stored, or expires at browser close and has no server-side deadline.',
+      description: 'When the session expires; null when it is not stored, or expires at browser close and has no server-side deadline.',
       resolve: (s) => (s.expiresAt === null ? null : new Date(s.expiresAt * 1000)),
     }),
     expiryAge: t.exposeInt('expiryAge', {
@@ -65,7 +64,7 @@ SessionRef.implement({
 builder.queryField('session', (t) =>
   t.field({
     type: SessionRef,
-    description: 'The caller\'s session. Reading never creates a stored session and never sets a cookie.',
+    description: "The caller's session. Reading never creates a stored session and never sets a cookie.",
     resolve: (_root, _args, ctx) => ctx.session.load(),
   }),
 );
@@ -80,7 +79,10 @@ function writableKey(key: string): string {
 }
 
 /** Django's set_expiry() argument from setSessionExpiry's arguments. */
-export function expiryPolicy(args: { seconds?: number | null; at?: Date | null; browserClose?: boolean | null }, nowMs: number): ExpiryPolicy {
+export function expiryPolicy(
+  args: { seconds?: number | null; at?: Date | null; browserClose?: boolean | null },
+  nowMs: number,
+): ExpiryPolicy {
   const given = (['seconds', 'at', 'browserClose'] as const).filter((name) => args[name] != null);
   if (given.length > 1) throw new InputError(given.join(', '), 'give exactly one of seconds, at and browserClose, or none');
   if (args.seconds != null) {

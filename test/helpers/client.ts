@@ -1,0 +1,87 @@
+import type { App } from '../../src/app.js';
+
+export interface GraphQLResponse<T = Record<string, any>> {
+  status: number;
+  headers: Headers;
+  body: { data?: T | null; errors?: { message: string; extensions?: Record<string, unknown>; path?: unknown[] }[] };
+  setCookie: string | null;
+}
+
+/**
+ * A browser-like client of the app: keeps cookies from Set-Cookie (a Max-Age=0
+ * or past Expires removes one) and sends them back, like `credentials: 'include'`.
+ */
+export class CookieClient {
+  readonly jar = new Map<string, string>();
+
+  constructor(
+    private readonly app: App,
+    private readonly origin = 'http://localhost',
+  ) {}
+
+  cookieHeader(): string {
+    return [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+
+  async fetch(path: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    if (this.jar.size && !headers.has('cookie')) headers.set('cookie', this.cookieHeader());
+    const response = await this.app.fetch(`${this.origin}${path}`, { ...init, headers });
+    for (const line of response.headers.getSetCookie()) this.store(line);
+    return response;
+  }
+
+  private store(line: string): void {
+    const [pair = '', ...attrs] = line.split(';').map((s) => s.trim());
+    const eq = pair.indexOf('=');
+    const name = pair.slice(0, eq);
+    const value = pair.slice(eq + 1);
+    const maxAge = attrs.find((a) => /^max-age=/i.test(a));
+    const expires = attrs.find((a) => /^expires=/i.test(a));
+    const gone =
+      (maxAge !== undefined && Number(maxAge.split('=')[1]) <= 0) ||
+      (maxAge === undefined && expires !== undefined && Date.parse(expires.slice(8)) <= Date.now());
+    if (gone) this.jar.delete(name);
+    else this.jar.set(name, value);
+  }
+
+  /** POST /graphql with a JSON body, as a frontend's fetch would. */
+  async gql<T = Record<string, any>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    headers: Record<string, string> = {},
+  ): Promise<GraphQLResponse<T>> {
+    const response = await this.fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json', ...headers },
+      body: JSON.stringify({ query, variables }),
+    });
+    const text = await response.text();
+    let body: GraphQLResponse<T>['body'];
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new Error(`not JSON (${response.status}): ${text.slice(0, 200)}`);
+    }
+    return { status: response.status, headers: response.headers, body, setCookie: response.headers.get('set-cookie') };
+  }
+
+  /** The data of a request that must succeed. */
+  async data<T = Record<string, any>>(query: string, variables?: Record<string, unknown>): Promise<T> {
+    const r = await this.gql<T>(query, variables);
+    if (r.body.errors?.length || !r.body.data) throw new Error(`GraphQL errors: ${JSON.stringify(r.body.errors)}`);
+    return r.body.data;
+  }
+
+  /** The one error of a request that must fail. */
+  async error(query: string, variables?: Record<string, unknown>) {
+    const r = await this.gql(query, variables);
+    const [error] = r.body.errors ?? [];
+    if (!error) throw new Error(`expected an error, got ${JSON.stringify(r.body)}`);
+    return { ...error, code: error.extensions?.code, response: r };
+  }
+
+  get sessionCookie(): string | undefined {
+    return this.jar.get('sessionid');
+  }
+}

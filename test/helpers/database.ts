@@ -1,0 +1,38 @@
+import postgres from 'postgres';
+import { type Database, openDatabase } from '../../src/db/client.js';
+import { migrate } from '../../src/db/migrate.js';
+
+/** postgres://… when the suite runs on PostgreSQL, else undefined (PGlite). */
+export const postgresUrl = process.env.DATABASE_URL || undefined;
+export const engine = postgresUrl ? 'postgres' : 'pglite';
+
+let shared: Promise<Database> | undefined;
+
+/** This worker's own database on PostgreSQL: dropped and made anew per run. */
+async function workerDatabaseUrl(url: string): Promise<string> {
+  const name = `sessionql_test_${process.env.VITEST_POOL_ID ?? process.pid}`;
+  const admin = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.unsafe(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+/**
+ * The database every test file of this worker uses, migrated: PGlite in
+ * memory by default, PostgreSQL (postgres.js, a real pool) with DATABASE_URL.
+ */
+export function testDatabase(): Promise<Database> {
+  shared ??= (async () => {
+    const url = postgresUrl ? await workerDatabaseUrl(postgresUrl) : undefined;
+    const database = await openDatabase({ url, pgliteDir: 'memory://', poolSize: 20 });
+    await migrate(database);
+    return database;
+  })();
+  return shared;
+}
