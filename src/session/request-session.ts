@@ -138,7 +138,7 @@ export class RequestSession {
       policy.kind === 'age'
         ? { expiresAt: renewedExpiry(now, policy.seconds), browserClose: false, maxAge: policy.seconds, fixedExpiry: false }
         : policy.kind === 'at'
-          ? { expiresAt: Math.ceil(policy.at), browserClose: false, maxAge: null, fixedExpiry: true }
+          ? { expiresAt: policy.at, browserClose: false, maxAge: null, fixedExpiry: true }
           : {
               expiresAt: renewedExpiry(now, ageSeconds),
               browserClose: policy.kind === 'browserClose' || (policy.kind === 'default' && this.config.expireAtBrowserClose),

@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { setup } from '../helpers/app.js';
+
+const mutation = 'mutation { setSessionValue(key: "csrf", value: "pwned") { exists } }';
+
+describe('HTTP: methods, content types, CSRF and CORS', async () => {
+  const { app, client } = await setup({ CORS_ORIGINS: 'https://shop.example, https://admin.example' });
+  const post = (headers: Record<string, string>, body: BodyInit) => app.fetch('http://localhost/graphql', { method: 'POST', headers, body });
+
+  it('GET runs queries but refuses mutations (405)', async () => {
+    const q = await app.fetch(`http://localhost/graphql?query=${encodeURIComponent('{ session { exists } }')}`, { headers: { accept: 'application/json' } });
+    expect(q.status).toBe(200);
+    expect((await q.json()).data.session.exists).toBe(false);
+    const m = await app.fetch(`http://localhost/graphql?query=${encodeURIComponent(mutation)}`, { headers: { accept: 'application/json' } });
+    expect(m.status).toBe(405);
+    expect(m.headers.get('set-cookie')).toBeNull();
+  });
+
+  it.each([
+    ['application/x-www-form-urlencoded', `query=${encodeURIComponent(mutation)}`],
+    ['text/plain', JSON.stringify({ query: mutation })],
+    ['text/plain;charset=UTF-8', JSON.stringify({ query: mutation })],
+    ['multipart/form-data; boundary=X', `--X\r\nContent-Disposition: form-data; name="operations"\r\n\r\n${JSON.stringify({ query: mutation })}\r\n--X--\r\n`],
+  ])('a cross-site simple request (%s) runs no mutation', async (type, body) => {
+    const r = await post({ 'content-type': type, origin: 'https://evil.example' }, body);
+    expect(r.status).toBeGreaterThanOrEqual(400);
+    expect(r.headers.get('set-cookie')).toBeNull();
+    const sameSite = await post({ 'content-type': type }, body);
+    expect(sameSite.status).toBe(415);
+    expect(sameSite.headers.get('set-cookie')).toBeNull();
+  });
+
+  it('a plain JSON POST from a frontend works without special headers', async () => {
+    const r = await post({ 'content-type': 'application/json' }, JSON.stringify({ query: mutation }));
+    expect(r.status).toBe(200);
+    expect(r.headers.get('set-cookie')).toMatch(/^sessionid=/);
+  });
+
+  it('an allowed origin gets CORS with credentials, its own origin echoed, never *', async () => {
+    const preflight = await app.fetch('http://localhost/graphql', {
+      method: 'OPTIONS',
+      headers: { origin: 'https://shop.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+    });
+    expect(preflight.status).toBeLessThan(300);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('https://shop.example');
+    expect(preflight.headers.get('access-control-allow-credentials')).toBe('true');
+    const r = await post({ 'content-type': 'application/json', origin: 'https://admin.example' }, JSON.stringify({ query: mutation }));
+    expect(r.status).toBe(200);
+    expect(r.headers.get('access-control-allow-origin')).toBe('https://admin.example');
+    expect(r.headers.get('access-control-allow-credentials')).toBe('true');
+    expect(r.headers.get('vary')).toMatch(/Origin/);
+  });
+
+  it('an unknown origin gets no CORS headers and its mutations are refused', async () => {
+    const preflight = await app.fetch('http://localhost/graphql', {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+    });
+    expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+    expect(preflight.headers.get('access-control-allow-credentials')).toBeNull();
+    const r = await post({ 'content-type': 'application/json', origin: 'https://evil.example' }, JSON.stringify({ query: mutation }));
+    expect(r.status).toBe(403);
+    expect(r.headers.get('access-control-allow-origin')).toBeNull();
+    expect(r.headers.get('set-cookie')).toBeNull();
+  });
+
+  it('same-origin requests with an Origin header (GraphiQL, the demo page) work', async () => {
+    const r = await post({ 'content-type': 'application/json', origin: 'http://localhost', host: 'localhost' }, JSON.stringify({ query: mutation }));
+    expect(r.status).toBe(200);
+  });
+
+  it.each([
+    ['bad JSON', { 'content-type': 'application/json' }, '{"query": ', 400],
+    ['no query', { 'content-type': 'application/json' }, '{"variables": {}}', 400],
+    ['query not a string', { 'content-type': 'application/json' }, '{"query": 42}', 400],
+    ['a syntax error', { 'content-type': 'application/json' }, '{"query": "{ session { "}', 400],
+  ])('malformed: %s gets %d, not 500', async (_name, headers, body, status) => {
+    const r = await post({ ...headers, accept: 'application/graphql-response+json' }, body);
+    expect(r.status).toBe(status);
+    expect(r.headers.get('set-cookie')).toBeNull();
+  });
+
+  it('an unknown field or a wrong argument type is a validation error, never a 500', async () => {
+    const c = client();
+    for (const query of ['{ session { nope } }', 'mutation { addToCart(sku: 5) { isEmpty } }', 'mutation { addToCart(sku: "a", quantity: 99999999999) { isEmpty } }']) {
+      const r = await c.gql(query, undefined, { accept: 'application/graphql-response+json' });
+      expect(r.status).toBe(400);
+      expect(r.body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    }
+  });
+
+  it('PUT and DELETE get 405', async () => {
+    for (const method of ['PUT', 'DELETE', 'PATCH']) {
+      const r = await app.fetch('http://localhost/graphql', { method, headers: { 'content-type': 'application/json' }, body: '{}' });
+      expect(r.status).toBe(405);
+    }
+  });
+
+  it('GraphiQL is served to browsers at GET /graphql, from this server (no CDN)', async () => {
+    const r = await app.fetch('http://localhost/graphql', { headers: { accept: 'text/html' } });
+    expect(r.status).toBe(200);
+    const html = await r.text();
+    expect(html).toMatch(/graphiql/i);
+    expect(html).not.toMatch(/<script[^>]+src="https?:\/\//);
+    expect(html).not.toMatch(/<link[^>]+href="https?:\/\//);
+  });
+
+  it('/health answers 200 and /ready 200 once migrations are applied', async () => {
+    expect((await app.fetch('http://localhost/health')).status).toBe(200);
+    expect((await app.fetch('http://localhost/ready')).status).toBe(200);
+  });
+});
