@@ -7,6 +7,12 @@ export const postgresUrl = process.env.DATABASE_URL || undefined;
 export const engine = postgresUrl ? 'postgres' : 'pglite';
 
 let shared: Promise<Database> | undefined;
+let sharedUrl: string | undefined;
+
+/** The URL of this worker's PostgreSQL database (after testDatabase()), for child processes. */
+export function testDatabaseUrl(): string | undefined {
+  return sharedUrl;
+}
 
 /** This worker's own database on PostgreSQL: dropped and made anew per run. */
 async function workerDatabaseUrl(url: string): Promise<string> {
@@ -30,6 +36,7 @@ async function workerDatabaseUrl(url: string): Promise<string> {
 export function testDatabase(): Promise<Database> {
   shared ??= (async () => {
     const url = postgresUrl ? await workerDatabaseUrl(postgresUrl) : undefined;
+    sharedUrl = url;
     const database = await openDatabase({ url, pgliteDir: 'memory://', poolSize: 20 });
     await migrate(database);
     return database;

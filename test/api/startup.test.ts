@@ -1,0 +1,65 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CookieClient } from '../helpers/client.js';
+import { testDatabase, testDatabaseUrl } from '../helpers/database.js';
+import { freePort, runScript, waitFor } from '../helpers/process.js';
+
+const dirs: string[] = [];
+const tempDir = () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sessionql-start-'));
+  dirs.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('start-up (npm start)', async () => {
+  await testDatabase();
+  const databaseUrl = testDatabaseUrl();
+
+  it('bad values stop start-up with a message naming each variable and its rule', async () => {
+    const bad = {
+      PORT: ['abc', /PORT: must be a whole number/],
+      SESSION_COOKIE_AGE: ['-5', /SESSION_COOKIE_AGE: must be a whole number/],
+      SESSION_COOKIE_SAMESITE: ['sometimes', /SESSION_COOKIE_SAMESITE: must be Strict, Lax or None/],
+      CORS_ORIGINS: ['*', /CORS_ORIGINS: each origin must be scheme/],
+      DATABASE_URL: ['mysql://db', /DATABASE_URL: must be a postgres/],
+    } as const;
+    const env = Object.fromEntries(Object.entries(bad).map(([name, [value]]) => [name, value]));
+    const run = runScript('src/main.ts', { SESSIONQL_DATA_DIR: tempDir(), ...env });
+    expect(await run.exited).toBe(1);
+    for (const [, message] of Object.values(bad)) expect(run.output()).toMatch(message);
+  });
+
+  it('NODE_ENV=production without SESSION_SECRET refuses to start', async () => {
+    const run = runScript('src/main.ts', { NODE_ENV: 'production', SESSIONQL_DATA_DIR: tempDir() });
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toMatch(/SESSION_SECRET: required when NODE_ENV=production/);
+  });
+
+  it('in development it generates a secret, keeps it under the data folder, and cookies survive a restart', async () => {
+    const dataDir = tempDir();
+    const port = await freePort();
+    const env = { SESSIONQL_DATA_DIR: dataDir, PORT: String(port), DATABASE_URL: databaseUrl };
+    const start = async () => {
+      const run = runScript('src/main.ts', env);
+      await waitFor(run, /sessionql on http/);
+      return run;
+    };
+    const first = await start();
+    expect(first.output()).toMatch(/SESSION_SECRET is not set/);
+    expect(statSync(path.join(dataDir, 'session-secret')).mode & 0o777).toBe(0o600);
+    const browser = new CookieClient({ fetch: (url: string, init?: RequestInit) => fetch(url.replace('http://localhost', `http://127.0.0.1:${port}`), init) } as never);
+    await browser.data('mutation { addToCart(sku: "book") { totalQuantity } }');
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+
+    const second = await start();
+    expect((await browser.data('{ cart { items { sku quantity } } }')).cart.items).toEqual([{ sku: 'book', quantity: 1 }]);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  });
+});
