@@ -62,6 +62,7 @@ export function cartFromData(data: Record<string, unknown>): Cart {
       if (line === null || typeof line !== 'object') continue;
       const { sku, quantity, label } = line as Record<string, unknown>;
       if (typeof sku !== 'string' || typeof quantity !== 'number' || !Number.isInteger(quantity)) continue;
+      if (quantity < 1 || quantity > CART_LIMITS.lineQuantity) continue;
       items.push({ sku, quantity, label: typeof label === 'string' ? label : null });
     }
   }

@@ -110,7 +110,12 @@ export function preferencesFromData(data: Record<string, unknown>): Preferences 
   return {
     theme: THEMES.includes(s.theme as Theme) ? (s.theme as Theme) : PREFERENCE_DEFAULTS.theme,
     language: typeof s.language === 'string' ? s.language : PREFERENCE_DEFAULTS.language,
-    pageSize: typeof s.pageSize === 'number' ? s.pageSize : PREFERENCE_DEFAULTS.pageSize,
+    pageSize:
+      Number.isInteger(s.pageSize) &&
+      (s.pageSize as number) >= PREFERENCE_LIMITS.pageSizeMin &&
+      (s.pageSize as number) <= PREFERENCE_LIMITS.pageSizeMax
+        ? (s.pageSize as number)
+        : PREFERENCE_DEFAULTS.pageSize,
     filters,
   };
 }
