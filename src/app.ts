@@ -10,7 +10,7 @@ import type { Context } from './graphql/builder.js';
 import { schema } from './graphql/schema.js';
 import { useCsrfGuard } from './http/use-csrf.js';
 import { useSession } from './http/use-session.js';
-import { createLogger } from './logger.js';
+import { createLogger, withoutExpectedErrors } from './logger.js';
 import { RequestSession } from './session/request-session.js';
 import { SessionStore } from './session/store.js';
 
@@ -54,7 +54,7 @@ export function createApp({ config, database, clock = systemClock, logger }: App
   return createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: endpoint,
-    logging: log,
+    logging: withoutExpectedErrors(log),
     landingPage: false,
     context: ({ request }) => {
       const session = new RequestSession(store, config, clock, request.headers.get('cookie'));

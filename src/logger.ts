@@ -4,7 +4,7 @@ import { InputError } from './errors.js';
 import { WriteRefused } from './session/store.js';
 
 /** An error a client caused and was told about: not worth an error log line. */
-function isExpected(arg: unknown): boolean {
+export function isExpected(arg: unknown): boolean {
   const original = arg instanceof GraphQLError ? arg.originalError : arg;
   return original instanceof InputError || original instanceof WriteRefused;
 }
@@ -17,7 +17,7 @@ export function createLogger(options: { json: boolean; level?: 'debug' | 'info' 
   const order = ['debug', 'info', 'warn', 'error', 'silent'];
   const min = order.indexOf(options.level ?? 'info');
   const emit = (level: 'debug' | 'info' | 'warn' | 'error', args: unknown[]) => {
-    if (order.indexOf(level) < min || args.some(isExpected)) return;
+    if (order.indexOf(level) < min) return;
     const stream = level === 'error' || level === 'warn' ? process.stderr : process.stdout;
     if (options.json) {
       const [first, ...rest] = args;
@@ -37,5 +37,18 @@ export function createLogger(options: { json: boolean; level?: 'debug' | 'info' 
     info: (...args) => emit('info', args),
     warn: (...args) => emit('warn', args),
     error: (...args) => emit('error', args),
+  };
+}
+
+/**
+ * Yoga logs every error it masks or converts; the ones a client caused and
+ * was told about (BAD_USER_INPUT, SESSION_TOO_LARGE) are not server errors.
+ */
+export function withoutExpectedErrors(logger: YogaLogger): YogaLogger {
+  return {
+    ...logger,
+    error: (...args) => {
+      if (!args.some(isExpected)) logger.error(...args);
+    },
   };
 }

@@ -14,6 +14,8 @@ export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 export interface Database {
   readonly db: Db;
   readonly engine: 'postgres' | 'pglite';
+  /** The PostgreSQL URL (postgres only). */
+  readonly url?: string;
   /** Rows of a raw statement, the same shape on both engines. */
   rows<T>(query: ReturnType<typeof sql>): Promise<T[]>;
   close(): Promise<void>;
@@ -40,6 +42,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     return {
       db,
       engine: 'postgres',
+      url: options.url,
       rows: async <T>(q: ReturnType<typeof sql>) => (await db.execute(q)) as unknown as T[],
       close: () => client.end({ timeout: 5 }),
     };

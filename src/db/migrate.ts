@@ -4,6 +4,7 @@ import type { PgliteDatabase } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import postgres from 'postgres';
 import type { Database } from './client.js';
 
 const migrationsFolder = fileURLToPath(new URL('../../drizzle', import.meta.url));
@@ -23,14 +24,14 @@ export async function migrate(database: Database): Promise<void> {
     await migratePglite(database.db as unknown as PgliteDatabase, { migrationsFolder });
     return;
   }
-  const client = (database.db as unknown as { $client: import('postgres').Sql }).$client;
-  const lock = await client.reserve();
+  // The lock lives on a connection of its own, outside the pool: a pool of
+  // one would otherwise be held by the lock while the migrator waits for it.
+  const lock = postgres(database.url!, { max: 1, onnotice: () => {}, connect_timeout: 10 });
   try {
     await lock`SELECT pg_advisory_lock(${MIGRATION_LOCK.toString()}::bigint)`;
     await migratePostgres(database.db as unknown as PostgresJsDatabase, { migrationsFolder });
   } finally {
-    await lock`SELECT pg_advisory_unlock(${MIGRATION_LOCK.toString()}::bigint)`.catch(() => {});
-    lock.release();
+    await lock.end({ timeout: 5 });
   }
 }
 

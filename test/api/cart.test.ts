@@ -38,12 +38,20 @@ describe('the cart', async () => {
   it('setCartItemQuantity sets a line, adds an absent one, and 0 removes it', async () => {
     const c = client();
     await c.data('mutation { a: addToCart(sku: "a") { isEmpty } b: addToCart(sku: "b") { isEmpty } }');
-    expect((await c.data('mutation { setCartItemQuantity(sku: "a", quantity: 7) { items { sku quantity } } }')).setCartItemQuantity.items).toEqual([
+    expect(
+      (await c.data('mutation { setCartItemQuantity(sku: "a", quantity: 7) { items { sku quantity } } }')).setCartItemQuantity.items,
+    ).toEqual([
       { sku: 'a', quantity: 7 },
       { sku: 'b', quantity: 1 },
     ]);
-    expect((await c.data('mutation { setCartItemQuantity(sku: "c", quantity: 2) { items { sku } } }')).setCartItemQuantity.items.map((i: any) => i.sku)).toEqual(['a', 'b', 'c']);
-    expect((await c.data('mutation { setCartItemQuantity(sku: "a", quantity: 0) { items { sku } totalQuantity } }')).setCartItemQuantity).toEqual({
+    expect(
+      (await c.data('mutation { setCartItemQuantity(sku: "c", quantity: 2) { items { sku } } }')).setCartItemQuantity.items.map(
+        (i: any) => i.sku,
+      ),
+    ).toEqual(['a', 'b', 'c']);
+    expect(
+      (await c.data('mutation { setCartItemQuantity(sku: "a", quantity: 0) { items { sku } totalQuantity } }')).setCartItemQuantity,
+    ).toEqual({
       items: [{ sku: 'b' }, { sku: 'c' }],
       totalQuantity: 3,
     });
@@ -60,7 +68,9 @@ describe('the cart', async () => {
 
   it('cart mutations on a session that is not stored: adding stores it, removing stores nothing', async () => {
     const c = client();
-    const r = await c.gql('mutation { removeFromCart(sku: "a") { isEmpty } clearCart { isEmpty } setCartItemQuantity(sku: "a", quantity: 0) { isEmpty } }');
+    const r = await c.gql(
+      'mutation { removeFromCart(sku: "a") { isEmpty } clearCart { isEmpty } setCartItemQuantity(sku: "a", quantity: 0) { isEmpty } }',
+    );
     expect(r.setCookie).toBeNull();
     const a = await c.gql('mutation { addToCart(sku: "a") { isEmpty } }');
     expect(a.setCookie).toMatch(/^sessionid=/);

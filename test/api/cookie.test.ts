@@ -51,7 +51,9 @@ describe('the session cookie', async () => {
       sql`SELECT count(*)::int AS n FROM sessionql_session WHERE key_hash = ${key} OR data::text LIKE ${`%${key}%`}`,
     );
     expect(rows[0]!.n).toBe(0);
-    const hashed = await database.rows<{ n: number }>(sql`SELECT count(*)::int AS n FROM sessionql_session WHERE key_hash = ${hashSessionKey(key)}`);
+    const hashed = await database.rows<{ n: number }>(
+      sql`SELECT count(*)::int AS n FROM sessionql_session WHERE key_hash = ${hashSessionKey(key)}`,
+    );
     expect(hashed[0]!.n).toBe(1);
   });
 

@@ -69,15 +69,18 @@ describe('expiry (SESSION_COOKIE_AGE, set_expiry)', async () => {
     expect((await c.data('{ session { exists } }')).session.exists).toBe(false);
   });
 
-  it.each(['seconds: 0', 'browserClose: true'])('setSessionExpiry(%s) makes a browser-session cookie (no Max-Age, no Expires)', async (arg) => {
-    const c = client();
-    const r = await c.gql(`mutation { setSessionExpiry(${arg}) { ${EXPIRY} } }`);
-    expect(r.body.data?.setSessionExpiry).toMatchObject({ exists: true, expireAtBrowserClose: true, expiryAge: age });
-    expect(r.setCookie).not.toMatch(/Max-Age|Expires/);
-    const w = await c.gql('mutation { setSessionValue(key: "k", value: 1) { expireAtBrowserClose } }');
-    expect(w.body.data?.setSessionValue.expireAtBrowserClose).toBe(true);
-    expect(w.setCookie).not.toMatch(/Max-Age|Expires/);
-  });
+  it.each(['seconds: 0', 'browserClose: true'])(
+    'setSessionExpiry(%s) makes a browser-session cookie (no Max-Age, no Expires)',
+    async (arg) => {
+      const c = client();
+      const r = await c.gql(`mutation { setSessionExpiry(${arg}) { ${EXPIRY} } }`);
+      expect(r.body.data?.setSessionExpiry).toMatchObject({ exists: true, expireAtBrowserClose: true, expiryAge: age });
+      expect(r.setCookie).not.toMatch(/Max-Age|Expires/);
+      const w = await c.gql('mutation { setSessionValue(key: "k", value: 1) { expireAtBrowserClose } }');
+      expect(w.body.data?.setSessionValue.expireAtBrowserClose).toBe(true);
+      expect(w.setCookie).not.toMatch(/Max-Age|Expires/);
+    },
+  );
 
   it('setSessionExpiry with no argument goes back to the configured default', async () => {
     const c = client();

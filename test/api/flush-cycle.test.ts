@@ -32,7 +32,10 @@ describe('flushSession and cycleSessionKey', async () => {
     const r = await replay.data('mutation { setSessionValue(key: "after", value: true) { keys } }');
     expect(r.setSessionValue.keys).toEqual(['after']);
     expect(replay.sessionCookie).not.toBe(old);
-    expect((await replay.data('{ cart { isEmpty } session { value(key: "user") } }'))).toEqual({ cart: { isEmpty: true }, session: { value: null } });
+    expect(await replay.data('{ cart { isEmpty } session { value(key: "user") } }')).toEqual({
+      cart: { isEmpty: true },
+      session: { value: null },
+    });
   });
 
   it('a write after a flush in the same request gets a new key, and the response sets that cookie', async () => {

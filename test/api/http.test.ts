@@ -5,13 +5,18 @@ const mutation = 'mutation { setSessionValue(key: "csrf", value: "pwned") { exis
 
 describe('HTTP: methods, content types, CSRF and CORS', async () => {
   const { app, client } = await setup({ CORS_ORIGINS: 'https://shop.example, https://admin.example' });
-  const post = (headers: Record<string, string>, body: BodyInit) => app.fetch('http://localhost/graphql', { method: 'POST', headers, body });
+  const post = (headers: Record<string, string>, body: BodyInit) =>
+    app.fetch('http://localhost/graphql', { method: 'POST', headers, body });
 
   it('GET runs queries but refuses mutations (405)', async () => {
-    const q = await app.fetch(`http://localhost/graphql?query=${encodeURIComponent('{ session { exists } }')}`, { headers: { accept: 'application/json' } });
+    const q = await app.fetch(`http://localhost/graphql?query=${encodeURIComponent('{ session { exists } }')}`, {
+      headers: { accept: 'application/json' },
+    });
     expect(q.status).toBe(200);
     expect((await q.json()).data.session.exists).toBe(false);
-    const m = await app.fetch(`http://localhost/graphql?query=${encodeURIComponent(mutation)}`, { headers: { accept: 'application/json' } });
+    const m = await app.fetch(`http://localhost/graphql?query=${encodeURIComponent(mutation)}`, {
+      headers: { accept: 'application/json' },
+    });
     expect(m.status).toBe(405);
     expect(m.headers.get('set-cookie')).toBeNull();
   });
@@ -20,7 +25,10 @@ describe('HTTP: methods, content types, CSRF and CORS', async () => {
     ['application/x-www-form-urlencoded', `query=${encodeURIComponent(mutation)}`],
     ['text/plain', JSON.stringify({ query: mutation })],
     ['text/plain;charset=UTF-8', JSON.stringify({ query: mutation })],
-    ['multipart/form-data; boundary=X', `--X\r\nContent-Disposition: form-data; name="operations"\r\n\r\n${JSON.stringify({ query: mutation })}\r\n--X--\r\n`],
+    [
+      'multipart/form-data; boundary=X',
+      `--X\r\nContent-Disposition: form-data; name="operations"\r\n\r\n${JSON.stringify({ query: mutation })}\r\n--X--\r\n`,
+    ],
   ])('a cross-site simple request (%s) runs no mutation', async (type, body) => {
     const r = await post({ 'content-type': type, origin: 'https://evil.example' }, body);
     expect(r.status).toBeGreaterThanOrEqual(400);
@@ -39,7 +47,11 @@ describe('HTTP: methods, content types, CSRF and CORS', async () => {
   it('an allowed origin gets CORS with credentials, its own origin echoed, never *', async () => {
     const preflight = await app.fetch('http://localhost/graphql', {
       method: 'OPTIONS',
-      headers: { origin: 'https://shop.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+      headers: {
+        origin: 'https://shop.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
     });
     expect(preflight.status).toBeLessThan(300);
     expect(preflight.headers.get('access-control-allow-origin')).toBe('https://shop.example');
@@ -54,7 +66,11 @@ describe('HTTP: methods, content types, CSRF and CORS', async () => {
   it('an unknown origin gets no CORS headers and its mutations are refused', async () => {
     const preflight = await app.fetch('http://localhost/graphql', {
       method: 'OPTIONS',
-      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+      headers: {
+        origin: 'https://evil.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
     });
     expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
     expect(preflight.headers.get('access-control-allow-credentials')).toBeNull();
@@ -65,7 +81,10 @@ describe('HTTP: methods, content types, CSRF and CORS', async () => {
   });
 
   it('same-origin requests with an Origin header (GraphiQL, the demo page) work', async () => {
-    const r = await post({ 'content-type': 'application/json', origin: 'http://localhost', host: 'localhost' }, JSON.stringify({ query: mutation }));
+    const r = await post(
+      { 'content-type': 'application/json', origin: 'http://localhost', host: 'localhost' },
+      JSON.stringify({ query: mutation }),
+    );
     expect(r.status).toBe(200);
   });
 
@@ -82,7 +101,11 @@ describe('HTTP: methods, content types, CSRF and CORS', async () => {
 
   it('an unknown field or a wrong argument type is a validation error, never a 500', async () => {
     const c = client();
-    for (const query of ['{ session { nope } }', 'mutation { addToCart(sku: 5) { isEmpty } }', 'mutation { addToCart(sku: "a", quantity: 99999999999) { isEmpty } }']) {
+    for (const query of [
+      '{ session { nope } }',
+      'mutation { addToCart(sku: 5) { isEmpty } }',
+      'mutation { addToCart(sku: "a", quantity: 99999999999) { isEmpty } }',
+    ]) {
       const r = await c.gql(query, undefined, { accept: 'application/graphql-response+json' });
       expect(r.status).toBe(400);
       expect(r.body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');

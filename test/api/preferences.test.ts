@@ -23,8 +23,12 @@ describe('preferences', async () => {
 
   it('filters, when given, replace the whole list', async () => {
     const c = client();
-    await c.data('mutation { updatePreferences(input: { filters: [{ field: "color", values: ["red", "blue"] }, { field: "size", values: [] }] }) { theme } }');
-    const r = await c.data('mutation { updatePreferences(input: { filters: [{ field: "brand", values: ["acme"] }] }) { filters { field values } } }');
+    await c.data(
+      'mutation { updatePreferences(input: { filters: [{ field: "color", values: ["red", "blue"] }, { field: "size", values: [] }] }) { theme } }',
+    );
+    const r = await c.data(
+      'mutation { updatePreferences(input: { filters: [{ field: "brand", values: ["acme"] }] }) { filters { field values } } }',
+    );
     expect(r.updatePreferences.filters).toEqual([{ field: 'brand', values: ['acme'] }]);
     const cleared = await c.data('mutation { updatePreferences(input: { filters: [] }) { filters { field } pageSize } }');
     expect(cleared.updatePreferences).toEqual({ filters: [], pageSize: 20 });
@@ -42,10 +46,16 @@ describe('preferences', async () => {
     ['{ language: "" }', /^input\.language: /],
     ['{ pageSize: 0 }', /^input\.pageSize: must be 1 to 100/],
     ['{ pageSize: 101 }', /^input\.pageSize: must be 1 to 100/],
-    [`{ filters: [${Array.from({ length: 21 }, (_, i) => `{ field: "f${i}", values: [] }`).join(', ')}] }`, /^input\.filters: must hold at most 20/],
+    [
+      `{ filters: [${Array.from({ length: 21 }, (_, i) => `{ field: "f${i}", values: [] }`).join(', ')}] }`,
+      /^input\.filters: must hold at most 20/,
+    ],
     ['{ filters: [{ field: "", values: [] }] }', /^input\.filters\[0\]\.field: must be 1 to 64/],
     [`{ filters: [{ field: "${'f'.repeat(65)}", values: [] }] }`, /^input\.filters\[0\]\.field: must be 1 to 64/],
-    [`{ filters: [{ field: "f", values: [${Array.from({ length: 51 }, () => '"v"').join(', ')}] }] }`, /^input\.filters\[0\]\.values: must hold at most 50/],
+    [
+      `{ filters: [{ field: "f", values: [${Array.from({ length: 51 }, () => '"v"').join(', ')}] }] }`,
+      /^input\.filters\[0\]\.values: must hold at most 50/,
+    ],
   ])('updatePreferences(input: %s) is BAD_USER_INPUT naming the field and the rule, and nothing is written', async (input, message) => {
     const c = client();
     await c.data('mutation { updatePreferences(input: { theme: DARK, language: "fr" }) { theme } }');

@@ -20,10 +20,14 @@ describe('SESSION_MAX_BYTES', async () => {
 
   it('a value too large on its own is refused before any session is created', async () => {
     const c = client();
-    const e = await c.error('mutation($v: JSON) { setSessionValue(key: "a", value: $v) { exists } }', { v: 'z'.repeat(config.maxBytes + 1) });
+    const e = await c.error('mutation($v: JSON) { setSessionValue(key: "a", value: $v) { exists } }', {
+      v: 'z'.repeat(config.maxBytes + 1),
+    });
     expect(e.code).toBe('SESSION_TOO_LARGE');
     expect(e.response.setCookie).toBeNull();
-    const e2 = await c.error('mutation($v: JSON) { setSessionValue(key: "a", value: $v) { exists } }', { v: 'z'.repeat(config.maxBytes - 3) });
+    const e2 = await c.error('mutation($v: JSON) { setSessionValue(key: "a", value: $v) { exists } }', {
+      v: 'z'.repeat(config.maxBytes - 3),
+    });
     expect(e2.code).toBe('SESSION_TOO_LARGE');
     expect((await c.data('{ session { exists } }')).session.exists).toBe(false);
   });
@@ -33,7 +37,9 @@ describe('SESSION_MAX_BYTES', async () => {
     await c.data('mutation($v: JSON) { setSessionValue(key: "a", value: $v) { exists } }', { v: 'x'.repeat(1900) });
     const e = await c.error(`mutation { addToCart(sku: "book", label: "${'l'.repeat(200)}") { isEmpty } }`);
     expect(e.code).toBe('SESSION_TOO_LARGE');
-    const p = await c.error(`mutation { updatePreferences(input: { filters: [{ field: "f", values: [${Array.from({ length: 50 }, () => '"value"').join(',')}] }] }) { theme } }`);
+    const p = await c.error(
+      `mutation { updatePreferences(input: { filters: [{ field: "f", values: [${Array.from({ length: 50 }, () => '"value"').join(',')}] }] }) { theme } }`,
+    );
     expect(p.code).toBe('SESSION_TOO_LARGE');
     expect((await c.data('{ session { keys } }')).session.keys).toEqual(['a']);
   });

@@ -52,7 +52,9 @@ describe('start-up (npm start)', async () => {
     const first = await start();
     expect(first.output()).toMatch(/SESSION_SECRET is not set/);
     expect(statSync(path.join(dataDir, 'session-secret')).mode & 0o777).toBe(0o600);
-    const browser = new CookieClient({ fetch: (url: string, init?: RequestInit) => fetch(url.replace('http://localhost', `http://127.0.0.1:${port}`), init) } as never);
+    const browser = new CookieClient({
+      fetch: (url: string, init?: RequestInit) => fetch(url.replace('http://localhost', `http://127.0.0.1:${port}`), init),
+    } as never);
     await browser.data('mutation { addToCart(sku: "book") { totalQuantity } }');
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);

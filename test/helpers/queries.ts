@@ -10,8 +10,8 @@ export function recordingDatabase(database: Database): { database: Database; sta
   const statements: string[] = [];
   const logger = { logQuery: (query: string) => void statements.push(query) };
   const client = (database.db as unknown as { $client: unknown }).$client;
-  const db = (
-    database.engine === 'postgres' ? drizzlePostgres(client as Sql, { schema, logger }) : drizzlePglite(client as PGlite, { schema, logger })
-  ) as unknown as Db;
+  const db = (database.engine === 'postgres'
+    ? drizzlePostgres(client as Sql, { schema, logger })
+    : drizzlePglite(client as PGlite, { schema, logger })) as unknown as Db;
   return { database: { ...database, db }, statements };
 }

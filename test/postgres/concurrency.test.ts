@@ -22,7 +22,9 @@ describe.runIf(engine === 'postgres')('concurrent writes on one session lose not
 
   it('50 parallel setSessionValue calls with 50 different keys leave 50 keys', async () => {
     const c = await session();
-    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => asTab(c, `mutation { setSessionValue(key: "k${i}", value: ${i}) { exists } }`)));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => asTab(c, `mutation { setSessionValue(key: "k${i}", value: ${i}) { exists } }`)),
+    );
     expect(results.every((r) => r.status === 200 && !r.body.errors)).toBe(true);
     const keys: string[] = (await c.data('{ session { keys } }')).session.keys;
     expect(keys.filter((k) => k.startsWith('k'))).toHaveLength(50);

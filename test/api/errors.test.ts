@@ -1,0 +1,58 @@
+import { PGlite } from '@electric-sql/pglite';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import type { YogaLogger } from 'graphql-yoga';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { type Database, type Db, openDatabase } from '../../src/db/client.js';
+import { TEST_SECRET } from '../helpers/app.js';
+import { CookieClient } from '../helpers/client.js';
+import { postgresUrl } from '../helpers/database.js';
+
+/** A database without the session table: every session statement fails. */
+async function brokenDatabase(): Promise<Database> {
+  if (postgresUrl) {
+    return openDatabase({ url: postgresUrl, pgliteDir: 'memory://', poolSize: 2 });
+  }
+  const client = new PGlite();
+  const db = drizzlePglite(client) as unknown as Db;
+  return { db, engine: 'pglite', rows: async () => [], close: () => client.close() };
+}
+
+describe('unexpected failures', async () => {
+  const database = await brokenDatabase();
+  afterAll(() => database.close());
+  const logged: unknown[][] = [];
+  const logger: YogaLogger = { debug: () => {}, info: () => {}, warn: () => {}, error: (...args) => void logged.push(args) };
+
+  it.each(['test', 'development', 'production'])(
+    'are masked for clients (no SQL, no stack) and logged, with NODE_ENV=%s',
+    async (nodeEnv) => {
+      logged.length = 0;
+      const config = loadConfig({ NODE_ENV: nodeEnv, SESSION_SECRET: TEST_SECRET });
+      const c = new CookieClient(createApp({ config, database, logger }));
+      const r = await c.gql('mutation { addToCart(sku: "A") { totalQuantity } }');
+      expect(r.body.errors).toHaveLength(1);
+      const [error] = r.body.errors!;
+      expect(error!.message).toBe('Unexpected error.');
+      expect(error!.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+      expect(JSON.stringify(r.body)).not.toMatch(/sessionql_session|select|insert|update|stack|relation/i);
+      expect(r.setCookie).toBeNull();
+      expect(logged.length).toBeGreaterThan(0);
+      expect(
+        String(
+          logged.flat().map((e) => (e instanceof Error ? `${e.message} ${(e as { originalError?: Error }).originalError?.message}` : e)),
+        ),
+      ).toMatch(/sessionql_session/);
+    },
+  );
+
+  it('expected errors (BAD_USER_INPUT) are not logged as errors', async () => {
+    logged.length = 0;
+    const config = loadConfig({ NODE_ENV: 'production', SESSION_SECRET: TEST_SECRET });
+    const c = new CookieClient(createApp({ config, database, logger }));
+    const e = await c.error('mutation { addToCart(sku: "") { totalQuantity } }');
+    expect(e.code).toBe('BAD_USER_INPUT');
+    expect(logged).toEqual([]);
+  });
+});
