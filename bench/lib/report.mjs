@@ -1,0 +1,200 @@
+// Medians over repetitions, the comparison table (aligned text and Markdown)
+// and the issue's targets as PASS/FAIL lines.
+
+export const PROJECT = 'project';
+export const isPeer = (t) => t.startsWith('django') || t.startsWith('express');
+export const isFloor = (t) => t.startsWith('floor');
+
+export const mixName = (r) => (r === 1 ? 'read-only' : r === 0 ? 'write-only' : `${Math.round(r * 100)}/${Math.round((1 - r) * 100)} r/w`);
+
+export function median(xs) {
+  const s = xs.filter((x) => x != null && Number.isFinite(x)).sort((a, b) => a - b);
+  if (!s.length) return null;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export const fmt = (x, d = 0) =>
+  x == null || !Number.isFinite(x) ? '–' : x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+const ratio = (x) => (x == null || !Number.isFinite(x) ? '–' : `${fmt(x, 2)}×`);
+const verdict = (pass) => (pass == null ? 'n/a' : pass ? 'PASS' : 'FAIL');
+
+/** One summary per target × mix over the load runs (failed runs counted apart). */
+export function summarize(runs) {
+  const groups = new Map();
+  for (const r of runs) {
+    const k = `${r.target}\t${r.read_ratio}`;
+    if (!groups.has(k)) groups.set(k, []);
+    groups.get(k).push(r);
+  }
+  const out = [];
+  for (const rs of groups.values()) {
+    const good = rs.filter((r) => !r.failed);
+    const rps = good.map((r) => r.rps);
+    const perReq = (f) => median(good.map((r) => (f(r) * 1000) / (r.requests + (r.setup_requests || 0))));
+    out.push({
+      target: rs[0].target,
+      mix: mixName(rs[0].read_ratio),
+      read_ratio: rs[0].read_ratio,
+      runs: rs.length,
+      failed_runs: rs.length - good.length,
+      rps_median: median(rps),
+      rps_min: rps.length ? Math.min(...rps) : null,
+      rps_max: rps.length ? Math.max(...rps) : null,
+      p50_ms: median(good.map((r) => r.p50_ms)),
+      p99_ms: median(good.map((r) => r.p99_ms)),
+      errors: good.reduce((n, r) => n + (r.errors || 0), 0),
+      cookie_changes: good.reduce((n, r) => n + (r.cookie_changes || 0), 0),
+      rss_max_mb: good.some((r) => r.rss_max_mb != null) ? Math.max(...good.map((r) => r.rss_max_mb ?? 0)) : null,
+      rss_mean_mb: median(good.map((r) => r.rss_mean_mb)),
+      server_cpu_ms_per_req: perReq((r) => r.server_cpu_s),
+      pg_cpu_ms_per_req: perReq((r) => r.pg_cpu_s),
+      // Cores the rest of the machine (other users) kept busy during each run.
+      others_cores: good.map((r) =>
+        Math.max(0, Math.round((r.machine_busy_cores - (r.server_cpu_s + r.pg_cpu_s + r.loadgen_cpu_s) / r.wall_s) * 10) / 10),
+      ),
+    });
+  }
+  const order = (s) => [s.read_ratio === 1 ? 0 : s.read_ratio === 0 ? 1 : 2, s.read_ratio];
+  return out.sort((a, b) => order(a)[0] - order(b)[0] || order(b)[1] - order(a)[1]);
+}
+
+/** The issue's throughput, latency and memory targets, per mix. */
+export function verdicts(summary) {
+  const mixes = [...new Set(summary.map((s) => s.read_ratio))];
+  const out = [];
+  for (const rr of mixes) {
+    const cell = (t) => summary.find((s) => s.target === t && s.read_ratio === rr && s.rps_median != null);
+    const project = cell(PROJECT);
+    const peers = summary.filter((s) => s.read_ratio === rr && isPeer(s.target) && s.rps_median != null);
+    const best = peers.reduce((b, s) => (!b || s.rps_median > b.rps_median ? s : b), null);
+    const check = (name, want, other) => {
+      const r = project && other ? project.rps_median / other.rps_median : null;
+      return {
+        name,
+        want,
+        against: other?.target ?? null,
+        against_rps: other?.rps_median ?? null,
+        ratio: r,
+        pass: r == null ? null : r >= want,
+      };
+    };
+    const checks = [
+      check('≥ 1.25× the best peer', 1.25, best),
+      check('≥ 2× stock express', 2, cell('express')),
+      check('≥ 3× Django', 3, cell('django')),
+    ];
+    const slower = peers.filter((s) => project && !(project.p99_ms < s.p99_ms)).map((s) => s.target);
+    checks.push({
+      name: 'p99 below every peer',
+      pass: project && peers.length ? slower.length === 0 : null,
+      detail: project && peers.length ? (slower.length ? `not below ${slower.join(', ')}` : 'below all') : null,
+    });
+    out.push({
+      mix: mixName(rr),
+      read_ratio: rr,
+      project_rps: project?.rps_median ?? null,
+      project_p99_ms: project?.p99_ms ?? null,
+      checks,
+    });
+  }
+  const mixCell = summary.find((s) => s.target === PROJECT && s.read_ratio === 0.8);
+  const memory = {
+    name: 'project RSS max under 50-connection 80/20 < 200 MB',
+    rss_max_mb: mixCell?.rss_max_mb ?? null,
+    pass: mixCell?.rss_max_mb == null ? null : mixCell.rss_max_mb < 200,
+  };
+  return { mixes: out, memory };
+}
+
+/** Rows of the comparison table (header first). */
+export function tableRows(summary) {
+  const head = [
+    'target',
+    'mix',
+    'req/s median (min..max)',
+    'p50 ms',
+    'p99 ms',
+    'errors',
+    'RSS max MB',
+    'CPU ms/req srv+pg',
+    'project ÷ this',
+    'n',
+  ];
+  const rows = [head];
+  for (const s of summary) {
+    const project = summary.find((p) => p.target === PROJECT && p.read_ratio === s.read_ratio);
+    const rel = s.target !== PROJECT && project?.rps_median && s.rps_median ? project.rps_median / s.rps_median : null;
+    rows.push([
+      s.target,
+      s.mix,
+      s.rps_median == null ? 'failed' : `${fmt(s.rps_median)} (${fmt(s.rps_min)}..${fmt(s.rps_max)})`,
+      fmt(s.p50_ms, 1),
+      fmt(s.p99_ms, 1),
+      String(s.errors) + (s.cookie_changes ? ` (+${s.cookie_changes} lost cookies)` : ''),
+      fmt(s.rss_max_mb, 0),
+      s.server_cpu_ms_per_req == null
+        ? '–'
+        : `${fmt(s.server_cpu_ms_per_req + s.pg_cpu_ms_per_req, 2)} = ${fmt(s.server_cpu_ms_per_req, 2)} + ${fmt(s.pg_cpu_ms_per_req, 2)}`,
+      s.target === PROJECT ? '' : ratio(rel),
+      s.failed_runs ? `${s.runs - s.failed_runs}/${s.runs}` : String(s.runs),
+    ]);
+  }
+  return rows;
+}
+
+const NUMERIC = /^[–\d(]/;
+export function renderText(rows) {
+  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
+  const line = (r, i) =>
+    r.map((c, j) => (i > 0 && j > 1 && NUMERIC.test(String(c)) ? String(c).padStart(w[j]) : String(c).padEnd(w[j]))).join('  ');
+  return [line(rows[0], 0), w.map((n) => '-'.repeat(n)).join('  '), ...rows.slice(1).map((r) => line(r, 1))].join('\n');
+}
+
+export function renderMarkdown(rows) {
+  const esc = (c) => String(c).replaceAll('|', '\\|');
+  return [
+    `| ${rows[0].map(esc).join(' | ')} |`,
+    `|${rows[0].map((_, j) => (j > 1 ? '---:' : '---')).join('|')}|`,
+    ...rows.slice(1).map((r) => `| ${r.map(esc).join(' | ')} |`),
+  ].join('\n');
+}
+
+export function renderVerdicts({ mixes, memory }) {
+  const lines = [];
+  for (const m of mixes) {
+    lines.push(`${m.mix}: project ${fmt(m.project_rps)} req/s, p99 ${fmt(m.project_p99_ms, 1)} ms`);
+    for (const c of m.checks) {
+      if (c.want) {
+        const vs = c.against ? `${c.against} ${fmt(c.against_rps)} req/s` : 'not measured';
+        lines.push(`  ${verdict(c.pass).padEnd(4)}  ${c.name} (${vs}): ${ratio(c.ratio)}`);
+      } else {
+        lines.push(`  ${verdict(c.pass).padEnd(4)}  ${c.name}${c.detail ? `: ${c.detail}` : ''}`);
+      }
+    }
+  }
+  lines.push(
+    `${verdict(memory.pass).padEnd(4)}  ${memory.name}: ${memory.rss_max_mb == null ? 'not measured' : `${fmt(memory.rss_max_mb)} MB`}`,
+  );
+  return lines.join('\n');
+}
+
+/** Lost updates: one row per target × test. */
+export function lostRows(lost) {
+  const what = { skus: '50 × add SKU-i → SKUs left', same: '50 × add A → quantity of A', keys: '50 × set k-i → keys left' };
+  const rows = [['target', 'test', 'survived per run', 'median', 'failed requests']];
+  for (const l of lost) {
+    for (const s of l.summaries) {
+      const failed = l.runs.filter((r) => r.test === s.summary).reduce((n, r) => n + (r.failed_requests || 0), 0);
+      rows.push([
+        l.target,
+        what[s.summary]?.replace('50', String(s.n)) ?? s.summary,
+        s.survived.join(' '),
+        `${s.median} / ${s.n}`,
+        String(failed),
+      ]);
+    }
+    if (l.error) rows.push([l.target, 'failed', l.error.slice(0, 80), '', '']);
+  }
+  return rows;
+}

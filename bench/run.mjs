@@ -1,0 +1,765 @@
+#!/usr/bin/env node
+// npm run bench [-- options]: the project against its peers (Django, express-session,
+// the floor) on one PostgreSQL, interleaved, with the issue's targets as PASS/FAIL.
+// See bench/README.md. Options:
+//   --reps N            repetitions of every target × mix (default 3)
+//   --duration S        measured seconds per run (default 10)
+//   --connections C     concurrent connections = sessions per run (default 50)
+//   --warmup S          unmeasured 80/20 seconds per server after start (default 5)
+//   --targets a,b,...   default project,project-pglite,django,express,express-notouch,express-cluster2,floor
+//   --mixes 1,0,0.8     read ratios (or read,write,mix); default all three
+//   --quick             1 rep, 5 s runs, 3 s warm-up (development)
+//   --lost-updates      also run lost-updates.mjs against every target (--lost-repeat N, default 3)
+//   --scale             also the project-only scale checks: 10k vs 1M rows, sessions:clear under load
+//   --scale-rows N      rows for the large table and expired rows for the clear (default 1,000,000)
+//   --no-load           skip the comparison runs (e.g. --no-load --scale)
+//   --peers DIR         the peers' folder (default ../shared/peers from the repo root)
+//   --out DIR           results folder (default bench/results)
+// DATABASE_URL set: that server is used (the bench databases on it are dropped and
+// recreated); unset: a fresh cluster from scripts/pg.sh, stopped and removed at the end.
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import postgres from 'postgres';
+import { missingParts, runSetup, syncPeers } from './lib/peers.mjs';
+import { HZ, loadavg1, machineBusy, sampleRss, ticks, treePids } from './lib/procfs.mjs';
+import {
+  fmt,
+  lostRows,
+  median,
+  mixName,
+  PROJECT,
+  renderMarkdown,
+  renderText,
+  renderVerdicts,
+  summarize,
+  tableRows,
+  verdicts,
+} from './lib/report.mjs';
+import { freePort, killAllNow, startProcess, stopAll, stopProcess, tail, waitHttp } from './lib/servers.mjs';
+import { startTimelineLoad, windowStats } from './lib/timeline-load.mjs';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const WORK = path.join(REPO, 'bench', '.work');
+const DEFAULT_TARGETS = 'project,project-pglite,django,express,express-notouch,express-cluster2,floor';
+
+// --- options -------------------------------------------------------------------
+const { values: o } = parseArgs({
+  options: {
+    reps: { type: 'string' },
+    duration: { type: 'string' },
+    connections: { type: 'string', default: '50' },
+    warmup: { type: 'string' },
+    targets: { type: 'string', default: DEFAULT_TARGETS },
+    mixes: { type: 'string', default: '1,0,0.8' },
+    quick: { type: 'boolean', default: false },
+    'lost-updates': { type: 'boolean', default: false },
+    'lost-repeat': { type: 'string', default: '3' },
+    scale: { type: 'boolean', default: false },
+    'scale-rows': { type: 'string', default: '1000000' },
+    'no-load': { type: 'boolean', default: false },
+    peers: { type: 'string', default: process.env.PEERS_DIR || path.join(REPO, '..', 'shared', 'peers') },
+    out: { type: 'string', default: path.join(REPO, 'bench', 'results') },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (o.help) {
+  const head = readFileSync(fileURLToPath(import.meta.url), 'utf8')
+    .split('\n')
+    .slice(1, 21);
+  console.log(head.map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+  process.exit(0);
+}
+const num = (v, name, min = 0) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min) {
+    console.error(`bench: --${name} must be a number ≥ ${min}`);
+    process.exit(2);
+  }
+  return n;
+};
+const REPS = num(o.reps ?? (o.quick ? 1 : 3), 'reps', 1);
+const DURATION = num(o.duration ?? (o.quick ? 5 : 10), 'duration', 1);
+const WARMUP = num(o.warmup ?? (o.quick ? 3 : 5), 'warmup', 0);
+const CONNECTIONS = num(o.connections, 'connections', 1);
+const LOST_REPEAT = num(o['lost-repeat'], 'lost-repeat', 1);
+const SCALE_ROWS = num(o['scale-rows'], 'scale-rows', 20_000);
+const MIX_NAMES = { read: 1, 'read-only': 1, write: 0, 'write-only': 0, mix: 0.8, '80/20': 0.8 };
+const MIXES = o.mixes
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean)
+  .map((s) => (s in MIX_NAMES ? MIX_NAMES[s] : num(s, 'mixes')))
+  .filter((r) => r <= 1);
+
+/** Every target the bench knows; `db` is the database a peer gets on our cluster. */
+const TARGET_DEFS = {
+  project: { project: true },
+  'project-pglite': { project: true, pglite: true },
+  django: { run: 'django/run.sh', db: 'peers_django' },
+  'django-sync': { run: 'django/run.sh', db: 'peers_django', env: { GUNICORN_WORKER_CLASS: 'sync' } },
+  express: { run: 'express/run.sh', db: 'peers_express' },
+  'express-notouch': { run: 'express/run.sh', db: 'peers_express', env: { DISABLE_TOUCH: '1' } },
+  'express-cluster2': { run: 'express/run.sh', db: 'peers_express', env: { WORKERS: '2' } },
+  'express-pool25': { run: 'express/run.sh', db: 'peers_express', env: { PG_POOL_MAX: '25' } },
+  floor: { run: 'floor/run.sh', db: 'peers_floor' },
+  'floor-cluster2': { run: 'floor/run.sh', db: 'peers_floor', env: { WORKERS: '2' } },
+};
+const LOAD_TARGETS = [
+  ...new Set(
+    o.targets
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  ),
+];
+for (const t of LOAD_TARGETS) {
+  if (!TARGET_DEFS[t]) {
+    console.error(`bench: unknown target ${t} (known: ${Object.keys(TARGET_DEFS).join(', ')})`);
+    process.exit(2);
+  }
+}
+const DO_LOAD = !o['no-load'] && MIXES.length > 0;
+const DO_LOST = o['lost-updates'];
+const DO_SCALE = o.scale;
+if (!DO_LOAD && !DO_LOST && !DO_SCALE) {
+  console.error('bench: nothing to do (--no-load without --lost-updates or --scale)');
+  process.exit(2);
+}
+const START = [...new Set([...(DO_LOAD || DO_LOST ? LOAD_TARGETS : []), ...(DO_SCALE ? [PROJECT] : [])])];
+
+// --- bookkeeping, cleanup ---------------------------------------------------------
+const log = (...a) => console.error(...a);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const startedAt = new Date();
+const STAMP = startedAt
+  .toISOString()
+  .replace(/[-:]/g, '')
+  .replace(/\.\d+Z$/, 'Z');
+const LOG_DIR = path.join(WORK, 'logs', STAMP);
+const PEERS = path.join(WORK, 'peers');
+const JSON_OUT = path.join(o.out, `${STAMP}.json`);
+const MD_OUT = path.join(o.out, `${STAMP}.md`);
+const result = {
+  meta: {},
+  targets: {},
+  warmup: [],
+  runs: [],
+  lost_updates: [],
+  scale: null,
+  summary: null,
+  verdicts: null,
+  complete: false,
+};
+const save = () => {
+  mkdirSync(o.out, { recursive: true });
+  writeFileSync(JSON_OUT, `${JSON.stringify(result, null, 1)}\n`);
+};
+
+const children = new Set(); // loadgen, lost-updates, pg.sh, sessions:clear
+const tempDirs = [];
+let pg = null; // { url, ours, dataDir, env, pid, stopped }
+let bench = null; // admin connection
+let cleaning = null;
+
+function pgShell(cmd) {
+  return runCapture('bash', [path.join(REPO, 'scripts', 'pg.sh'), cmd], { env: pg.env, timeoutMs: 300_000, detached: true });
+}
+function cleanup() {
+  cleaning ??= (async () => {
+    for (const c of children) killTree(c);
+    await stopAll();
+    if (bench) await bench.end({ timeout: 5 }).catch(() => {});
+    if (pg?.ours && !pg.stopped) {
+      const r = await pgShell('stop');
+      if (r.code !== 0) log(`bench: scripts/pg.sh stop failed: ${r.err.trim()}`);
+      pg.stopped = true;
+      rmSync(pg.dataDir, { recursive: true, force: true });
+    }
+    for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+  })();
+  return cleaning;
+}
+process.on('exit', () => {
+  killAllNow();
+  for (const c of children) killTree(c);
+  if (pg?.ours && !pg.stopped) {
+    spawnSync('bash', [path.join(REPO, 'scripts', 'pg.sh'), 'stop'], { env: pg.env, stdio: 'ignore', timeout: 60_000 });
+    rmSync(pg.dataDir, { recursive: true, force: true });
+  }
+});
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(sig, async () => {
+    log(`\nbench: ${sig}: stopping servers and PostgreSQL`);
+    result.interrupted = sig;
+    try {
+      save();
+    } catch {}
+    await cleanup();
+    process.exit(130);
+  });
+}
+
+function killTree(child) {
+  try {
+    process.kill(child.detachedGroup ? -child.pid : child.pid, 'SIGKILL');
+  } catch {}
+}
+
+/** Runs a command to completion (or timeoutMs, then SIGKILL): { code, signal, out, err, timedOut, ms }. */
+function runCapture(cmd, args, { cwd = REPO, env = process.env, timeoutMs, detached = false } = {}) {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    const child = spawn(cmd, args, { cwd, env, detached, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.detachedGroup = detached;
+    children.add(child);
+    let out = '';
+    let err = '';
+    let timedOut = false;
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killTree(child);
+    }, timeoutMs);
+    const done = (code, signal, error) => {
+      clearTimeout(timer);
+      children.delete(child);
+      resolve({ code, signal, out, err: error ? `${err}${error.message}` : err, timedOut, ms: performance.now() - t0 });
+    };
+    child.once('error', (e) => done(null, null, e));
+    child.once('close', (code, signal) => done(code, signal));
+  });
+}
+
+const git = (...args) => spawnSync('git', args, { cwd: REPO, encoding: 'utf8' }).stdout?.trim() || null;
+const dbUrl = (name) => {
+  const u = new URL(pg.url);
+  u.pathname = `/${name}`;
+  return u.toString();
+};
+
+// --- PostgreSQL -------------------------------------------------------------------
+async function startPostgres() {
+  if (process.env.DATABASE_URL) {
+    pg = { url: process.env.DATABASE_URL, ours: false };
+    log(`postgres: using DATABASE_URL's server (${new URL(pg.url).host})`);
+  } else {
+    const dataDir = path.join(os.tmpdir(), `sessionql-bench-pg.${process.pid}`);
+    rmSync(dataDir, { recursive: true, force: true });
+    pg = {
+      ours: true,
+      dataDir,
+      env: { ...process.env, SESSIONQL_PGDATA: dataDir, SESSIONQL_PGPORT: process.env.SESSIONQL_PGPORT || '55470' },
+    };
+    log(`postgres: starting a fresh cluster in ${dataDir} (scripts/pg.sh)`);
+    const r = await pgShell('start');
+    const url = r.out.trim().split('\n').pop();
+    if (r.code !== 0 || !/^postgres/.test(url || '')) {
+      pg.stopped = r.code !== 0 && !existsSync(path.join(dataDir, 'postmaster.pid'));
+      throw new Error(`scripts/pg.sh start failed: ${r.err.trim().split('\n').slice(-10).join('\n')}`);
+    }
+    pg.url = url;
+  }
+  bench = postgres(pg.url, { max: 1, onnotice() {}, connection: { application_name: 'sessionql-bench' } });
+  const [{ server_version: version }] = await bench`SHOW server_version`;
+  pg.version = version;
+  try {
+    const [{ setting }] = await bench`SELECT setting FROM pg_settings WHERE name = 'data_directory'`;
+    pg.pid = Number(readFileSync(path.join(setting, 'postmaster.pid'), 'utf8').split('\n')[0]) || null;
+  } catch {
+    pg.pid = null; // another machine or no access: no PostgreSQL CPU figures
+  }
+}
+
+async function createDatabases(names) {
+  for (const name of names) {
+    await bench.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await bench.unsafe(`CREATE DATABASE "${name}"`);
+  }
+}
+
+// --- targets --------------------------------------------------------------------------
+const SECRET = randomBytes(36).toString('base64url'); // 48 characters
+const targets = new Map(); // name → { name, port, url, profile, handle, ok, error }
+
+function cleanEnv() {
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) if (/^(SESSION_|SESSIONQL_)/.test(k)) delete env[k];
+  for (const k of ['DATABASE_URL', 'PORT', 'HOST', 'NODE_ENV', 'WORKERS', 'DISABLE_TOUCH', 'PG_POOL_MAX']) delete env[k];
+  return env;
+}
+
+async function startTarget(name) {
+  const def = TARGET_DEFS[name];
+  const port = await freePort();
+  const t = { name, port, url: `http://127.0.0.1:${port}`, profile: def.project ? 'graphql' : 'peers', ok: false };
+  targets.set(name, t);
+  let cmd;
+  let args;
+  let cwd;
+  const env = cleanEnv();
+  if (def.project) {
+    cmd = process.execPath;
+    args = ['--import', 'tsx', 'src/main.ts'];
+    cwd = REPO;
+    Object.assign(env, { PORT: String(port), HOST: '127.0.0.1', NODE_ENV: 'production', SESSION_SECRET: SECRET });
+    if (def.pglite) {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'sessionql-bench-pglite-'));
+      tempDirs.push(dir);
+      env.SESSIONQL_DATA_DIR = dir;
+    } else {
+      env.DATABASE_URL = dbUrl('sessionql_bench');
+    }
+  } else {
+    cmd = path.join(PEERS, def.run);
+    args = [String(port)];
+    cwd = path.dirname(cmd);
+    Object.assign(env, def.env || {}, { DATABASE_URL: dbUrl(def.db) });
+  }
+  t.command = `${def.project ? 'node --import tsx src/main.ts' : def.run} (port ${port}${
+    def.env
+      ? `, ${Object.entries(def.env)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')}`
+      : ''
+  }${def.pglite ? ', PGlite' : ''})`;
+  t.handle = startProcess(cmd, args, { cwd, env, logFile: path.join(LOG_DIR, `${name}.log`) });
+  // Up = any HTTP answer to the profile's read (no cookie); then that read must
+  // answer 2xx, without GraphQL errors.
+  const read = (signal) =>
+    t.profile === 'graphql'
+      ? fetch(`${t.url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query: '{ session { value(key:"username") } cart { items { sku quantity } } }' }),
+          signal,
+        })
+      : fetch(`${t.url}/session`, { signal });
+  const up = await waitHttp(t.handle, read, 120_000);
+  if (!up) {
+    t.error = t.handle.isRunning() ? 'no HTTP answer within 120 s' : 'exited during start';
+    await stopProcess(t.handle);
+    log(`  ${name}: FAILED to start (${t.error}); log ${t.handle.logFile}:\n${indent(tail(t.handle.logFile))}`);
+    return t;
+  }
+  try {
+    const r = await read(AbortSignal.timeout(10_000));
+    const text = await r.text();
+    if (!r.ok || (t.profile === 'graphql' && text.includes('"errors"'))) throw new Error(`${r.status} ${text.slice(0, 200)}`);
+  } catch (e) {
+    t.error = `check request failed: ${e.message}`;
+    await stopProcess(t.handle);
+    log(`  ${name}: FAILED its check request (${e.message}); log ${t.handle.logFile}:\n${indent(tail(t.handle.logFile))}`);
+    return t;
+  }
+  t.ok = true;
+  log(`  ${name}: up on ${t.url} (pid ${t.handle.pid})`);
+  return t;
+}
+const indent = (s) =>
+  s
+    .split('\n')
+    .map((l) => `    | ${l}`)
+    .join('\n');
+const targetInfo = (t) => ({
+  port: t.port,
+  pid: t.handle?.pid ?? null,
+  command: t.command,
+  profile: t.profile,
+  ok: t.ok,
+  error: t.error ?? null,
+  log: t.handle?.logFile,
+});
+
+// --- one load run ---------------------------------------------------------------------
+async function loadRun(t, { readRatio, duration, label, extra = {} }) {
+  const args = [
+    path.join(PEERS, 'loadgen', 'loadgen.mjs'),
+    t.url,
+    '-c',
+    String(CONNECTIONS),
+    '-d',
+    String(duration),
+    '-r',
+    String(readRatio),
+    '--profile',
+    t.profile,
+    '--label',
+    label,
+  ];
+  if (t.profile === 'graphql') args.push('--check-errors');
+  const base = { target: t.name, read_ratio: readRatio, ...extra };
+  if (!t.handle?.isRunning()) return { ...base, failed: true, error: 'server not running' };
+  const pgPids = () => (pg.pid ? treePids(pg.pid) : []);
+  const load = loadavg1();
+  const s0 = ticks(treePids(t.handle.pid));
+  const p0 = ticks(pgPids());
+  const m0 = machineBusy();
+  const w0 = performance.now();
+  const rss = sampleRss(t.handle.pid);
+  const r = await runCapture(process.execPath, args, { timeoutMs: (duration + 90) * 1000 });
+  const mem = rss.stop();
+  const wall = (performance.now() - w0) / 1000;
+  const cpu = {
+    server_cpu_s: round((ticks(treePids(t.handle.pid)) - s0) / HZ),
+    pg_cpu_s: round((ticks(pgPids()) - p0) / HZ),
+    machine_busy_cores: round((machineBusy() - m0) / HZ / wall),
+    wall_s: round(wall),
+  };
+  const line = r.out.trim().split('\n').pop();
+  let parsed = null;
+  try {
+    parsed = JSON.parse(line);
+  } catch {}
+  if (r.code !== 0 || !parsed) {
+    const why = r.timedOut ? 'timed out' : (r.err.trim().split('\n').pop() || `exit ${r.code}`).slice(0, 300);
+    return { ...base, failed: true, error: `loadgen: ${why}`, server_alive: t.handle.isRunning(), loadavg_before: load };
+  }
+  return { ...base, loadavg_before: load, ...cpu, rss_max_mb: mem.maxMb, rss_mean_mb: mem.meanMb, rss_samples: mem.samples, ...parsed };
+}
+const round = (x, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+
+function progress(prefix, r) {
+  if (r.failed) {
+    log(`${prefix} ${r.target.padEnd(17)} FAILED: ${r.error}`);
+    return;
+  }
+  const others = Math.max(0, r.machine_busy_cores - (r.server_cpu_s + r.pg_cpu_s + r.loadgen_cpu_s) / r.wall_s);
+  log(
+    `${prefix} ${r.target.padEnd(17)} ${fmt(r.rps).padStart(6)} req/s  p50 ${fmt(r.p50_ms, 1).padStart(6)}  p99 ${fmt(r.p99_ms, 1).padStart(6)} ms  errors ${r.errors}  rss ${fmt(r.rss_max_mb)} MB  others' cores ${fmt(others, 1)}`,
+  );
+}
+
+// --- phases ----------------------------------------------------------------------------
+async function comparison(live) {
+  log(
+    `\n== comparison: ${REPS} rep(s) × ${MIXES.map(mixName).join(', ')} × ${live.map((t) => t.name).join(', ')}, ${DURATION} s each, ${CONNECTIONS} connections`,
+  );
+  if (WARMUP > 0) {
+    for (const t of live) {
+      const r = await loadRun(t, { readRatio: 0.8, duration: WARMUP, label: `${t.name} warm-up`, extra: { phase: 'warmup' } });
+      result.warmup.push(r);
+      if (r.failed) log(`  warm-up ${t.name}: FAILED: ${r.error}`);
+    }
+  }
+  for (let rep = 1; rep <= REPS; rep++) {
+    const k = (rep - 1) % live.length;
+    const order = [...live.slice(k), ...live.slice(0, k)]; // who goes first rotates
+    for (const rr of MIXES) {
+      for (const t of order) {
+        const r = await loadRun(t, { readRatio: rr, duration: DURATION, label: t.name, extra: { phase: 'load', rep } });
+        result.runs.push(r);
+        progress(`rep ${rep}/${REPS} ${mixName(rr).padEnd(10)}`, r);
+        if (r.failed && !t.handle.isRunning() && !t.reportedDead) {
+          t.reportedDead = true;
+          log(`  ${t.name} is no longer running; log ${t.handle.logFile}:\n${indent(tail(t.handle.logFile))}`);
+        }
+      }
+      save();
+    }
+  }
+}
+
+async function lostUpdates(live) {
+  log(`\n== lost updates: ${LOST_REPEAT} run(s) of 50 concurrent writes on one session, per test and target`);
+  for (const t of live) {
+    const args = [
+      path.join(PEERS, 'lost-updates', 'lost-updates.mjs'),
+      t.url,
+      '--profile',
+      t.profile,
+      '--repeat',
+      String(LOST_REPEAT),
+      '--label',
+      t.name,
+    ];
+    const entry = { target: t.name, runs: [], summaries: [] };
+    if (!t.handle.isRunning()) entry.error = 'server not running';
+    else {
+      const r = await runCapture(process.execPath, args, { timeoutMs: 300_000 });
+      for (const line of r.out.split('\n')) {
+        try {
+          const j = JSON.parse(line);
+          (j.summary ? entry.summaries : entry.runs).push(j);
+        } catch {}
+      }
+      if (r.code !== 0) entry.error = r.timedOut ? 'timed out' : (r.err.trim().split('\n').pop() || `exit ${r.code}`).slice(0, 300);
+    }
+    result.lost_updates.push(entry);
+    log(
+      `  ${t.name.padEnd(17)} ${entry.summaries.map((s) => `${s.summary} ${s.survived.join(' ')}`).join('  |  ')}${entry.error ? `  FAILED: ${entry.error}` : ''}`,
+    );
+    save();
+  }
+}
+
+const SYNTHETIC_DATA = '{"username":"alice","cart":[{"sku":"A","quantity":1}]}';
+async function insertRows(sql, from, to, expiresSql) {
+  await sql.unsafe(`INSERT INTO sessionql_session (key_hash, data, expires_at)
+    SELECT md5(i::text) || md5((i + 1)::text), '${SYNTHETIC_DATA}'::jsonb, ${expiresSql}
+    FROM generate_series(${from}, ${to}) AS i ON CONFLICT DO NOTHING`);
+  await sql.unsafe('VACUUM ANALYZE sessionql_session');
+  await sql.unsafe('CHECKPOINT');
+}
+const LIVE = `date_trunc('second', now()) + interval '14 days'`;
+const EXPIRED = `date_trunc('second', now()) - interval '1 hour' - (i % 604800) * interval '1 second'`;
+
+async function scale(t) {
+  log(
+    `\n== scale (project on PostgreSQL): 10,000 vs ${fmt(SCALE_ROWS)} rows, then sessions:clear of ${fmt(SCALE_ROWS)} expired rows under 80/20 load`,
+  );
+  const out = { rows_small: 10_000, rows_large: SCALE_ROWS, runs: [] };
+  result.scale = out;
+  const sql = postgres(dbUrl('sessionql_bench'), { max: 1, onnotice() {}, connection: { statement_timeout: 900_000 } });
+  try {
+    const count = async (where = 'true') =>
+      Number((await sql.unsafe(`SELECT count(*)::int AS n FROM sessionql_session WHERE ${where}`))[0].n);
+    const measure = async (size) => {
+      for (let rep = 1; rep <= REPS; rep++) {
+        for (const rr of [1, 0]) {
+          const rows = await count();
+          const r = await loadRun(t, {
+            readRatio: rr,
+            duration: DURATION,
+            label: `project@${size}`,
+            extra: { phase: 'scale', size, rep, rows_before: rows },
+          });
+          out.runs.push(r);
+          progress(`${size.padEnd(4)} rep ${rep}/${REPS} ${mixName(rr).padEnd(10)}`, r);
+        }
+      }
+    };
+    await sql`TRUNCATE sessionql_session`;
+    let t0 = performance.now();
+    await insertRows(sql, 1, 10_000, LIVE);
+    log(`  10,000 rows in ${fmt((performance.now() - t0) / 1000, 1)} s`);
+    await measure('10k');
+    const need = SCALE_ROWS - (await count());
+    t0 = performance.now();
+    await insertRows(sql, 10_001, 10_000 + need, LIVE);
+    out.insert_large_s = round((performance.now() - t0) / 1000, 1);
+    log(`  ${fmt(await count())} rows (inserted ${fmt(need)} in ${out.insert_large_s} s, VACUUM ANALYZE, CHECKPOINT)`);
+    await measure('1M');
+    out.ratios = [1, 0].map((rr) => {
+      const med = (size) => median(out.runs.filter((r) => r.size === size && r.read_ratio === rr && !r.failed).map((r) => r.rps));
+      const small = med('10k');
+      const large = med('1M');
+      const ratio = small && large ? large / small : null;
+      return { mix: mixName(rr), rps_small: small, rps_large: large, ratio, pass: ratio == null ? null : ratio >= 0.85 };
+    });
+
+    // sessions:clear of SCALE_ROWS expired rows while the 80/20 mix runs.
+    t0 = performance.now();
+    await insertRows(sql, 2 * SCALE_ROWS + 1, 3 * SCALE_ROWS, EXPIRED);
+    out.expired_before = await count('expires_at <= now()');
+    out.rows_before_clear = await count();
+    log(
+      `  ${fmt(out.expired_before)} expired of ${fmt(out.rows_before_clear)} rows (inserted in ${fmt((performance.now() - t0) / 1000, 1)} s)`,
+    );
+    const timeline = () => startTimelineLoad({ peersDir: PEERS, url: t.url, profile: t.profile, connections: CONNECTIONS, readRatio: 0.8 });
+    {
+      const run = await timeline();
+      await sleep(DURATION * 1000);
+      const end = performance.now();
+      out.baseline = windowStats(await run.stop(), run.startedAt, end);
+      log(
+        `  baseline 80/20 (no clear): ${fmt(out.baseline.rps)} req/s, p99 ${fmt(out.baseline.p99_ms, 1)} ms, errors ${out.baseline.errors}`,
+      );
+    }
+    {
+      const run = await timeline();
+      await sleep(2000);
+      const c0 = performance.now();
+      const env = { ...cleanEnv(), DATABASE_URL: dbUrl('sessionql_bench'), NODE_ENV: 'production' };
+      const clear = await runCapture('npm', ['run', '--silent', 'sessions:clear'], { env, timeoutMs: 600_000, detached: true });
+      const c1 = performance.now();
+      await sleep(1000);
+      const samples = await run.stop();
+      out.during = windowStats(samples, c0, c1);
+      out.clear = {
+        wall_s: round((c1 - c0) / 1000),
+        exit: clear.code,
+        timed_out: clear.timedOut,
+        output: clear.out.trim() || clear.err.trim().split('\n').slice(-5).join('\n'),
+      };
+      const m = /Deleted (\d+) .* in (\d+) ms/.exec(clear.out);
+      if (m) Object.assign(out.clear, { deleted: Number(m[1]), reported_s: Number(m[2]) / 1000 });
+      out.expired_after = await count('expires_at <= now()');
+      out.clear.pass = clear.code === 0 && out.clear.wall_s < 60 && out.expired_after < 1000;
+      const p99ratio = out.during.p99_ms && out.baseline.p99_ms ? out.during.p99_ms / out.baseline.p99_ms : null;
+      out.p99 = {
+        during_ms: out.during.p99_ms,
+        baseline_ms: out.baseline.p99_ms,
+        ratio: p99ratio,
+        pass: p99ratio == null ? null : p99ratio <= 2,
+      };
+      log(
+        `  sessions:clear: exit ${clear.code}, ${out.clear.wall_s} s wall (${out.clear.output.split('\n').pop()}); during it: ${fmt(out.during.rps)} req/s, p99 ${fmt(out.during.p99_ms, 1)} ms, errors ${out.during.errors}`,
+      );
+    }
+  } finally {
+    await sql.end({ timeout: 5 });
+    save();
+  }
+}
+
+function renderScale(s) {
+  if (!s) return '';
+  const v = (p) => (p == null ? 'n/a ' : p ? 'PASS' : 'FAIL');
+  const lines = [];
+  for (const r of s.ratios || []) {
+    lines.push(
+      `${v(r.pass)}  ${r.mix} at ${fmt(s.rows_large)} rows vs 10,000: ${fmt(r.rps_large)} vs ${fmt(r.rps_small)} req/s = ${r.ratio == null ? '–' : `${fmt(r.ratio * 100)} %`} (want ≥ 85 %)`,
+    );
+  }
+  if (s.clear) {
+    lines.push(
+      `${v(s.clear.pass)}  sessions:clear of ${fmt(s.expired_before)} expired rows (${fmt(s.rows_before_clear)} in the table): ${fmt(s.clear.wall_s, 1)} s wall${s.clear.reported_s != null ? `, ${fmt(s.clear.reported_s, 1)} s reported, ${fmt(s.clear.deleted)} deleted` : ''}, ${fmt(s.expired_after)} expired left (want < 60 s)`,
+    );
+  }
+  if (s.p99) {
+    lines.push(
+      `${v(s.p99.pass)}  80/20 p99 during the clear ${fmt(s.p99.during_ms, 1)} ms vs ${fmt(s.p99.baseline_ms, 1)} ms without = ${s.p99.ratio == null ? '–' : `${fmt(s.p99.ratio, 2)}×`} (want ≤ 2×); req/s ${fmt(s.during.rps)} vs ${fmt(s.baseline.rps)}, errors ${s.during.errors} / ${s.baseline.errors}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+// --- main -------------------------------------------------------------------------------
+async function main() {
+  mkdirSync(LOG_DIR, { recursive: true });
+  const peerTargets = START.filter((n) => !TARGET_DEFS[n].project);
+  const { changed } = syncPeers(path.resolve(o.peers), PEERS, log);
+  const missing = missingParts(PEERS, {
+    django: peerTargets.some((n) => n.startsWith('django')),
+    express: peerTargets.some((n) => n.startsWith('express')),
+    floor: peerTargets.some((n) => n.startsWith('floor')),
+  });
+  if (missing.length) {
+    log(`peers: missing ${missing.join(', ')}`);
+    runSetup(PEERS, log);
+  } else if (!changed) log('peers: copy up to date, setup done');
+
+  await startPostgres();
+  const dbs = ['sessionql_bench', ...new Set(peerTargets.map((n) => TARGET_DEFS[n].db)), 'peers_limit'];
+  await createDatabases(dbs);
+  log(`postgres: ${pg.version} at ${new URL(pg.url).host}; databases ${dbs.join(', ')}`);
+
+  result.meta = {
+    started: startedAt.toISOString(),
+    options: {
+      reps: REPS,
+      duration_s: DURATION,
+      warmup_s: WARMUP,
+      connections: CONNECTIONS,
+      mixes: MIXES,
+      targets: LOAD_TARGETS,
+      lost_updates: DO_LOST,
+      lost_repeat: LOST_REPEAT,
+      scale: DO_SCALE,
+      scale_rows: SCALE_ROWS,
+      load: DO_LOAD,
+      quick: o.quick,
+    },
+    git: {
+      commit: git('rev-parse', 'HEAD'),
+      describe: git('describe', '--always', '--dirty'),
+      src_changes: git('status', '--porcelain', '--', 'src', 'drizzle', 'package.json') || '',
+    },
+    machine: {
+      cpus: os.cpus().length,
+      cpu_model: os.cpus()[0]?.model,
+      mem_gb: round(os.totalmem() / 2 ** 30, 1),
+      loadavg_start: os.loadavg(),
+      node: process.version,
+      postgres: pg.version,
+      postgres_ours: pg.ours,
+    },
+    logs: LOG_DIR,
+  };
+  save();
+
+  log(`\n== starting ${START.join(', ')} (logs in ${LOG_DIR})`);
+  for (const name of START) {
+    const t = await startTarget(name);
+    result.targets[name] = targetInfo(t);
+  }
+  save();
+  const liveFor = (names) => names.map((n) => targets.get(n)).filter((t) => t?.ok);
+
+  if (DO_LOAD) await comparison(liveFor(LOAD_TARGETS));
+  if (DO_LOST) await lostUpdates(liveFor(LOAD_TARGETS));
+  if (DO_SCALE) {
+    const project = targets.get(PROJECT);
+    for (const t of targets.values()) if (t !== project) await stopProcess(t.handle);
+    if (project?.ok) await scale(project);
+    else result.scale = { error: 'project did not start' };
+  }
+
+  // --- report ---
+  const summary = summarize(result.runs.filter((r) => r.phase === 'load'));
+  const verdict = verdicts(summary);
+  result.summary = summary;
+  result.verdicts = verdict;
+  result.meta.finished = new Date().toISOString();
+  result.meta.minutes = round((Date.now() - startedAt.getTime()) / 60_000, 1);
+  result.complete = true;
+  save();
+
+  const failedTargets = START.filter((n) => !targets.get(n)?.ok);
+  const sections = [];
+  const head = `sessionql bench ${result.meta.started} (${result.meta.git.describe}), ${os.cpus().length} cores, Node ${process.version}, PostgreSQL ${pg.version}; ${REPS} rep(s), ${DURATION} s per run, ${CONNECTIONS} connections, medians (min..max)`;
+  const othersMax = Math.max(0, ...summary.flatMap((s) => s.others_cores));
+  const notes = [
+    failedTargets.length ? `Targets that did not start: ${failedTargets.map((n) => `${n} (${targets.get(n)?.error})`).join(', ')}.` : '',
+    summary.length
+      ? `Other programs on the machine used up to ${fmt(othersMax, 1)} core(s) during a run (“others' cores”, see the JSON).`
+      : '',
+  ].filter(Boolean);
+  if (summary.length) {
+    const rows = tableRows(summary);
+    sections.push({ title: 'Comparison', text: renderText(rows), md: renderMarkdown(rows) });
+    const v = renderVerdicts(verdict);
+    sections.push({ title: 'Targets (issue 3)', text: v, md: `\`\`\`\n${v}\n\`\`\`` });
+  }
+  if (result.lost_updates.length) {
+    const rows = lostRows(result.lost_updates);
+    sections.push({ title: 'Lost updates (50 concurrent writes on one session)', text: renderText(rows), md: renderMarkdown(rows) });
+  }
+  if (result.scale) {
+    const s = result.scale.error ? `scale: ${result.scale.error}` : renderScale(result.scale);
+    sections.push({ title: 'Scale (project on PostgreSQL)', text: s, md: `\`\`\`\n${s}\n\`\`\`` });
+  }
+  const md = [`# ${head}`, '', ...notes, '', ...sections.flatMap((s) => [`## ${s.title}`, '', s.md, ''])].join('\n');
+  writeFileSync(MD_OUT, md);
+  console.log(`\n${head}`);
+  for (const n of notes) console.log(n);
+  for (const s of sections) console.log(`\n== ${s.title}\n${s.text}`);
+  console.log(`\n== Markdown (also in ${path.relative(REPO, MD_OUT)})\n\n${md}`);
+  console.log(`raw runs and summary: ${path.relative(REPO, JSON_OUT)}; ${result.meta.minutes} min`);
+}
+
+let exitCode = 0;
+try {
+  await main();
+} catch (e) {
+  exitCode = 1;
+  log(`bench: ${e.stack || e}`);
+  result.error = String(e.message || e);
+  try {
+    save();
+  } catch {}
+} finally {
+  await cleanup();
+}
+process.exit(exitCode);
