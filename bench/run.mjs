@@ -166,6 +166,11 @@ const tempDirs = [];
 let pg = null; // { url, ours, dataDir, env, pid, stopped }
 let bench = null; // admin connection
 let cleaning = null;
+let stopping = false; // a signal came: no new runs
+class Interrupted extends Error {}
+const checkStop = () => {
+  if (stopping) throw new Interrupted('interrupted');
+};
 
 function pgShell(cmd) {
   return runCapture('bash', [path.join(REPO, 'scripts', 'pg.sh'), cmd], { env: pg.env, timeoutMs: 300_000, detached: true });
@@ -196,6 +201,7 @@ process.on('exit', () => {
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.once(sig, async () => {
     log(`\nbench: ${sig}: stopping servers and PostgreSQL`);
+    stopping = true;
     result.interrupted = sig;
     try {
       save();
@@ -398,6 +404,7 @@ async function loadRun(t, { readRatio, duration, label, extra = {} }) {
     label,
   ];
   if (t.profile === 'graphql') args.push('--check-errors');
+  checkStop();
   const base = { target: t.name, read_ratio: readRatio, ...extra };
   if (!t.handle?.isRunning()) return { ...base, failed: true, error: 'server not running' };
   const pgPids = () => (pg.pid ? treePids(pg.pid) : []);
@@ -416,6 +423,7 @@ async function loadRun(t, { readRatio, duration, label, extra = {} }) {
     machine_busy_cores: round((machineBusy() - m0) / HZ / wall),
     wall_s: round(wall),
   };
+  checkStop();
   const line = r.out.trim().split('\n').pop();
   let parsed = null;
   try {
@@ -429,12 +437,15 @@ async function loadRun(t, { readRatio, duration, label, extra = {} }) {
 }
 const round = (x, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
+/** Cores the rest of the machine (other users) kept busy during a run. */
+const othersCores = (r) => Math.max(0, r.machine_busy_cores - (r.server_cpu_s + r.pg_cpu_s + r.loadgen_cpu_s) / r.wall_s);
+
 function progress(prefix, r) {
   if (r.failed) {
     log(`${prefix} ${r.target.padEnd(17)} FAILED: ${r.error}`);
     return;
   }
-  const others = Math.max(0, r.machine_busy_cores - (r.server_cpu_s + r.pg_cpu_s + r.loadgen_cpu_s) / r.wall_s);
+  const others = othersCores(r);
   log(
     `${prefix} ${r.target.padEnd(17)} ${fmt(r.rps).padStart(6)} req/s  p50 ${fmt(r.p50_ms, 1).padStart(6)}  p99 ${fmt(r.p99_ms, 1).padStart(6)} ms  errors ${r.errors}  rss ${fmt(r.rss_max_mb)} MB  others' cores ${fmt(others, 1)}`,
   );
@@ -473,6 +484,7 @@ async function comparison(live) {
 async function lostUpdates(live) {
   log(`\n== lost updates: ${LOST_REPEAT} run(s) of 50 concurrent writes on one session, per test and target`);
   for (const t of live) {
+    checkStop();
     const args = [
       path.join(PEERS, 'lost-updates', 'lost-updates.mjs'),
       t.url,
@@ -543,19 +555,28 @@ async function scale(t) {
     let t0 = performance.now();
     await insertRows(sql, 1, 10_000, LIVE);
     log(`  10,000 rows in ${fmt((performance.now() - t0) / 1000, 1)} s`);
+    const LARGE = SCALE_ROWS >= 1e6 ? `${SCALE_ROWS / 1e6}M` : `${Math.round(SCALE_ROWS / 1e3)}k`;
     await measure('10k');
     const need = SCALE_ROWS - (await count());
     t0 = performance.now();
     await insertRows(sql, 10_001, 10_000 + need, LIVE);
     out.insert_large_s = round((performance.now() - t0) / 1000, 1);
     log(`  ${fmt(await count())} rows (inserted ${fmt(need)} in ${out.insert_large_s} s, VACUUM ANALYZE, CHECKPOINT)`);
-    await measure('1M');
+    await measure(LARGE);
     out.ratios = [1, 0].map((rr) => {
       const med = (size) => median(out.runs.filter((r) => r.size === size && r.read_ratio === rr && !r.failed).map((r) => r.rps));
       const small = med('10k');
-      const large = med('1M');
+      const large = med(LARGE);
       const ratio = small && large ? large / small : null;
-      return { mix: mixName(rr), rps_small: small, rps_large: large, ratio, pass: ratio == null ? null : ratio >= 0.85 };
+      const others = Math.max(0, ...out.runs.filter((r) => r.read_ratio === rr && !r.failed).map(othersCores));
+      return {
+        mix: mixName(rr),
+        rps_small: small,
+        rps_large: large,
+        ratio,
+        pass: ratio == null ? null : ratio >= 0.85,
+        others_cores_max: round(others, 1),
+      };
     });
 
     // sessions:clear of SCALE_ROWS expired rows while the 80/20 mix runs.
@@ -585,7 +606,6 @@ async function scale(t) {
       const c1 = performance.now();
       await sleep(1000);
       const samples = await run.stop();
-      out.during = windowStats(samples, c0, c1);
       out.clear = {
         wall_s: round((c1 - c0) / 1000),
         exit: clear.code,
@@ -596,15 +616,19 @@ async function scale(t) {
       if (m) Object.assign(out.clear, { deleted: Number(m[1]), reported_s: Number(m[2]) / 1000 });
       out.expired_after = await count('expires_at <= now()');
       out.clear.pass = clear.code === 0 && out.clear.wall_s < 60 && out.expired_after < 1000;
-      const p99ratio = out.during.p99_ms && out.baseline.p99_ms ? out.during.p99_ms / out.baseline.p99_ms : null;
-      out.p99 = {
-        during_ms: out.during.p99_ms,
-        baseline_ms: out.baseline.p99_ms,
-        ratio: p99ratio,
-        pass: p99ratio == null ? null : p99ratio <= 2,
+      // Two windows: the whole command (npm + tsx start-up on the same two
+      // cores, then the deletes) and the deletes alone (the last reported_s
+      // seconds before it exited), which is what the target is about.
+      out.during = windowStats(samples, c0, c1);
+      out.deleting = out.clear.reported_s != null ? windowStats(samples, c1 - out.clear.reported_s * 1000, c1) : null;
+      const p99 = (w) => {
+        const ratio = w?.p99_ms && out.baseline.p99_ms ? w.p99_ms / out.baseline.p99_ms : null;
+        return { during_ms: w?.p99_ms ?? null, baseline_ms: out.baseline.p99_ms, ratio, pass: ratio == null ? null : ratio <= 2 };
       };
+      out.p99 = p99(out.deleting);
+      out.p99_command = p99(out.during);
       log(
-        `  sessions:clear: exit ${clear.code}, ${out.clear.wall_s} s wall (${out.clear.output.split('\n').pop()}); during it: ${fmt(out.during.rps)} req/s, p99 ${fmt(out.during.p99_ms, 1)} ms, errors ${out.during.errors}`,
+        `  sessions:clear: exit ${clear.code}, ${out.clear.wall_s} s wall (${out.clear.output.split('\n').pop()}); whole command: ${fmt(out.during.rps)} req/s, p99 ${fmt(out.during.p99_ms, 1)} ms, errors ${out.during.errors}; deleting: ${fmt(out.deleting?.rps)} req/s, p99 ${fmt(out.deleting?.p99_ms, 1)} ms`,
       );
     }
   } finally {
@@ -619,7 +643,7 @@ function renderScale(s) {
   const lines = [];
   for (const r of s.ratios || []) {
     lines.push(
-      `${v(r.pass)}  ${r.mix} at ${fmt(s.rows_large)} rows vs 10,000: ${fmt(r.rps_large)} vs ${fmt(r.rps_small)} req/s = ${r.ratio == null ? '–' : `${fmt(r.ratio * 100)} %`} (want ≥ 85 %)`,
+      `${v(r.pass)}  ${r.mix} at ${fmt(s.rows_large)} rows vs 10,000: ${fmt(r.rps_large)} vs ${fmt(r.rps_small)} req/s = ${r.ratio == null ? '–' : `${fmt(r.ratio * 100)} %`} (want ≥ 85 %; others' cores up to ${fmt(r.others_cores_max, 1)})`,
     );
   }
   if (s.clear) {
@@ -627,11 +651,10 @@ function renderScale(s) {
       `${v(s.clear.pass)}  sessions:clear of ${fmt(s.expired_before)} expired rows (${fmt(s.rows_before_clear)} in the table): ${fmt(s.clear.wall_s, 1)} s wall${s.clear.reported_s != null ? `, ${fmt(s.clear.reported_s, 1)} s reported, ${fmt(s.clear.deleted)} deleted` : ''}, ${fmt(s.expired_after)} expired left (want < 60 s)`,
     );
   }
-  if (s.p99) {
-    lines.push(
-      `${v(s.p99.pass)}  80/20 p99 during the clear ${fmt(s.p99.during_ms, 1)} ms vs ${fmt(s.p99.baseline_ms, 1)} ms without = ${s.p99.ratio == null ? '–' : `${fmt(s.p99.ratio, 2)}×`} (want ≤ 2×); req/s ${fmt(s.during.rps)} vs ${fmt(s.baseline.rps)}, errors ${s.during.errors} / ${s.baseline.errors}`,
-    );
-  }
+  const p99line = (p, w, what) =>
+    `${v(p.pass)}  80/20 p99 ${what} ${fmt(p.during_ms, 1)} ms vs ${fmt(p.baseline_ms, 1)} ms without = ${p.ratio == null ? '–' : `${fmt(p.ratio, 2)}×`} (want ≤ 2×); req/s ${fmt(w?.rps)} vs ${fmt(s.baseline.rps)}, errors ${w?.errors ?? '–'}`;
+  if (s.p99) lines.push(p99line(s.p99, s.deleting, 'while deleting'));
+  if (s.p99_command) lines.push(p99line(s.p99_command, s.during, 'over the whole command (npm + tsx start-up too)'));
   return lines.join('\n');
 }
 
@@ -753,6 +776,7 @@ let exitCode = 0;
 try {
   await main();
 } catch (e) {
+  if (stopping || e instanceof Interrupted) await new Promise(() => {}); // the signal handler exits
   exitCode = 1;
   log(`bench: ${e.stack || e}`);
   result.error = String(e.message || e);
