@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   });
   await migrate(database);
   const app = createApp({ config, database, logger: log });
-  const server = createServer(app);
+  const server = createServer((req, res) => void app.handle(req, res));
   server.listen(config.port, config.host, () => {
     const engine = database.engine === 'pglite' ? `PGlite in ${path.join(config.dataDir, 'pglite')}` : 'PostgreSQL';
     log.info(`sessionql on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}/graphql (${engine})`);

@@ -2,21 +2,27 @@ import type { Plugin } from 'graphql-yoga';
 import type { RequestSession } from '../session/request-session.js';
 
 /**
- * The session cookie in and out: the context's RequestSession is created per
- * request (nothing is read until a resolver asks), and the response carries
- * the cookie its writes call for, plus `Vary: Cookie` and
- * `Cache-Control: private, no-store` when the result depended on the session
- * (SEMANTICS.md, "Reading"), so no shared cache serves it to someone else.
+ * What a response must say about the session: the cookie its writes call for,
+ * and, when the result depended on the session, `Vary: Cookie` and
+ * `Cache-Control: private, no-store` (SEMANTICS.md, "Reading"), so that no
+ * shared cache serves one visitor's session to another.
  */
+export function sessionHeaders(session: RequestSession | undefined): Record<string, string> {
+  if (!session?.accessed) return {};
+  const headers: Record<string, string> = { vary: 'Cookie', 'cache-control': 'private, no-store' };
+  const cookie = session.setCookieHeader();
+  if (cookie) headers['set-cookie'] = cookie;
+  return headers;
+}
+
+/** The session headers on Yoga's responses; the context makes the RequestSession. */
 export function useSession(sessions: WeakMap<Request, RequestSession>): Plugin {
   return {
     onResponse({ request, response }) {
-      const session = sessions.get(request);
-      if (!session?.accessed) return;
-      const cookie = session.setCookieHeader();
-      if (cookie) response.headers.append('set-cookie', cookie);
-      response.headers.append('vary', 'Cookie');
-      response.headers.set('cache-control', 'private, no-store');
+      for (const [name, value] of Object.entries(sessionHeaders(sessions.get(request)))) {
+        if (name === 'cache-control') response.headers.set(name, value);
+        else response.headers.append(name, value);
+      }
     },
   };
 }

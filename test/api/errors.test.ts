@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { type Database, type Db, openDatabase } from '../../src/db/client.js';
-import { TEST_SECRET } from '../helpers/app.js';
+import { serve, TEST_SECRET } from '../helpers/app.js';
 import { CookieClient } from '../helpers/client.js';
 import { postgresUrl } from '../helpers/database.js';
 
@@ -30,7 +30,7 @@ describe('unexpected failures', async () => {
     async (nodeEnv) => {
       logged.length = 0;
       const config = loadConfig({ NODE_ENV: nodeEnv, SESSION_SECRET: TEST_SECRET });
-      const c = new CookieClient(createApp({ config, database, logger }));
+      const c = new CookieClient(await serve(createApp({ config, database, logger })));
       const r = await c.gql('mutation { addToCart(sku: "A") { totalQuantity } }');
       expect(r.body.errors).toHaveLength(1);
       const [error] = r.body.errors!;
@@ -50,7 +50,7 @@ describe('unexpected failures', async () => {
   it('expected errors (BAD_USER_INPUT) are not logged as errors', async () => {
     logged.length = 0;
     const config = loadConfig({ NODE_ENV: 'production', SESSION_SECRET: TEST_SECRET });
-    const c = new CookieClient(createApp({ config, database, logger }));
+    const c = new CookieClient(await serve(createApp({ config, database, logger })));
     const e = await c.error('mutation { addToCart(sku: "") { totalQuantity } }');
     expect(e.code).toBe('BAD_USER_INPUT');
     expect(logged).toEqual([]);

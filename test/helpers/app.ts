@@ -1,21 +1,40 @@
-import { createApp } from '../../src/app.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type App, createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { CookieClient } from './client.js';
 import { TestClock } from './clock.js';
 import { testDatabase } from './database.js';
 import { recordingDatabase } from './queries.js';
 
-export const TEST_SECRET = 'test-secret-0123456789-0123456789-abcdef';
+export const TEST_SECRET = 'test-secret-0123456789-0123456789-abcdefgh';
+
+/** What the tests talk to: the real node:http server main.ts runs, on a loopback port. */
+export interface HttpApp {
+  /** `url` is written as http://localhost/…; it is sent to the server's real port. */
+  fetch(url: string, init?: RequestInit): Promise<Response>;
+  readonly baseUrl: string;
+}
 
 /**
- * An app on this worker's database with a movable clock. `env` overrides
- * the environment the config is read from, as a deployment would.
+ * An app on this worker's database with a movable clock, served over real
+ * HTTP by the same handler as production (the fast lane and Yoga behind it).
+ * `env` overrides the environment the config is read from.
  */
 export async function setup(env: Record<string, string> = {}) {
   const { database, statements } = recordingDatabase(await testDatabase());
   const config = loadConfig({ NODE_ENV: 'test', SESSION_SECRET: TEST_SECRET, ...env });
   const clock = new TestClock();
-  const app = createApp({ config, database, clock });
-  /** The SQL statements the app ran, for tests of what hits the database. */
+  const app = await serve(createApp({ config, database, clock }));
+  /** `statements`: the SQL the app ran, for tests of what hits the database. */
   return { app, config, clock, database, statements, client: (origin?: string) => new CookieClient(app, origin) };
+}
+
+/** Serves an app on a loopback port, as main.ts does (the server does not hold the test process open). */
+export async function serve(built: App): Promise<HttpApp> {
+  const server = createServer((req, res) => void built.handle(req, res));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server.unref();
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { baseUrl, fetch: (url, init) => fetch(url.replace(/^http:\/\/localhost/, baseUrl), init) };
 }

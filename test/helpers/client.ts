@@ -1,4 +1,4 @@
-import type { App } from '../../src/app.js';
+import type { HttpApp } from './app.js';
 
 export interface GraphQLResponse<T = Record<string, any>> {
   status: number;
@@ -15,7 +15,7 @@ export class CookieClient {
   readonly jar = new Map<string, string>();
 
   constructor(
-    private readonly app: App,
+    private readonly app: Pick<HttpApp, 'fetch'>,
     private readonly origin = 'http://localhost',
   ) {}
 
