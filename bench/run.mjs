@@ -179,6 +179,10 @@ function cleanup() {
   cleaning ??= (async () => {
     for (const c of children) killTree(c);
     await stopAll();
+    if (bench && !pg?.ours) {
+      // Someone else's server: leave none of the bench databases (1M+ rows) behind.
+      for (const name of createdDbs) await bench.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => {});
+    }
     if (bench) await bench.end({ timeout: 5 }).catch(() => {});
     if (pg?.ours && !pg.stopped) {
       const r = await pgShell('stop');
@@ -287,8 +291,10 @@ async function startPostgres() {
   }
 }
 
+const createdDbs = [];
 async function createDatabases(names) {
   for (const name of names) {
+    createdDbs.push(name);
     await bench.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
     await bench.unsafe(`CREATE DATABASE "${name}"`);
   }
@@ -305,10 +311,11 @@ function cleanEnv() {
   return env;
 }
 
-async function startTarget(name) {
+/** Starts a target (or restarts `t` in place, on a new port). */
+async function startTarget(name, t = { name, restarts: [] }) {
   const def = TARGET_DEFS[name];
   const port = await freePort();
-  const t = { name, port, url: `http://127.0.0.1:${port}`, profile: def.project ? 'graphql' : 'peers', ok: false };
+  Object.assign(t, { port, url: `http://127.0.0.1:${port}`, profile: def.project ? 'graphql' : 'peers', ok: false, error: null });
   targets.set(name, t);
   let cmd;
   let args;
@@ -378,6 +385,7 @@ const indent = (s) =>
     .map((l) => `    | ${l}`)
     .join('\n');
 const targetInfo = (t) => ({
+  restarts: t.restarts,
   port: t.port,
   pid: t.handle?.pid ?? null,
   command: t.command,
@@ -386,6 +394,28 @@ const targetInfo = (t) => ({
   error: t.error ?? null,
   log: t.handle?.logFile,
 });
+
+const MAX_RESTARTS = 3;
+/**
+ * Makes sure t is running: a server that died (a crash, or someone's pkill on
+ * this shared machine) is reported, restarted on a new port and warmed again,
+ * at most MAX_RESTARTS times. False when it cannot be brought back.
+ */
+async function ensureRunning(t) {
+  checkStop();
+  if (t.handle?.isRunning()) return true;
+  if (!t.handle || t.restarts.length >= MAX_RESTARTS) return false;
+  const exit = t.handle.exit;
+  const why = exit ? (exit.signal ? `killed by ${exit.signal}` : `exited with ${exit.code}`) : 'gone';
+  log(`  ${t.name} is no longer running (${why}); restarting. Log ${t.handle.logFile}:\n${indent(tail(t.handle.logFile, 8))}`);
+  t.restarts.push({ at: new Date().toISOString(), why });
+  await startTarget(t.name, t);
+  result.targets[t.name] = targetInfo(t);
+  if (!t.ok) return false;
+  if (WARMUP > 0)
+    result.warmup.push(await loadRun(t, { readRatio: 0.8, duration: WARMUP, label: `${t.name} warm-up`, extra: { phase: 'warmup' } }));
+  return true;
+}
 
 // --- one load run ---------------------------------------------------------------------
 async function loadRun(t, { readRatio, duration, label, extra = {} }) {
@@ -424,6 +454,7 @@ async function loadRun(t, { readRatio, duration, label, extra = {} }) {
     wall_s: round(wall),
   };
   checkStop();
+  if (!t.handle.isRunning()) return { ...base, failed: true, error: 'server died during the run', loadavg_before: load };
   const line = r.out.trim().split('\n').pop();
   let parsed = null;
   try {
@@ -468,12 +499,22 @@ async function comparison(live) {
     const order = [...live.slice(k), ...live.slice(0, k)]; // who goes first rotates
     for (const rr of MIXES) {
       for (const t of order) {
-        const r = await loadRun(t, { readRatio: rr, duration: DURATION, label: t.name, extra: { phase: 'load', rep } });
-        result.runs.push(r);
-        progress(`rep ${rep}/${REPS} ${mixName(rr).padEnd(10)}`, r);
-        if (r.failed && !t.handle.isRunning() && !t.reportedDead) {
-          t.reportedDead = true;
-          log(`  ${t.name} is no longer running; log ${t.handle.logFile}:\n${indent(tail(t.handle.logFile))}`);
+        const prefix = `rep ${rep}/${REPS} ${mixName(rr).padEnd(10)}`;
+        // A run during which the server died is kept (failed) and done again once.
+        for (let attempt = 1; attempt <= 2; attempt++) {
+          const r = (await ensureRunning(t))
+            ? await loadRun(t, { readRatio: rr, duration: DURATION, label: t.name, extra: { phase: 'load', rep } })
+            : {
+                target: t.name,
+                read_ratio: rr,
+                phase: 'load',
+                rep,
+                failed: true,
+                error: `server not running (${t.error ?? 'gave up restarting'})`,
+              };
+          result.runs.push(r);
+          progress(prefix, r);
+          if (!(r.failed && r.error === 'server died during the run')) break;
         }
       }
       save();
@@ -484,7 +525,7 @@ async function comparison(live) {
 async function lostUpdates(live) {
   log(`\n== lost updates: ${LOST_REPEAT} run(s) of 50 concurrent writes on one session, per test and target`);
   for (const t of live) {
-    checkStop();
+    await ensureRunning(t);
     const args = [
       path.join(PEERS, 'lost-updates', 'lost-updates.mjs'),
       t.url,
@@ -540,6 +581,7 @@ async function scale(t) {
       for (let rep = 1; rep <= REPS; rep++) {
         for (const rr of [1, 0]) {
           const rows = await count();
+          await ensureRunning(t);
           const r = await loadRun(t, {
             readRatio: rr,
             duration: DURATION,
@@ -725,7 +767,7 @@ async function main() {
   if (DO_SCALE) {
     const project = targets.get(PROJECT);
     for (const t of targets.values()) if (t !== project) await stopProcess(t.handle);
-    if (project?.ok) await scale(project);
+    if (project && (await ensureRunning(project))) await scale(project);
     else result.scale = { error: 'project did not start' };
   }
 
@@ -744,6 +786,12 @@ async function main() {
   const head = `sessionql bench ${result.meta.started} (${result.meta.git.describe}), ${os.cpus().length} cores, Node ${process.version}, PostgreSQL ${pg.version}; ${REPS} rep(s), ${DURATION} s per run, ${CONNECTIONS} connections, medians (min..max)`;
   const othersMax = Math.max(0, ...summary.flatMap((s) => s.others_cores));
   const notes = [
+    ...[...targets.values()]
+      .filter((t) => t.restarts?.length)
+      .map(
+        (t) =>
+          `${t.name} died and was restarted ${t.restarts.length}× (${t.restarts.map((r) => r.why).join(', ')}); see the failed runs in the JSON.`,
+      ),
     failedTargets.length ? `Targets that did not start: ${failedTargets.map((n) => `${n} (${targets.get(n)?.error})`).join(', ')}.` : '',
     summary.length
       ? `Other programs on the machine used up to ${fmt(othersMax, 1)} core(s) during a run (“others' cores”, see the JSON).`

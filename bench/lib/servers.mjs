@@ -34,6 +34,7 @@ export function startProcess(cmd, args, { cwd, env, logFile }) {
   handle.exited = new Promise((resolve) => {
     child.once('exit', (code, signal) => {
       handle.running = false;
+      handle.exit = { code, signal };
       live.delete(handle);
       resolve({ code, signal });
     });
