@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError } from 'graphql';
 import { createYoga, useReadinessCheck, type YogaLogger, maskError as yogaMaskError } from 'graphql-yoga';
 import { type Clock, systemClock } from './clock.js';
@@ -100,7 +99,8 @@ export function createApp({ config, database, clock = systemClock, logger }: App
       credentials: 'same-origin',
       shouldPersistHeaders: false,
     },
-    renderGraphiQL,
+    // GraphiQL's bundled assets (no CDN) weigh ~45 MB in memory: loaded on first use.
+    renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
     plugins: [
       useCsrfGuard({ endpoint, allowedOrigins }),
       useSession(sessions),

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
 import type { PgliteDatabase } from 'drizzle-orm/pglite';
@@ -7,7 +9,18 @@ import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import type { Database } from './client.js';
 
-const migrationsFolder = fileURLToPath(new URL('../../drizzle', import.meta.url));
+/** `drizzle/` of this package, from src/db (tsx) or from a bundle in dist/. */
+function findMigrationsFolder(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = path.join(dir, 'drizzle');
+    if (existsSync(path.join(candidate, 'meta', '_journal.json'))) return candidate;
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('drizzle/ migrations folder not found');
+    dir = parent;
+  }
+}
+const migrationsFolder = findMigrationsFolder();
 
 /** An arbitrary 64-bit key for pg_advisory_lock, shared by every instance. */
 const MIGRATION_LOCK = 7_312_694_025_118_440_001n;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CookieClient } from '../helpers/client.js';
 import { testDatabase, testDatabaseUrl } from '../helpers/database.js';
-import { freePort, runScript, waitFor } from '../helpers/process.js';
+import { buildServer, freePort, runScript, waitFor } from '../helpers/process.js';
 
 const dirs: string[] = [];
 const tempDir = () => {
@@ -16,7 +16,8 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('start-up (npm start)', async () => {
+describe('start-up (npm start: the built dist/main.mjs)', async () => {
+  buildServer();
   await testDatabase();
   const databaseUrl = testDatabaseUrl();
 
@@ -29,13 +30,13 @@ describe('start-up (npm start)', async () => {
       DATABASE_URL: ['mysql://db', /DATABASE_URL: must be a postgres/],
     } as const;
     const env = Object.fromEntries(Object.entries(bad).map(([name, [value]]) => [name, value]));
-    const run = runScript('src/main.ts', { SESSIONQL_DATA_DIR: tempDir(), ...env });
+    const run = runScript('dist/main.mjs', { SESSIONQL_DATA_DIR: tempDir(), ...env });
     expect(await run.exited).toBe(1);
     for (const [, message] of Object.values(bad)) expect(run.output()).toMatch(message);
   });
 
   it('NODE_ENV=production without SESSION_SECRET refuses to start', async () => {
-    const run = runScript('src/main.ts', { NODE_ENV: 'production', SESSIONQL_DATA_DIR: tempDir() });
+    const run = runScript('dist/main.mjs', { NODE_ENV: 'production', SESSIONQL_DATA_DIR: tempDir() });
     expect(await run.exited).toBe(1);
     expect(run.output()).toMatch(/SESSION_SECRET: required when NODE_ENV=production/);
   });
@@ -45,7 +46,7 @@ describe('start-up (npm start)', async () => {
     const port = await freePort();
     const env = { SESSIONQL_DATA_DIR: dataDir, PORT: String(port), DATABASE_URL: databaseUrl };
     const start = async () => {
-      const run = runScript('src/main.ts', env);
+      const run = runScript('dist/main.mjs', env);
       await waitFor(run, /sessionql on http/);
       return run;
     };

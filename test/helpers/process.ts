@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 
 export const repoRoot = new URL('../../', import.meta.url).pathname;
@@ -23,9 +23,18 @@ export interface Run {
   exited: Promise<number | null>;
 }
 
-/** Runs a TypeScript entry point of this repo (as `npm start` would) with the given environment. */
+/** `npm start`'s build step: src/main.ts bundled into dist/main.mjs. */
+export function buildServer(): void {
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: repoRoot, stdio: 'inherit' });
+}
+
+/**
+ * Runs an entry point of this repo with the given environment: a `.ts` file
+ * through tsx (as the npm scripts do), a built `.mjs` with node (as `npm start`).
+ */
 export function runScript(script: string, env: Record<string, string | undefined>, args: string[] = []): Run {
-  const child = spawn(tsx, [script, ...args], {
+  const [command, argv] = script.endsWith('.ts') ? [tsx, [script, ...args]] : [process.execPath, ['--enable-source-maps', script, ...args]];
+  const child = spawn(command, argv, {
     cwd: repoRoot,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
