@@ -1,4 +1,3 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GraphQLError } from 'graphql';
 import { createYoga, useReadinessCheck, type YogaLogger, maskError as yogaMaskError } from 'graphql-yoga';
 import { type Clock, systemClock } from './clock.js';
@@ -7,9 +6,12 @@ import type { Database } from './db/client.js';
 import { isReady } from './db/migrate.js';
 import { toClientError } from './errors.js';
 import type { Context } from './graphql/builder.js';
+import { limitRules } from './graphql/limits.js';
 import { schema } from './graphql/schema.js';
 import { createFastLane } from './http/fast-lane.js';
+import { createNodeHandler } from './http/node-handler.js';
 import { useCsrfGuard } from './http/use-csrf.js';
+import { useQueryLimits } from './http/use-query-limits.js';
 import { sessionHeaders, useSession } from './http/use-session.js';
 import { createLogger, withoutExpectedErrors } from './logger.js';
 import { RequestSession } from './session/request-session.js';
@@ -37,9 +39,9 @@ query MyCart {
 `;
 
 /**
- * The HTTP application: a Yoga instance with the session API. Builds only;
- * no environment reads, no listening (see main.ts), so tests call
- * `app.fetch()` directly.
+ * The HTTP application: the session API on Yoga, and `handle`, the
+ * node:http handler main.ts serves (a fast lane in front of Yoga). Builds
+ * only: no environment reads, no listening.
  */
 export function createApp({ config, database, clock = systemClock, logger }: AppOptions) {
   const log = logger ?? createLogger({ json: config.nodeEnv === 'production', level: config.nodeEnv === 'test' ? 'silent' : 'info' });
@@ -47,7 +49,9 @@ export function createApp({ config, database, clock = systemClock, logger }: App
     ageSeconds: config.cookie.ageSeconds,
     browserCloseByDefault: config.expireAtBrowserClose,
     maxBytes: config.maxBytes,
+    timeoutMs: config.databaseTimeoutMs,
   });
+  const rules = limitRules(config.limits);
   const sessions = new WeakMap<Request, RequestSession>();
   const newSession = (cookieHeader: string | null) => new RequestSession(store, config, clock, cookieHeader);
   const maskError = (error: unknown, message: string) => {
@@ -104,7 +108,8 @@ export function createApp({ config, database, clock = systemClock, logger }: App
     plugins: [
       useCsrfGuard({ endpoint, allowedOrigins }),
       useSession(sessions),
-      useReadinessCheck({ endpoint: '/ready', check: () => isReady(database) }),
+      useQueryLimits(config.limits, rules),
+      useReadinessCheck({ endpoint: '/ready', check: () => isReady(database, config.databaseTimeoutMs) }),
       {
         onRequest({ url, endResponse, fetchAPI }) {
           if (url.pathname === '/') endResponse(fetchAPI.Response.redirect(new URL(endpoint, url), 302));
@@ -120,7 +125,9 @@ export function createApp({ config, database, clock = systemClock, logger }: App
     schema,
     endpoint,
     allowedOrigins,
-    maxBodyBytes: 64 * 1024,
+    maxBodyBytes: config.requestMaxBytes,
+    maxTokens: config.limits.maxTokens,
+    rules,
     maskError: (error) => {
       const masked = maskError(error, 'Unexpected error.') as GraphQLError;
       if (masked !== error) yogaLogger.error(error);
@@ -132,35 +139,13 @@ export function createApp({ config, database, clock = systemClock, logger }: App
     },
   });
 
-  /**
-   * The node:http handler main.ts serves: the fast lane for plain JSON
-   * queries and mutations, Yoga for everything else.
-   */
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    try {
-      const body = await fastLane(req, res);
-      if (body === null) return;
-      if (body === undefined) return void (await yoga.requestListener(req, res));
-      // The fast lane read the body and declined: hand Yoga the same request.
-      const headers = new Headers();
-      for (const [name, value] of Object.entries(req.headers)) {
-        if (value === undefined) continue;
-        for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
-      }
-      const response = await yoga.fetch(`http://${req.headers.host ?? 'localhost'}${req.url}`, { method: req.method, headers, body });
-      const out: Record<string, string | string[]> = {};
-      response.headers.forEach((value, name) => {
-        if (name !== 'set-cookie') out[name] = value;
-      });
-      const cookies = response.headers.getSetCookie();
-      if (cookies.length) out['set-cookie'] = cookies;
-      res.writeHead(response.status, out).end(Buffer.from(await response.arrayBuffer()));
-    } catch (error) {
-      yogaLogger.error(error);
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-      res.end('{"errors":[{"message":"Unexpected error."}]}');
-    }
-  }
+  const handle = createNodeHandler({
+    fastLane,
+    yogaFetch: yoga.fetch,
+    yogaListener: yoga.requestListener,
+    maxBodyBytes: config.requestMaxBytes,
+    logger: yogaLogger,
+  });
 
   return { fetch: yoga.fetch, handle, yoga };
 }

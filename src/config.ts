@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { QueryLimits } from './graphql/limits.js';
 
 /**
  * Every setting of the server, read once from the environment by
@@ -43,6 +44,19 @@ export interface Config {
   readonly corsOrigins: readonly string[];
   /** Connections in the postgres.js pool. @default 10 */
   readonly poolSize: number;
+  /** How long a database statement or connection attempt may take before the request fails (503). @default 5000 */
+  readonly databaseTimeoutMs: number;
+  /** Largest request body; larger ones get 413. @default 262144 */
+  readonly requestMaxBytes: number;
+  readonly limits: QueryLimits;
+  /** Bearer token for /metrics; unset: /metrics answers 404. */
+  readonly metricsToken: string | undefined;
+  /** Seconds between in-process prunes of expired sessions; 0 = off. @default 0 */
+  readonly pruneIntervalSeconds: number;
+  /** @default 'info' ('silent' under NODE_ENV=test) */
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** Seconds SIGTERM waits for in-flight requests before closing anyway. @default 10 */
+  readonly shutdownTimeoutSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -119,6 +133,17 @@ const schema = z.object({
     )
     .default([]),
   DATABASE_POOL_SIZE: int(1, 1000).default(10),
+  DATABASE_TIMEOUT_MS: int(100, 600_000).default(5000),
+  REQUEST_MAX_BYTES: int(1024, 64 * 1024 * 1024).default(262144),
+  GRAPHQL_MAX_DEPTH: int(2, 100).default(10),
+  GRAPHQL_MAX_ALIASES: int(0, 1000).default(15),
+  GRAPHQL_MAX_ROOT_FIELDS: int(1, 1000).default(10),
+  GRAPHQL_MAX_TOKENS: int(50, 100_000).default(1000),
+  GRAPHQL_INTROSPECTION: bool.optional(),
+  METRICS_TOKEN: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
+  SESSION_PRUNE_INTERVAL: int(0, 7 * 24 * 3600).default(0),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent'], { message: 'must be debug, info, warn, error or silent' }).optional(),
+  SHUTDOWN_TIMEOUT: int(0, 3600).default(10),
 });
 
 /** The variables {@link loadConfig} reads, for the README's table and the tests. */
@@ -185,5 +210,19 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
     maxBytes: e.SESSION_MAX_BYTES,
     corsOrigins: Object.freeze(e.CORS_ORIGINS),
     poolSize: e.DATABASE_POOL_SIZE,
+    databaseTimeoutMs: e.DATABASE_TIMEOUT_MS,
+    requestMaxBytes: e.REQUEST_MAX_BYTES,
+    limits: Object.freeze({
+      maxDepth: e.GRAPHQL_MAX_DEPTH,
+      maxAliases: e.GRAPHQL_MAX_ALIASES,
+      maxRootFields: e.GRAPHQL_MAX_ROOT_FIELDS,
+      maxTokens: e.GRAPHQL_MAX_TOKENS,
+      // On while developing; in production only when asked for.
+      introspection: e.GRAPHQL_INTROSPECTION ?? e.NODE_ENV !== 'production',
+    }),
+    metricsToken: e.METRICS_TOKEN,
+    pruneIntervalSeconds: e.SESSION_PRUNE_INTERVAL,
+    logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'silent' : 'info'),
+    shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT,
   });
 }

@@ -1,4 +1,5 @@
 import { GraphQLError } from 'graphql';
+import { isUnavailable } from './db/unavailable.js';
 import { type Violation, WriteRefused } from './session/store.js';
 
 /**
@@ -27,6 +28,13 @@ export function sessionTooLarge(maxBytes: number): GraphQLError {
   });
 }
 
+/** The database did not answer: HTTP 503, retry shortly; the cause is logged, not shown. */
+export function serviceUnavailable(): GraphQLError {
+  return new GraphQLError('The session store is unavailable; try again shortly.', {
+    extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503, headers: { 'retry-after': '1' } } },
+  });
+}
+
 const refusals: Record<Exclude<Violation, 'SESSION_TOO_LARGE'>, [string, string]> = {
   CART_LINE_QUANTITY: ['quantity', 'a cart line holds at most 999; nothing was changed'],
   CART_LINES: ['sku', 'the cart holds at most 100 distinct lines; nothing was changed'],
@@ -38,6 +46,7 @@ const refusals: Record<Exclude<Violation, 'SESSION_TOO_LARGE'>, [string, string]
  */
 export function toClientError(error: unknown, maxBytes: number): GraphQLError | null {
   if (error instanceof InputError) return badUserInput(error.argument, error.rule);
+  if (isUnavailable(error)) return serviceUnavailable();
   if (error instanceof WriteRefused) {
     if (error.violation === 'SESSION_TOO_LARGE') return sessionTooLarge(maxBytes);
     const [argument, rule] = refusals[error.violation];

@@ -8,6 +8,7 @@ import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import type { Database } from './client.js';
+import { withTimeout } from './unavailable.js';
 
 /** `drizzle/` of this package, from src/db (tsx) or from a bundle in dist/. */
 function findMigrationsFolder(): string {
@@ -48,10 +49,13 @@ export async function migrate(database: Database): Promise<void> {
   }
 }
 
-/** True once the database answers and the session table exists (readiness). */
-export async function isReady(database: Database): Promise<boolean> {
+/** True once the database answers (within `timeoutMs`) and the session table exists (readiness). */
+export async function isReady(database: Database, timeoutMs = 5000): Promise<boolean> {
   try {
-    const rows = await database.rows<{ ok: boolean }>(sql`SELECT to_regclass('sessionql_session') IS NOT NULL AS ok`);
+    const rows = await withTimeout(
+      database.rows<{ ok: boolean }>(sql`SELECT to_regclass('sessionql_session') IS NOT NULL AS ok`),
+      timeoutMs,
+    );
     return rows[0]?.ok === true;
   } catch {
     return false;

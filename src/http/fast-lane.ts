@@ -7,6 +7,8 @@ import {
   type GraphQLSchema,
   getOperationAST,
   parse,
+  specifiedRules,
+  type ValidationRule,
   validate,
 } from 'graphql';
 
@@ -18,8 +20,12 @@ export interface FastLaneOptions {
   maskError: (error: GraphQLError) => GraphQLError;
   /** Builds the per-request context and, after execution, the session headers. */
   context: (cookieHeader: string | null) => { value: unknown; headers: () => Record<string, string | string[]> };
-  /** Largest body the fast lane reads; larger ones go to Yoga. */
+  /** Largest body the fast lane reads (REQUEST_MAX_BYTES). */
   maxBodyBytes: number;
+  /** GRAPHQL_MAX_TOKENS, checked while parsing. */
+  maxTokens: number;
+  /** The validation rules Yoga runs besides the specified ones (limits). */
+  rules: readonly ValidationRule[];
 }
 
 type Prepared = { document: DocumentNode; kind: 'query' | 'mutation' } | null;
@@ -42,8 +48,8 @@ export function createFastLane(options: FastLaneOptions) {
     if (prepared !== undefined) return prepared;
     prepared = null;
     try {
-      const document = parse(query, { maxTokens: 2000 });
-      if (validate(options.schema, document).length === 0) {
+      const document = parse(query, { maxTokens: options.maxTokens });
+      if (validate(options.schema, document, [...specifiedRules, ...options.rules]).length === 0) {
         const operations = document.definitions.filter((d) => d.kind === 'OperationDefinition');
         const op = operations.length === 1 ? getOperationAST(document) : null;
         if (op && (op.operation === 'query' || op.operation === 'mutation')) prepared = { document, kind: op.operation };
@@ -54,7 +60,7 @@ export function createFastLane(options: FastLaneOptions) {
     return prepared;
   };
 
-  function eligible(req: IncomingMessage): boolean {
+  function eligible(req: IncomingMessage, body: Buffer | undefined): boolean {
     if (req.method !== 'POST' || req.url !== options.endpoint) return false;
     const type = req.headers['content-type'];
     if (type !== 'application/json' && !/^application\/json\s*(;|$)/i.test(type ?? '')) return false;
@@ -68,6 +74,7 @@ export function createFastLane(options: FastLaneOptions) {
         return false;
       }
     }
+    if (body) return true;
     const length = Number(req.headers['content-length']);
     return Number.isInteger(length) && length > 0 && length <= options.maxBodyBytes;
   }
@@ -79,9 +86,9 @@ export function createFastLane(options: FastLaneOptions) {
   }
 
   /** Answers the request and returns null, or returns the body it read for Yoga. */
-  return async function handle(req: IncomingMessage, res: ServerResponse): Promise<Buffer | null | undefined> {
-    if (!eligible(req)) return undefined;
-    const body = await readBody(req);
+  return async function handle(req: IncomingMessage, res: ServerResponse, read?: Buffer): Promise<Buffer | null | undefined> {
+    if (!eligible(req, read)) return undefined;
+    const body = read ?? (await readBody(req));
     let params: { query?: unknown; variables?: unknown; operationName?: unknown };
     try {
       params = JSON.parse(body.toString('utf8'));
@@ -105,20 +112,31 @@ export function createFastLane(options: FastLaneOptions) {
     })) as ExecutionResult;
     if (!('data' in result) || result.data === undefined) return body; // a request error: Yoga reports it
     const out: Record<string, unknown> = { data: result.data };
-    if (result.errors?.length) out.errors = result.errors.map((e) => serialize(options.maskError(e)));
+    let status = 200;
+    const headers: Record<string, string | string[] | number> = {};
+    if (result.errors?.length) {
+      const masked = result.errors.map(options.maskError);
+      // The database did not answer: 503 and a hint to retry, as Yoga does from `extensions.http`.
+      for (const error of masked) {
+        const http = error.extensions?.http as { status?: number; headers?: Record<string, string> } | undefined;
+        if (http?.status && http.status > status) status = http.status;
+        Object.assign(headers, http?.headers);
+      }
+      out.errors = masked.map(serialize);
+    }
     const payload = JSON.stringify(out);
-    const headers: Record<string, string | string[] | number> = {
+    Object.assign(headers, {
       'content-type': 'application/json; charset=utf-8',
       'content-length': Buffer.byteLength(payload),
       ...context.headers(),
-    };
+    });
     const origin = req.headers.origin;
     if (origin && options.allowedOrigins.has(origin)) {
       headers['access-control-allow-origin'] = origin;
       headers['access-control-allow-credentials'] = 'true';
     }
     if (options.allowedOrigins.size > 0) headers.vary = headers.vary ? `${headers.vary}, Origin` : 'Origin';
-    res.writeHead(200, headers).end(payload);
+    res.writeHead(status, headers).end(payload);
     return null;
   };
 }

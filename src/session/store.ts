@@ -1,6 +1,7 @@
 import { and, eq, gt, lte, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { sessions } from '../db/schema.js';
+import { withTimeout } from '../db/unavailable.js';
 import { renewedExpiry } from './expiry.js';
 
 /** A stored session as the server sees it; times in seconds since the epoch. */
@@ -80,6 +81,8 @@ export interface StoreSettings {
   browserCloseByDefault: boolean;
   /** SESSION_MAX_BYTES */
   maxBytes: number;
+  /** DATABASE_TIMEOUT_MS: a statement that takes longer fails with DatabaseUnavailable. @default 5000 */
+  timeoutMs?: number;
 }
 
 /**
@@ -181,19 +184,24 @@ export class SessionStore {
     return s;
   }
 
+  /** Runs a prepared statement within the configured time. */
+  private run<T>(statement: { execute(args?: Record<string, unknown>): Promise<T> }, args: Record<string, unknown>): Promise<T> {
+    return withTimeout(statement.execute(args), this.settings.timeoutMs ?? 5000);
+  }
+
   private base(nowMs: number) {
     return { now: nowMs, age: this.settings.ageSeconds, max: this.settings.maxBytes };
   }
 
   /** The unexpired session stored under `keyHash`, or null. */
   async load(keyHash: string, nowMs: number): Promise<StoredSession | null> {
-    const [row] = await this.statements.load.execute({ hash: keyHash, now: nowMs });
+    const [row] = await this.run(this.statements.load, { hash: keyHash, now: nowMs });
     return row ? toStored(row) : null;
   }
 
   /** SESSION_SAVE_EVERY_REQUEST: load and renew the deadline in one statement. */
   async touch(keyHash: string, nowMs: number): Promise<StoredSession | null> {
-    const [row] = await this.statements.touch.execute({ hash: keyHash, ...this.base(nowMs) });
+    const [row] = await this.run(this.statements.touch, { hash: keyHash, ...this.base(nowMs) });
     return row ? toStored(row) : null;
   }
 
@@ -208,9 +216,9 @@ export class SessionStore {
     // A refusal is rare: only then does a second statement tell which rule,
     // and if the row changed meanwhile so that the change now fits, try again.
     for (let attempt = 0; attempt < 5; attempt++) {
-      const [row] = await s.update.execute(args);
+      const [row] = await this.run(s.update, args);
       if (row) return toStored(row);
-      const [diagnosis] = await s.diagnose.execute(args);
+      const [diagnosis] = await this.run(s.diagnose, args);
       if (!diagnosis) return null;
       if (diagnosis.violation) throw new WriteRefused(diagnosis.violation);
     }
@@ -227,7 +235,7 @@ export class SessionStore {
   ): Promise<StoredSession> {
     let data = '{}';
     if (change) {
-      const [first] = await this.statementsFor(change).fromEmpty.execute({ ...params, ...this.base(nowMs) });
+      const [first] = await this.run(this.statementsFor(change).fromEmpty, { ...params, ...this.base(nowMs) });
       if (first?.violation) throw new WriteRefused(first.violation);
       data = JSON.stringify(first?.data ?? {});
     }
@@ -237,7 +245,7 @@ export class SessionStore {
       maxAge: null,
       fixedExpiry: false,
     };
-    const [row] = await this.statements.create.execute({ hash: keyHash, data, now: nowMs, ...expiry });
+    const [row] = await this.run(this.statements.create, { hash: keyHash, data, now: nowMs, ...expiry });
     if (!row) throw new Error('session insert returned no row');
     return toStored(row);
   }
@@ -247,18 +255,18 @@ export class SessionStore {
     policy: { expiresAt: number; browserClose: boolean; maxAge: number | null; fixedExpiry: boolean },
     nowMs: number,
   ): Promise<StoredSession | null> {
-    const [row] = await this.statements.setExpiry.execute({ hash: keyHash, now: nowMs, ...policy });
+    const [row] = await this.run(this.statements.setExpiry, { hash: keyHash, now: nowMs, ...policy });
     return row ? toStored(row) : null;
   }
 
   /** Moves the row to a new key in one statement; null when not stored. */
   async cycle(keyHash: string, newKeyHash: string, nowMs: number): Promise<StoredSession | null> {
-    const [row] = await this.statements.cycle.execute({ hash: keyHash, newHash: newKeyHash, ...this.base(nowMs) });
+    const [row] = await this.run(this.statements.cycle, { hash: keyHash, newHash: newKeyHash, ...this.base(nowMs) });
     return row ? toStored(row) : null;
   }
 
   async flush(keyHash: string): Promise<void> {
-    await this.statements.flush.execute({ hash: keyHash });
+    await this.run(this.statements.flush, { hash: keyHash });
   }
 
   /**
@@ -269,7 +277,7 @@ export class SessionStore {
   async prune(nowMs: number, batchSize = 5000): Promise<number> {
     let total = 0;
     for (;;) {
-      const result = await this.statements.pruneBatch.execute({ now: nowMs, limit: batchSize });
+      const result = await this.run(this.statements.pruneBatch, { now: nowMs, limit: batchSize });
       const count = affected(result);
       total += count;
       if (count < batchSize) return total;

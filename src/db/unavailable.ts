@@ -1,0 +1,48 @@
+/**
+ * The database could not answer in time: stopped, unreachable, restarting,
+ * out of connections. Clients get SERVICE_UNAVAILABLE (HTTP 503) and may
+ * retry; the process stays up and postgres.js reconnects by itself.
+ */
+export class DatabaseUnavailable extends Error {
+  override name = 'DatabaseUnavailable';
+}
+
+// Node's socket errors and postgres.js's own codes for a lost or refused connection.
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+]);
+
+/**
+ * Whether an error (or one in its `cause` chain: Drizzle wraps driver
+ * errors) means the database is unavailable rather than that the query was
+ * wrong: a network code, or SQLSTATE class 08 (connection exception),
+ * 53300 (too many connections), 57P01-57P03 (shutting down, starting up).
+ */
+export function isUnavailable(error: unknown): boolean {
+  for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof DatabaseUnavailable) return true;
+    const code = (e as { code?: unknown }).code;
+    if (typeof code !== 'string') continue;
+    if (NETWORK_CODES.has(code) || code.startsWith('08') || code === '53300' || /^57P0[123]$/.test(code)) return true;
+  }
+  return false;
+}
+
+/** Rejects with DatabaseUnavailable when `promise` takes longer than `ms` (DATABASE_TIMEOUT_MS). */
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DatabaseUnavailable(`no answer from the database within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
