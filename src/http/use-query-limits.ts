@@ -1,4 +1,4 @@
-import { parse, type ValidationRule } from 'graphql';
+import { GraphQLError, parse, type ValidationRule } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { QueryLimits } from '../graphql/limits.js';
 
@@ -11,7 +11,18 @@ import type { QueryLimits } from '../graphql/limits.js';
 export function useQueryLimits(limits: QueryLimits, rules: readonly ValidationRule[]): Plugin {
   return {
     onParse({ setParseFn }) {
-      setParseFn((source, options) => parse(source, { ...options, maxTokens: limits.maxTokens }));
+      setParseFn((source, options) => {
+        try {
+          return parse(source, { ...options, maxTokens: limits.maxTokens });
+        } catch (error) {
+          if (error instanceof GraphQLError && /contains more th[ae]n \d+ tokens/.test(error.message)) {
+            throw new GraphQLError(`The document exceeds GRAPHQL_MAX_TOKENS (${limits.maxTokens} tokens); parsing stopped.`, {
+              extensions: { code: 'QUERY_TOO_COMPLEX', limit: 'GRAPHQL_MAX_TOKENS', http: { status: 400 } },
+            });
+          }
+          throw error;
+        }
+      });
     },
     onValidate({ addValidationRule }) {
       for (const rule of rules) addValidationRule(rule);
