@@ -15,7 +15,7 @@ export function useQueryLimits(limits: QueryLimits, rules: readonly ValidationRu
         try {
           return parse(source, { ...options, maxTokens: limits.maxTokens });
         } catch (error) {
-          if (error instanceof GraphQLError && /contains more th[ae]n \d+ tokens/.test(error.message)) {
+          if (error instanceof GraphQLError && /contains more th(?:an|at) \d+ tokens/.test(error.message)) {
             throw new GraphQLError(`The document exceeds GRAPHQL_MAX_TOKENS (${limits.maxTokens} tokens); parsing stopped.`, {
               extensions: { code: 'QUERY_TOO_COMPLEX', limit: 'GRAPHQL_MAX_TOKENS', http: { status: 400 } },
             });
