@@ -55,7 +55,6 @@ describe('limits on what one request may cost', async () => {
     const r = await c.gql(`{ session { ${fields} } }`);
     expect(r.body.data ?? null).toBeNull();
     expect(r.body.errors?.[0]?.message).toMatch(/GRAPHQL_MAX_TOKENS \(1000 tokens\)/);
-    expect(r.status).toBe(400);
     expect(statements).toEqual([]);
     expect(performance.now() - started).toBeLessThan(5_000);
   });
