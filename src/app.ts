@@ -10,7 +10,9 @@ import { limitRules } from './graphql/limits.js';
 import { schema } from './graphql/schema.js';
 import { createFastLane } from './http/fast-lane.js';
 import { createNodeHandler } from './http/node-handler.js';
+import { useContentSecurityPolicy } from './http/use-content-security-policy.js';
 import { useCsrfGuard } from './http/use-csrf.js';
+import { useDemoPage } from './http/use-demo-page.js';
 import { useQueryLimits } from './http/use-query-limits.js';
 import { sessionHeaders, useSession } from './http/use-session.js';
 import { createLogger, withoutExpectedErrors } from './logger.js';
@@ -110,10 +112,9 @@ export function createApp({ config, database, clock = systemClock, logger }: App
       useSession(sessions),
       useQueryLimits(config.limits, rules),
       useReadinessCheck({ endpoint: '/ready', check: () => isReady(database, config.databaseTimeoutMs) }),
+      useDemoPage(),
+      useContentSecurityPolicy(),
       {
-        onRequest({ url, endResponse, fetchAPI }) {
-          if (url.pathname === '/') endResponse(fetchAPI.Response.redirect(new URL(endpoint, url), 302));
-        },
         onResponse({ response }) {
           if (allowedOrigins.size > 0) response.headers.append('vary', 'Origin');
         },

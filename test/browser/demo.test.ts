@@ -1,0 +1,254 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { setup } from '../helpers/app.js';
+import type { CookieClient } from '../helpers/client.js';
+import { launchChromium, skipWithoutChromium, visibleText, type Watched, watchedPage } from './chromium.js';
+
+/** Waits until the page has drawn the state from the server and has no request in flight. */
+async function settled(page: Page): Promise<void> {
+  await page.locator('body[data-ready="true"]:not([aria-busy="true"])').waitFor();
+}
+
+async function open(context: BrowserContext, baseUrl: string): Promise<Watched> {
+  const watched = await watchedPage(context, baseUrl);
+  await watched.page.goto(`${baseUrl}/`);
+  await settled(watched.page);
+  return watched;
+}
+
+async function reload(page: Page): Promise<void> {
+  await page.reload();
+  await settled(page);
+}
+
+/** The cart as the page shows it: SKU → quantity. */
+async function cartLines(page: Page): Promise<Record<string, number>> {
+  const rows = page.locator('#cart-lines tbody tr');
+  const lines: Record<string, number> = {};
+  for (const row of await rows.all()) {
+    lines[(await row.getAttribute('data-sku'))!] = Number(await row.locator('input.qty').inputValue());
+  }
+  return lines;
+}
+
+async function addItem(page: Page, sku: string, label: string, quantity: string): Promise<void> {
+  const form = page.locator('#add-form');
+  await form.getByLabel('SKU').fill(sku);
+  await form.getByLabel('Label').fill(label);
+  await form.getByLabel('Quantity').fill(quantity);
+  await form.getByRole('button', { name: 'Add to cart' }).click();
+  await settled(page);
+}
+
+async function sessionCookie(context: BrowserContext) {
+  return (await context.cookies()).find((c) => c.name === 'sessionid');
+}
+
+describe.skipIf(skipWithoutChromium)('the demo page in Chromium', () => {
+  let browser: Browser;
+  let baseUrl: string;
+  let apiClient: () => CookieClient;
+  const contexts: BrowserContext[] = [];
+  const newContext = async () => {
+    const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+    contexts.push(context);
+    return context;
+  };
+  /** Every page opened by a test: nothing from another origin, no CSP violation, no uncaught error. */
+  const pages: Watched[] = [];
+  const openPage = async (context: BrowserContext) => {
+    const watched = await open(context, baseUrl);
+    pages.push(watched);
+    return watched.page;
+  };
+
+  beforeAll(async () => {
+    const [{ app, client }, launched] = await Promise.all([setup(), launchChromium()]);
+    baseUrl = app.baseUrl;
+    apiClient = client;
+    browser = launched;
+  });
+  afterEach(async () => {
+    const seen = pages.splice(0);
+    await Promise.all(contexts.splice(0).map((c) => c.close()));
+    for (const watched of seen) {
+      expect(watched.cspViolations).toEqual([]);
+      expect(watched.foreignRequests).toEqual([]);
+      expect(watched.pageErrors).toEqual([]);
+    }
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('is served at / with its script and styles from this server, under the same CSP (scripts from self only)', async () => {
+    const context = await newContext();
+    const page = await openPage(context);
+    const response = await page.request.get(`${baseUrl}/`);
+    expect(response.headers()['content-type']).toMatch(/^text\/html/);
+    const csp = response.headers()['content-security-policy'];
+    expect(csp).toContain("script-src 'self';");
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect((await page.request.get(`${baseUrl}/demo.js`)).headers()['content-type']).toMatch(/^text\/javascript/);
+    expect((await page.request.get(`${baseUrl}/demo.css`)).headers()['content-type']).toMatch(/^text\/css/);
+    await expect.poll(() => visibleText(page.locator('#cart-empty'))).toBe('Your cart is empty.');
+    expect(await visibleText(page.locator('#status'))).toBe('No session yet');
+    expect(await sessionCookie(context)).toBeUndefined();
+  });
+
+  it('cart: two items survive a reload; a quantity changes; a line goes', async () => {
+    const context = await newContext();
+    const page = await openPage(context);
+    await addItem(page, 'book', 'A good book', '2');
+    await page.getByRole('button', { name: 'Add Dune' }).click();
+    await settled(page);
+    expect(await cartLines(page)).toEqual({ book: 2, 'book-dune': 1 });
+    expect((await sessionCookie(context))?.httpOnly).toBe(true);
+
+    await reload(page);
+    expect(await cartLines(page)).toEqual({ book: 2, 'book-dune': 1 });
+    expect(await visibleText(page.locator('#cart-total'))).toBe('3 items');
+    expect(await visibleText(page.locator('#status'))).toBe('Session stored');
+
+    const quantity = page.getByLabel('Quantity of A good book');
+    await quantity.fill('5');
+    await quantity.press('Enter');
+    await settled(page);
+    await page.getByRole('button', { name: 'One more Dune' }).click();
+    await settled(page);
+    expect(await cartLines(page)).toEqual({ book: 5, 'book-dune': 2 });
+
+    await page.getByRole('button', { name: 'Remove Dune' }).click();
+    await settled(page);
+    expect(await cartLines(page)).toEqual({ book: 5 });
+    await reload(page);
+    expect(await cartLines(page)).toEqual({ book: 5 });
+  });
+
+  it('session contents list every key and value; theme dark applies and survives a reload; flush empties everything', async () => {
+    const context = await newContext();
+    const page = await openPage(context);
+    await addItem(page, 'tea', 'Green tea', '1');
+
+    await page.locator('#theme').getByText('Dark').click();
+    await settled(page);
+    expect(await page.locator('html').getAttribute('data-theme')).toBe('dark');
+    await reload(page);
+    expect(await page.locator('html').getAttribute('data-theme')).toBe('dark');
+    expect(await page.locator('#theme input[value="DARK"]').isChecked()).toBe(true);
+    // The page really is dark: the background comes from the dark palette.
+    const background = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+    expect(background).toBe('rgb(17, 19, 26)');
+
+    const form = page.locator('#value-form');
+    await form.getByLabel('Key').fill('username');
+    await form.getByLabel(/^Value/).fill('"alice"');
+    await form.getByRole('button', { name: 'Set value' }).click();
+    await settled(page);
+    const keys = await page.locator('#contents-table tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-key')));
+    expect(keys).toEqual(['cart', 'preferences', 'username']);
+    expect(await visibleText(page.locator('#contents-table tr[data-key="username"] .value'))).toBe('"alice"');
+    expect(await visibleText(page.locator('#contents-table tr[data-key="preferences"] .value'))).toContain('"theme": "DARK"');
+    expect(await visibleText(page.locator('#contents-table tr[data-key="cart"] .value'))).toContain('"sku": "tea"');
+
+    await page.getByRole('button', { name: 'Flush session' }).click();
+    await settled(page);
+    expect(await page.locator('#cart-empty').isVisible()).toBe(true);
+    expect(await page.locator('#contents-empty').isVisible()).toBe(true);
+    expect(await page.locator('html').getAttribute('data-theme')).toBe('system');
+    expect(await sessionCookie(context)).toBeUndefined();
+    await reload(page);
+    expect(await visibleText(page.locator('#cart-empty'))).toBe('Your cart is empty.');
+  });
+
+  it('a second browser context has its own, empty session', async () => {
+    const [first, second] = [await newContext(), await newContext()];
+    const one = await openPage(first);
+    await addItem(one, 'lamp', 'Desk lamp', '1');
+    const two = await openPage(second);
+    expect(await two.locator('#cart-empty').isVisible()).toBe(true);
+    expect(await visibleText(two.locator('#status'))).toBe('No session yet');
+    await addItem(two, 'chair', 'Chair', '3');
+    expect(await cartLines(two)).toEqual({ chair: 3 });
+    await reload(one);
+    expect(await cartLines(one)).toEqual({ lamp: 1 });
+    expect((await sessionCookie(first))?.value).not.toBe((await sessionCookie(second))?.value);
+  });
+
+  it("quantity 1000 shows the API's BAD_USER_INPUT message on the page and changes nothing", async () => {
+    const expected = await apiClient().error('mutation { addToCart(sku: "crate", quantity: 1000) { totalQuantity } }');
+    expect(expected.code).toBe('BAD_USER_INPUT');
+    const context = await newContext();
+    const page = await openPage(context);
+    await addItem(page, 'crate', 'Crate', '1000');
+    const error = page.getByRole('alert');
+    expect(await error.isVisible()).toBe(true);
+    expect(await error.locator('li .message').allInnerTexts()).toEqual([expected.message]);
+    expect(await error.locator('li .code').allInnerTexts()).toEqual(['BAD_USER_INPUT']);
+    expect(await page.locator('#cart-empty').isVisible()).toBe(true);
+    // The next change that succeeds clears it.
+    await addItem(page, 'crate', 'Crate', '999');
+    expect(await error.isVisible()).toBe(false);
+    expect(await cartLines(page)).toEqual({ crate: 999 });
+  });
+
+  it('expiry: shown, set to seconds, to browser close and back to the default; a new session key keeps the data', async () => {
+    const context = await newContext();
+    const page = await openPage(context);
+    await addItem(page, 'pen', 'Pen', '1');
+    expect(await visibleText(page.locator('#expiry-age'))).toContain('(1209600 s)');
+    expect(await visibleText(page.locator('#browser-close'))).toMatch(/^no/);
+    expect(await visibleText(page.locator('#expires-at'))).not.toBe('–');
+
+    const expiry = page.locator('#expiry-form');
+    await expiry.getByRole('spinbutton', { name: 'Seconds of inactivity' }).fill('600');
+    await expiry.getByRole('button', { name: 'Set expiry' }).click();
+    await settled(page);
+    expect(await visibleText(page.locator('#expiry-age'))).toContain('(600 s)');
+    expect((await sessionCookie(context))!.expires).toBeGreaterThan(Date.now() / 1000 + 590);
+
+    await expiry.getByText('until the browser closes').click();
+    await expiry.getByRole('button', { name: 'Set expiry' }).click();
+    await settled(page);
+    expect(await visibleText(page.locator('#browser-close'))).toMatch(/^yes/);
+    expect((await sessionCookie(context))!.expires).toBe(-1);
+
+    await expiry.getByText("for the server's default").click();
+    await expiry.getByRole('button', { name: 'Set expiry' }).click();
+    await settled(page);
+    expect(await visibleText(page.locator('#browser-close'))).toMatch(/^no/);
+    expect(await visibleText(page.locator('#expiry-age'))).toContain('(1209600 s)');
+
+    const before = (await sessionCookie(context))!.value;
+    await page.getByRole('button', { name: 'New session key' }).click();
+    await settled(page);
+    expect((await sessionCookie(context))!.value).not.toBe(before);
+    expect(await visibleText(page.getByRole('status'))).toMatch(/New session key/);
+    expect(await cartLines(page)).toEqual({ pen: 1 });
+  });
+
+  it('preferences: language, page size and the category filter are saved and applied to the shop', async () => {
+    const context = await newContext();
+    const page = await openPage(context);
+    const form = page.locator('#prefs-form');
+    await form.getByLabel('Language').fill('de-DE');
+    await form.getByLabel('Page size').fill('2');
+    await form.getByLabel('tea').check();
+    await form.getByRole('button', { name: 'Save preferences' }).click();
+    await settled(page);
+    await reload(page);
+    expect(await form.getByLabel('Language').inputValue()).toBe('de-DE');
+    expect(await page.locator('html').getAttribute('lang')).toBe('de-DE');
+    expect(await page.locator('#catalog li').count()).toBe(2);
+    expect(await visibleText(page.locator('#shop-count'))).toBe('4 of 11 products');
+    expect(await visibleText(page.locator('#catalog .price').first())).toMatch(/^8,20\s€$/);
+    await page.getByRole('button', { name: 'Next →' }).click();
+    expect(await visibleText(page.locator('#page-info'))).toMatch(/^Page 2 of 2/);
+
+    await form.getByLabel('Page size').fill('0');
+    await form.getByRole('button', { name: 'Save preferences' }).click();
+    await settled(page);
+    expect(await visibleText(page.getByRole('alert'))).toMatch(/pageSize/);
+  });
+});
