@@ -246,7 +246,7 @@ function formatPrice(value: number): string {
 }
 
 function formatDate(iso: string): string {
-  return new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'medium' }).format(new Date(iso));
+  return new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso));
 }
 
 function formatDuration(seconds: number): string {
@@ -255,7 +255,7 @@ function formatDuration(seconds: number): string {
     [3_600, 'hour'],
     [60, 'minute'],
   ];
-  const [size, unit] = units.find(([size]) => seconds >= size) ?? [1, 'second'];
+  const [size, unit] = units.find(([size]) => Math.round((seconds / size) * 10) >= 10) ?? [1, 'second'];
   const amount = Math.round((seconds / size) * 10) / 10;
   const words = new Intl.NumberFormat(locale(), { style: 'unit', unit, unitDisplay: 'long' }).format(amount);
   return `${words} (${seconds} s)`;
@@ -333,11 +333,12 @@ function renderCart(): void {
           'button',
           {
             type: 'button',
-            class: 'ghost small',
+            class: 'ghost small icon',
+            title: 'Remove',
             'aria-label': `Remove ${name}`,
             onclick: () => void run(() => mutations.removeFromCart(line.sku)),
           },
-          'Remove',
+          '×',
         ),
       ),
     );
@@ -356,8 +357,8 @@ function renderShop(): void {
   const pages = Math.max(1, Math.ceil(items.length / pageSize));
   page = Math.min(page, pages - 1);
   const visible = items.slice(page * pageSize, (page + 1) * pageSize);
-  $('#shop-count').textContent = `${items.length} of ${CATALOG.length} products`;
-  $('#page-info').textContent = `Page ${page + 1} of ${pages} · ${pageSize} per page`;
+  $('#shop-count').textContent = `${items.length} of ${CATALOG.length} products, ${pageSize} a page`;
+  $('#page-info').textContent = `Page ${page + 1} of ${pages}`;
   $<HTMLButtonElement>('#page-prev').disabled = page === 0;
   $<HTMLButtonElement>('#page-next').disabled = page >= pages - 1;
   $('#catalog').replaceChildren(
@@ -491,18 +492,13 @@ function wire(): void {
   $('#expiry-form').addEventListener('submit', (event) => {
     event.preventDefault();
     const form = event.currentTarget as HTMLFormElement;
-    const choice = field(form, 'expiry');
-    const args =
-      choice === 'seconds'
-        ? { seconds: integer(field(form, 'seconds')) as number }
-        : choice === 'browserClose'
-          ? { browserClose: true }
-          : {};
-    void run(() => mutations.setExpiry(args), 'Expiry set.');
+    void run(() => mutations.setExpiry({ seconds: integer(field(form, 'seconds')) as number }), 'Expiry set.');
   });
-  $<HTMLInputElement>('input[name="seconds"]').addEventListener('focus', () => {
-    $<HTMLInputElement>('input[name="expiry"][value="seconds"]').checked = true;
-  });
+  $('#expiry-browser-close').addEventListener(
+    'click',
+    () => void run(() => mutations.setExpiry({ browserClose: true }), 'The session now ends when the browser closes.'),
+  );
+  $('#expiry-default').addEventListener('click', () => void run(() => mutations.setExpiry({}), "Expiry back to the server's default."));
 
   $('#value-form').addEventListener('submit', (event) => {
     event.preventDefault();

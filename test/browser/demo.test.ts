@@ -201,21 +201,19 @@ describe.skipIf(skipWithoutChromium)('the demo page in Chromium', () => {
     expect(await visibleText(page.locator('#browser-close'))).toMatch(/^no/);
     expect(await visibleText(page.locator('#expires-at'))).not.toBe('–');
 
-    const expiry = page.locator('#expiry-form');
+    const expiry = page.locator('#expiry');
     await expiry.getByRole('spinbutton', { name: 'Seconds of inactivity' }).fill('600');
-    await expiry.getByRole('button', { name: 'Set expiry' }).click();
+    await expiry.getByRole('button', { name: 'Set', exact: true }).click();
     await settled(page);
     expect(await visibleText(page.locator('#expiry-age'))).toContain('(600 s)');
     expect((await sessionCookie(context))!.expires).toBeGreaterThan(Date.now() / 1000 + 590);
 
-    await expiry.getByText('until the browser closes').click();
-    await expiry.getByRole('button', { name: 'Set expiry' }).click();
+    await expiry.getByRole('button', { name: 'At browser close' }).click();
     await settled(page);
     expect(await visibleText(page.locator('#browser-close'))).toMatch(/^yes/);
     expect((await sessionCookie(context))!.expires).toBe(-1);
 
-    await expiry.getByText("for the server's default").click();
-    await expiry.getByRole('button', { name: 'Set expiry' }).click();
+    await expiry.getByRole('button', { name: 'Server default' }).click();
     await settled(page);
     expect(await visibleText(page.locator('#browser-close'))).toMatch(/^no/);
     expect(await visibleText(page.locator('#expiry-age'))).toContain('(1209600 s)');
@@ -241,7 +239,7 @@ describe.skipIf(skipWithoutChromium)('the demo page in Chromium', () => {
     expect(await form.getByLabel('Language').inputValue()).toBe('de-DE');
     expect(await page.locator('html').getAttribute('lang')).toBe('de-DE');
     expect(await page.locator('#catalog li').count()).toBe(2);
-    expect(await visibleText(page.locator('#shop-count'))).toBe('4 of 11 products');
+    expect(await visibleText(page.locator('#shop-count'))).toBe('4 of 11 products, 2 a page');
     expect(await visibleText(page.locator('#catalog .price').first())).toMatch(/^8,20\s€$/);
     await page.getByRole('button', { name: 'Next →' }).click();
     expect(await visibleText(page.locator('#page-info'))).toMatch(/^Page 2 of 2/);
