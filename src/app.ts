@@ -47,7 +47,7 @@ query MyCart {
  */
 export function createApp({ config, database, clock = systemClock, logger }: AppOptions) {
   const log = logger ?? createLogger({ json: config.nodeEnv === 'production', level: config.nodeEnv === 'test' ? 'silent' : 'info' });
-  const store = new SessionStore(database.db, {
+  const store = new SessionStore(database, {
     ageSeconds: config.cookie.ageSeconds,
     browserCloseByDefault: config.expireAtBrowserClose,
     maxBytes: config.maxBytes,

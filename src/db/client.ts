@@ -1,20 +1,35 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { sql } from 'drizzle-orm';
-import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { type PgDatabase, PgDialect, type PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import * as schema from './schema.js';
+import { isUnavailable, withTimeout } from './unavailable.js';
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 
-/** An open database: Drizzle on postgres.js (PostgreSQL) or on PGlite (embedded). */
+/** What one statement returned: its rows, and how many rows it affected. */
+export interface StatementResult {
+  rows: Record<string, unknown>[];
+  count: number;
+}
+
+/**
+ * An open database: Drizzle on postgres.js (PostgreSQL) or on PGlite
+ * (embedded). Drizzle builds every statement (src/session/store.ts); the hot
+ * path runs the compiled SQL through `query`, which bounds it in time and
+ * cancels what times out, so that a statement queued during an outage never
+ * runs after its caller has been told it failed.
+ */
 export interface Database {
   readonly db: Db;
   readonly engine: 'postgres' | 'pglite';
   /** The PostgreSQL URL (postgres only). */
   readonly url?: string;
-  /** Rows of a raw statement, the same shape on both engines. */
+  /** One SQL statement with positional parameters, prepared by the driver, within `timeoutMs`. */
+  query(text: string, params: unknown[], timeoutMs: number): Promise<StatementResult>;
+  /** Rows of a Drizzle `sql` statement, the same shape on both engines (scripts and tests). */
   rows<T>(query: ReturnType<typeof sql>): Promise<T[]>;
   close(): Promise<void>;
 }
@@ -29,22 +44,7 @@ export interface DatabaseOptions {
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  if (options.url) {
-    const client = postgres(options.url, {
-      max: options.poolSize ?? 10,
-      onnotice: () => {},
-      connect_timeout: 10,
-      connection: { application_name: 'sessionql' },
-    });
-    const db = drizzlePostgres(client, { schema }) as unknown as Db;
-    return {
-      db,
-      engine: 'postgres',
-      url: options.url,
-      rows: async <T>(q: ReturnType<typeof sql>) => (await db.execute(q)) as unknown as T[],
-      close: () => client.end({ timeout: 5 }),
-    };
-  }
+  if (options.url) return openPostgres(options.url, options.poolSize ?? 10);
   if (!options.pgliteDir.startsWith('memory://')) mkdirSync(path.resolve(options.pgliteDir), { recursive: true });
   // Loaded only when used: a PostgreSQL deployment never pays for PGlite.
   const { PGlite } = await import('@electric-sql/pglite');
@@ -54,7 +54,84 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   return {
     db,
     engine: 'pglite',
+    // One in-process connection: nothing to time out or cancel.
+    query: async (text, params) => {
+      const result = await client.query<Record<string, unknown>>(text, params);
+      return { rows: result.rows, count: result.affectedRows ?? result.rows.length };
+    },
     rows: async <T>(q: ReturnType<typeof sql>) => ((await db.execute(q)) as unknown as { rows: T[] }).rows,
     close: () => client.close(),
+  };
+}
+
+/**
+ * PostgreSQL through a postgres.js pool. After an outage postgres.js can take
+ * many seconds to bring a pool's connections back (measured: ~15 s with
+ * traffic queued meanwhile), so when a statement finds the database
+ * unavailable a probe (one connection of its own) watches for its return and
+ * then swaps in a fresh pool: service resumes within a fraction of a second.
+ */
+async function openPostgres(url: string, poolSize: number): Promise<Database> {
+  const connect = (max: number) =>
+    postgres(url, {
+      max,
+      onnotice: () => {},
+      connect_timeout: 5,
+      backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1),
+      connection: { application_name: 'sessionql' },
+    });
+  let client = connect(poolSize);
+  const dialect = new PgDialect();
+  const db = drizzlePostgres(client, { schema }) as unknown as Db;
+  let recovering: Promise<void> | null = null;
+  let closing = false;
+
+  const recover = () => {
+    recovering ??= (async () => {
+      const probe = connect(1);
+      try {
+        while (!closing) {
+          try {
+            await withTimeout(probe`SELECT 1`, 1000);
+            break;
+          } catch {
+            await new Promise((resolve) => setTimeout(resolve, 250));
+          }
+        }
+        if (closing) return;
+        const old = client;
+        client = connect(poolSize);
+        void old.end({ timeout: 5 }).catch(() => {});
+      } finally {
+        await probe.end({ timeout: 1 }).catch(() => {});
+        recovering = null;
+      }
+    })();
+  };
+
+  const query = async (text: string, params: unknown[], timeoutMs: number) => {
+    const pending = client.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true });
+    try {
+      const result = await withTimeout(pending, timeoutMs, () => void pending.cancel());
+      return { rows: result as unknown as Record<string, unknown>[], count: result.count };
+    } catch (error) {
+      if (isUnavailable(error)) recover();
+      throw error;
+    }
+  };
+  return {
+    db,
+    engine: 'postgres',
+    url,
+    query,
+    rows: async <T>(q: ReturnType<typeof sql>) => {
+      const { sql: text, params } = dialect.sqlToQuery(q);
+      return (await query(text, params, 60_000)).rows as T[];
+    },
+    close: async () => {
+      closing = true;
+      await recovering;
+      await client.end({ timeout: 5 });
+    },
   };
 }

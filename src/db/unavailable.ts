@@ -38,11 +38,17 @@ export function isUnavailable(error: unknown): boolean {
   return false;
 }
 
-/** Rejects with DatabaseUnavailable when `promise` takes longer than `ms` (DATABASE_TIMEOUT_MS). */
-export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+/**
+ * Rejects with DatabaseUnavailable when `promise` takes longer than `ms`
+ * (DATABASE_TIMEOUT_MS), after calling `onTimeout` (to cancel the query).
+ */
+export function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout?: () => void): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DatabaseUnavailable(`no answer from the database within ${ms} ms`)), ms);
+    timer = setTimeout(() => {
+      onTimeout?.();
+      reject(new DatabaseUnavailable(`no answer from the database within ${ms} ms`));
+    }, ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -34,7 +34,9 @@ function depthOf(set: SelectionSetNode | undefined, fragments: Map<string, Fragm
   let deepest = 0;
   for (const selection of set.selections) {
     let depth = 0;
-    if (selection.kind === Kind.FIELD) depth = selection.selectionSet ? 1 + depthOf(selection.selectionSet, fragments, seen) : 0;
+    // Introspection is bounded by the schema (and can be switched off): GraphiQL's own query nests ofType deeply.
+    if (selection.kind === Kind.FIELD && selection.name.value.startsWith('__')) depth = 0;
+    else if (selection.kind === Kind.FIELD) depth = selection.selectionSet ? 1 + depthOf(selection.selectionSet, fragments, seen) : 0;
     else if (selection.kind === Kind.INLINE_FRAGMENT) depth = depthOf(selection.selectionSet, fragments, seen);
     else if (!seen.has(selection.name.value)) {
       const fragment = fragments.get(selection.name.value);

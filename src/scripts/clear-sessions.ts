@@ -25,7 +25,7 @@ try {
 const database = await openDatabase({ url: config.databaseUrl, pgliteDir: path.join(config.dataDir, 'pglite'), poolSize: 1 });
 try {
   await migrate(database);
-  const store = new SessionStore(database.db, {
+  const store = new SessionStore(database, {
     ageSeconds: config.cookie.ageSeconds,
     browserCloseByDefault: false,
     maxBytes: config.maxBytes,

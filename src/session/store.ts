@@ -1,7 +1,7 @@
-import { and, eq, gt, lte, type SQL, sql } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
+import { and, eq, fillPlaceholders, gt, lte, type SQL, sql } from 'drizzle-orm';
+import type { Database, StatementResult } from '../db/client.js';
 import { sessions } from '../db/schema.js';
-import { withTimeout } from '../db/unavailable.js';
+import { DatabaseUnavailable } from '../db/unavailable.js';
 import { renewedExpiry } from './expiry.js';
 
 /** A stored session as the server sees it; times in seconds since the epoch. */
@@ -45,15 +45,22 @@ const p = {
   now: sql.placeholder('now'),
   age: sql.placeholder('age'),
   max: sql.placeholder('max'),
+  deadline: sql.placeholder('deadline'),
 };
 const nowTs = sql`to_timestamp(${p.now}::float8 / 1000)`;
-const alive = (hash: SQL | typeof p.hash = p.hash) => and(eq(sessions.keyHash, hash), gt(sessions.expiresAt, nowTs));
+const alive = and(eq(sessions.keyHash, p.hash), gt(sessions.expiresAt, nowTs));
+/**
+ * Every write also carries its caller's deadline (real time, request start +
+ * DATABASE_TIMEOUT_MS): a statement that reaches PostgreSQL only after the
+ * caller was told "unavailable" (queued during an outage) changes nothing.
+ */
+const inTime = sql`clock_timestamp() <= to_timestamp(${p.deadline}::float8 / 1000)`;
 const returned = {
-  data: sessions.data,
-  expiresAt: sql<number>`extract(epoch from ${sessions.expiresAt})::float8`,
-  browserClose: sessions.browserClose,
-  maxAge: sessions.maxAge,
-  fixedExpiry: sessions.fixedExpiry,
+  data: sql`${sessions.data}`.as('data'),
+  expiresAt: sql<number>`extract(epoch from ${sessions.expiresAt})::float8`.as('expiresAt'),
+  browserClose: sql<boolean>`${sessions.browserClose}`.as('browserClose'),
+  maxAge: sql<number | null>`${sessions.maxAge}`.as('maxAge'),
+  fixedExpiry: sql<boolean>`${sessions.fixedExpiry}`.as('fixedExpiry'),
 };
 /** Each write renews the deadline (whole seconds) unless it is fixed. */
 const renewed = sql`CASE WHEN ${sessions.fixedExpiry} THEN ${sessions.expiresAt}
@@ -64,14 +71,15 @@ function violationOf(change: DataChange, d: SQL): SQL {
   return change.violation ? sql`coalesce(${change.violation(d)}, ${size})` : size;
 }
 
-function toStored(row: {
-  data: unknown;
-  expiresAt: number;
-  browserClose: boolean;
-  maxAge: number | null;
-  fixedExpiry: boolean;
-}): StoredSession {
-  return { ...row, data: (row.data ?? {}) as Record<string, unknown>, expiresAt: Number(row.expiresAt) };
+function toStored(row: Record<string, unknown> | undefined): StoredSession | null {
+  if (!row) return null;
+  return {
+    data: (row.data ?? {}) as Record<string, unknown>,
+    expiresAt: Number(row.expiresAt),
+    browserClose: row.browserClose === true,
+    maxAge: row.maxAge === null || row.maxAge === undefined ? null : Number(row.maxAge),
+    fixedExpiry: row.fixedExpiry === true,
+  };
 }
 
 export interface StoreSettings {
@@ -85,93 +93,108 @@ export interface StoreSettings {
   timeoutMs?: number;
 }
 
+/** A statement built with Drizzle once, run many times with named values. */
+interface Statement {
+  run(values: Record<string, unknown>, timeoutMs?: number): Promise<StatementResult>;
+}
+
+type ExpiryColumns = { expiresAt: number; browserClose: boolean; maxAge: number | null; fixedExpiry: boolean };
+
 /**
  * Every SQL statement the server runs on sessions. Each method is one
- * statement (prepared once), so each is atomic on its row; a write on a row
- * that is gone or expired affects nothing and the caller starts a fresh
- * session instead (no resurrection).
+ * statement, so each is atomic on its row; a write on a row that is gone or
+ * expired affects nothing and the caller starts a fresh session instead (no
+ * resurrection). Statements are built with Drizzle from the table in
+ * src/db/schema.ts, compiled once, and run as prepared statements.
  */
 export class SessionStore {
   private readonly prepared = new Map<string, ReturnType<typeof this.prepareChange>>();
   private readonly statements;
+  private readonly timeoutMs: number;
 
   constructor(
-    private readonly db: Db,
+    private readonly database: Database,
     private readonly settings: StoreSettings,
   ) {
+    this.timeoutMs = settings.timeoutMs ?? 5000;
+    const db = database.db;
+    const expiryColumns = {
+      expiresAt: sql`to_timestamp(${sql.placeholder('expiresAt')}::float8)`,
+      browserClose: sql`${sql.placeholder('browserClose')}::boolean`,
+      maxAge: sql`${sql.placeholder('maxAge')}::int`,
+      fixedExpiry: sql`${sql.placeholder('fixedExpiry')}::boolean`,
+    };
     this.statements = {
-      load: db.select(returned).from(sessions).where(alive()).prepare('sessionql_load'),
-      touch: db
-        .update(sessions)
-        .set({ expiresAt: renewed, updatedAt: nowTs })
-        .where(alive())
-        .returning(returned)
-        .prepare('sessionql_touch'),
-      flush: db.delete(sessions).where(eq(sessions.keyHash, p.hash)).prepare('sessionql_flush'),
-      cycle: db
-        .update(sessions)
-        .set({ keyHash: sql`${sql.placeholder('newHash')}::text`, expiresAt: renewed, updatedAt: nowTs })
-        .where(alive())
-        .returning(returned)
-        .prepare('sessionql_cycle'),
-      setExpiry: db
-        .update(sessions)
-        .set({
-          expiresAt: sql`to_timestamp(${sql.placeholder('expiresAt')}::float8)`,
-          browserClose: sql`${sql.placeholder('browserClose')}::boolean`,
-          maxAge: sql`${sql.placeholder('maxAge')}::int`,
-          fixedExpiry: sql`${sql.placeholder('fixedExpiry')}::boolean`,
-          updatedAt: nowTs,
-        })
-        .where(alive())
-        .returning(returned)
-        .prepare('sessionql_set_expiry'),
-      create: db
-        .insert(sessions)
-        .values({
-          keyHash: sql`${p.hash}::text`,
-          data: sql`${sql.placeholder('data')}::text::jsonb`,
-          expiresAt: sql`to_timestamp(${sql.placeholder('expiresAt')}::float8)`,
-          browserClose: sql`${sql.placeholder('browserClose')}::boolean`,
-          maxAge: sql`${sql.placeholder('maxAge')}::int`,
-          fixedExpiry: sql`${sql.placeholder('fixedExpiry')}::boolean`,
-          createdAt: nowTs,
-          updatedAt: nowTs,
-        })
-        .returning(returned)
-        .prepare('sessionql_create'),
-      pruneBatch: db
-        .delete(sessions)
-        .where(
+      load: this.compile(db.select(returned).from(sessions).where(alive)),
+      touch: this.compile(db.update(sessions).set({ expiresAt: renewed, updatedAt: nowTs }).where(and(alive, inTime)).returning(returned)),
+      flush: this.compile(db.delete(sessions).where(and(eq(sessions.keyHash, p.hash), inTime))),
+      cycle: this.compile(
+        db
+          .update(sessions)
+          .set({ keyHash: sql`${sql.placeholder('newHash')}::text`, expiresAt: renewed, updatedAt: nowTs })
+          .where(and(alive, inTime))
+          .returning(returned),
+      ),
+      setExpiry: this.compile(
+        db
+          .update(sessions)
+          .set({ ...expiryColumns, updatedAt: nowTs })
+          .where(and(alive, inTime))
+          .returning(returned),
+      ),
+      create: this.compile(
+        db
+          .insert(sessions)
+          .select(
+            sql`SELECT ${p.hash}::text, ${sql.placeholder('data')}::text::jsonb, ${expiryColumns.expiresAt},
+              ${expiryColumns.browserClose}, ${expiryColumns.maxAge}, ${expiryColumns.fixedExpiry}, ${nowTs}, ${nowTs}
+              WHERE ${inTime}`,
+          )
+          .returning(returned),
+      ),
+      pruneBatch: this.compile(
+        db.delete(sessions).where(
           sql`${sessions.keyHash} IN (SELECT ${sessions.keyHash} FROM ${sessions}
-            WHERE ${lte(sessions.expiresAt, nowTs)} LIMIT ${sql.placeholder('limit')}::int FOR UPDATE SKIP LOCKED)`,
-        )
-        .prepare('sessionql_prune'),
+              WHERE ${lte(sessions.expiresAt, nowTs)} LIMIT ${sql.placeholder('limit')}::int FOR UPDATE SKIP LOCKED)`,
+        ),
+      ),
+    };
+  }
+
+  /** Compiles a Drizzle query once; each run fills its placeholders and bounds it in time. */
+  private compile(query: { toSQL(): { sql: string; params: unknown[] } }): Statement {
+    const { sql: text, params } = query.toSQL();
+    return {
+      run: (values, timeoutMs = this.timeoutMs) => this.database.query(text, fillPlaceholders(params, values), timeoutMs),
     };
   }
 
   private prepareChange(change: DataChange) {
+    const db = this.database.db;
     const d = sql`${sessions.data}`;
     const empty = sql`'{}'::jsonb`;
     return {
-      update: this.db
-        .update(sessions)
-        .set({ data: change.next(d), expiresAt: renewed, updatedAt: nowTs })
-        .where(and(alive(), sql`${violationOf(change, d)} IS NULL`))
-        .returning(returned)
-        .prepare(`sessionql_${change.name}_update`),
-      diagnose: this.db
-        .select({ violation: sql<Violation | null>`${violationOf(change, d)}` })
-        .from(sessions)
-        .where(alive())
-        .prepare(`sessionql_${change.name}_diagnose`),
-      fromEmpty: this.db
-        .select({
-          data: sql<unknown>`${change.next(empty)}`,
-          violation: sql<Violation | null>`${violationOf(change, empty)}`,
-        })
-        .from(sql`(SELECT 1) AS one`)
-        .prepare(`sessionql_${change.name}_from_empty`),
+      update: this.compile(
+        db
+          .update(sessions)
+          .set({ data: change.next(d), expiresAt: renewed, updatedAt: nowTs })
+          .where(and(alive, inTime, sql`${violationOf(change, d)} IS NULL`))
+          .returning(returned),
+      ),
+      diagnose: this.compile(
+        db
+          .select({ violation: sql<Violation | null>`${violationOf(change, d)}`.as('violation') })
+          .from(sessions)
+          .where(alive),
+      ),
+      fromEmpty: this.compile(
+        db
+          .select({
+            data: sql<unknown>`${change.next(empty)}`.as('data'),
+            violation: sql<Violation | null>`${violationOf(change, empty)}`.as('violation'),
+          })
+          .from(sql`(SELECT 1) AS one`),
+      ),
     };
   }
 
@@ -184,25 +207,19 @@ export class SessionStore {
     return s;
   }
 
-  /** Runs a prepared statement within the configured time. */
-  private run<T>(statement: { execute(args?: Record<string, unknown>): Promise<T> }, args: Record<string, unknown>): Promise<T> {
-    return withTimeout(statement.execute(args), this.settings.timeoutMs ?? 5000);
-  }
-
+  /** Values every statement may use: the (injected) time, the limits, the real-time deadline. */
   private base(nowMs: number) {
-    return { now: nowMs, age: this.settings.ageSeconds, max: this.settings.maxBytes };
+    return { now: nowMs, age: this.settings.ageSeconds, max: this.settings.maxBytes, deadline: Date.now() + this.timeoutMs };
   }
 
   /** The unexpired session stored under `keyHash`, or null. */
   async load(keyHash: string, nowMs: number): Promise<StoredSession | null> {
-    const [row] = await this.run(this.statements.load, { hash: keyHash, now: nowMs });
-    return row ? toStored(row) : null;
+    return toStored((await this.statements.load.run({ hash: keyHash, now: nowMs })).rows[0]);
   }
 
   /** SESSION_SAVE_EVERY_REQUEST: load and renew the deadline in one statement. */
   async touch(keyHash: string, nowMs: number): Promise<StoredSession | null> {
-    const [row] = await this.run(this.statements.touch, { hash: keyHash, ...this.base(nowMs) });
-    return row ? toStored(row) : null;
+    return toStored((await this.statements.touch.run({ hash: keyHash, ...this.base(nowMs) })).rows[0]);
   }
 
   /**
@@ -216,11 +233,11 @@ export class SessionStore {
     // A refusal is rare: only then does a second statement tell which rule,
     // and if the row changed meanwhile so that the change now fits, try again.
     for (let attempt = 0; attempt < 5; attempt++) {
-      const [row] = await this.run(s.update, args);
-      if (row) return toStored(row);
-      const [diagnosis] = await this.run(s.diagnose, args);
+      const row = toStored((await s.update.run(args)).rows[0]);
+      if (row) return row;
+      const diagnosis = (await s.diagnose.run(args)).rows[0];
       if (!diagnosis) return null;
-      if (diagnosis.violation) throw new WriteRefused(diagnosis.violation);
+      if (diagnosis.violation) throw new WriteRefused(diagnosis.violation as Violation);
     }
     throw new Error(`session change ${change.name} kept conflicting`);
   }
@@ -230,13 +247,14 @@ export class SessionStore {
     keyHash: string,
     change: DataChange | null,
     params: Record<string, unknown>,
-    policy: { expiresAt: number; browserClose: boolean; maxAge: number | null; fixedExpiry: boolean } | null,
+    policy: ExpiryColumns | null,
     nowMs: number,
   ): Promise<StoredSession> {
+    const base = this.base(nowMs);
     let data = '{}';
     if (change) {
-      const [first] = await this.run(this.statementsFor(change).fromEmpty, { ...params, ...this.base(nowMs) });
-      if (first?.violation) throw new WriteRefused(first.violation);
+      const first = (await this.statementsFor(change).fromEmpty.run({ ...params, ...base })).rows[0];
+      if (first?.violation) throw new WriteRefused(first.violation as Violation);
       data = JSON.stringify(first?.data ?? {});
     }
     const expiry = policy ?? {
@@ -245,28 +263,22 @@ export class SessionStore {
       maxAge: null,
       fixedExpiry: false,
     };
-    const [row] = await this.run(this.statements.create, { hash: keyHash, data, now: nowMs, ...expiry });
-    if (!row) throw new Error('session insert returned no row');
-    return toStored(row);
+    const row = toStored((await this.statements.create.run({ hash: keyHash, data, ...base, ...expiry })).rows[0]);
+    if (!row) throw new DatabaseUnavailable('the session insert arrived after its deadline');
+    return row;
   }
 
-  async setExpiry(
-    keyHash: string,
-    policy: { expiresAt: number; browserClose: boolean; maxAge: number | null; fixedExpiry: boolean },
-    nowMs: number,
-  ): Promise<StoredSession | null> {
-    const [row] = await this.run(this.statements.setExpiry, { hash: keyHash, now: nowMs, ...policy });
-    return row ? toStored(row) : null;
+  async setExpiry(keyHash: string, policy: ExpiryColumns, nowMs: number): Promise<StoredSession | null> {
+    return toStored((await this.statements.setExpiry.run({ hash: keyHash, ...this.base(nowMs), ...policy })).rows[0]);
   }
 
   /** Moves the row to a new key in one statement; null when not stored. */
   async cycle(keyHash: string, newKeyHash: string, nowMs: number): Promise<StoredSession | null> {
-    const [row] = await this.run(this.statements.cycle, { hash: keyHash, newHash: newKeyHash, ...this.base(nowMs) });
-    return row ? toStored(row) : null;
+    return toStored((await this.statements.cycle.run({ hash: keyHash, newHash: newKeyHash, ...this.base(nowMs) })).rows[0]);
   }
 
   async flush(keyHash: string): Promise<void> {
-    await this.run(this.statements.flush, { hash: keyHash });
+    await this.statements.flush.run({ hash: keyHash, deadline: Date.now() + this.timeoutMs });
   }
 
   /**
@@ -277,16 +289,9 @@ export class SessionStore {
   async prune(nowMs: number, batchSize = 5000): Promise<number> {
     let total = 0;
     for (;;) {
-      const result = await this.run(this.statements.pruneBatch, { now: nowMs, limit: batchSize });
-      const count = affected(result);
+      const { count } = await this.statements.pruneBatch.run({ now: nowMs, limit: batchSize }, Math.max(this.timeoutMs, 60_000));
       total += count;
       if (count < batchSize) return total;
     }
   }
-}
-
-/** Rows affected by a DELETE, from postgres.js (`count`) or PGlite (`affectedRows`). */
-function affected(result: unknown): number {
-  const r = result as { count?: number; affectedRows?: number };
-  return Number(r.count ?? r.affectedRows ?? 0);
 }

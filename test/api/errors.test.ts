@@ -16,7 +16,16 @@ async function brokenDatabase(): Promise<Database> {
   }
   const client = new PGlite();
   const db = drizzlePglite(client) as unknown as Db;
-  return { db, engine: 'pglite', rows: async () => [], close: () => client.close() };
+  return {
+    db,
+    engine: 'pglite',
+    query: async (text, params) => {
+      const result = await client.query<Record<string, unknown>>(text, params);
+      return { rows: result.rows, count: result.affectedRows ?? 0 };
+    },
+    rows: async () => [],
+    close: () => client.close(),
+  };
 }
 
 describe('unexpected failures', async () => {
