@@ -1,4 +1,5 @@
 import { InputError } from '../errors.js';
+import { validateText } from '../text.js';
 
 export interface CartLine {
   sku: string;
@@ -22,7 +23,7 @@ export function validateSku(sku: string): string {
   if (n < 1 || n > CART_LIMITS.skuLength) {
     throw new InputError('sku', `must be 1 to ${CART_LIMITS.skuLength} characters (got ${n})`);
   }
-  return sku;
+  return validateText('sku', sku);
 }
 
 export function validateLabel(label: string | null | undefined): string | null {
@@ -31,7 +32,7 @@ export function validateLabel(label: string | null | undefined): string | null {
   if (n > CART_LIMITS.labelLength) {
     throw new InputError('label', `must be at most ${CART_LIMITS.labelLength} characters (got ${n})`);
   }
-  return label;
+  return validateText('label', label);
 }
 
 /** addToCart: 1 to 999. */

@@ -1,4 +1,5 @@
 import { InputError } from '../errors.js';
+import { validateText } from '../text.js';
 
 export const THEMES = ['SYSTEM', 'LIGHT', 'DARK'] as const;
 export type Theme = (typeof THEMES)[number];
@@ -89,6 +90,8 @@ export function validatePreferences(input: PreferencesInput): PreferencesPatch {
           `must hold at most ${PREFERENCE_LIMITS.values} values (got ${filter.values.length})`,
         );
       }
+      validateText(`input.filters[${i}].field`, filter.field);
+      for (const value of filter.values) validateText(`input.filters[${i}].values`, value);
       return { field: filter.field, values: [...filter.values] };
     });
   }

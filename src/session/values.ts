@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { InputError } from '../errors.js';
+import { validateText } from '../text.js';
 import type { DataChange } from './store.js';
 
 /** Session keys written only through their own typed mutations. */
@@ -13,7 +14,7 @@ export function validateKey(key: string): string {
   const length = [...key].length;
   if (length < 1 || length > 256) throw new InputError('key', `must be 1 to 256 characters (got ${length})`);
   if (key.startsWith('_')) throw new InputError('key', 'must not start with "_" (reserved)');
-  return key;
+  return validateText('key', key);
 }
 
 /** `request.session[key] = value` */

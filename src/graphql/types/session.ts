@@ -3,7 +3,12 @@ import type { ExpiryPolicy } from '../../session/expiry.js';
 import type { SessionSnapshot } from '../../session/request-session.js';
 import { WriteRefused } from '../../session/store.js';
 import { clearValues, removeValue, setValue, TYPED_KEYS, validateKey } from '../../session/values.js';
+import { validateJsonText } from '../../text.js';
 import { builder } from '../builder.js';
+
+/** The largest age a GraphQL Int (expiryAge) can report. */
+const MAX_AGE_SECONDS = 2 ** 31 - 1;
+
 import { CartRef, cartOf } from './cart.js';
 import { PreferencesRef, preferencesOf } from './preferences.js';
 
@@ -91,6 +96,10 @@ export function expiryPolicy(
   }
   if (args.at != null) {
     if (args.at.getTime() <= nowMs) throw new InputError('at', `must be in the future (got ${args.at.toISOString()})`);
+    // expiryAge is a GraphQL Int: a deadline must be expressible in it.
+    if (args.at.getTime() - nowMs > MAX_AGE_SECONDS * 1000) {
+      throw new InputError('at', `must be at most ${MAX_AGE_SECONDS} seconds (about 68 years) from now`);
+    }
     return { kind: 'at', at: args.at.getTime() / 1000 };
   }
   if (args.browserClose === true) return { kind: 'browserClose' };
@@ -104,7 +113,7 @@ builder.mutationFields((t) => ({
     description: 'request.session[key] = value',
     args: { key: t.arg.string({ required: true }), value: t.arg({ type: 'JSON' }) },
     resolve: (_root, { key, value }, ctx) => {
-      const json = JSON.stringify(value ?? null);
+      const json = validateJsonText('value', JSON.stringify(value ?? null));
       // Too large on its own: refused before any database work.
       if (Buffer.byteLength(json) > ctx.config.maxBytes) throw new WriteRefused('SESSION_TOO_LARGE');
       return ctx.session.change(setValue, { key: writableKey(key), value: json });
