@@ -13,6 +13,8 @@
 //   --scale             also the project-only scale checks: 10k vs 1M rows, sessions:clear under load
 //   --scale-rows N      rows for the large table and expired rows for the clear (default 1,000,000)
 //   --no-load           skip the comparison runs (e.g. --no-load --scale)
+//   --quiet-wait S      before each run, wait up to S s (default 30, quick 5; 0 = off) for the rest
+//   --quiet-cores X     of the machine to use ≤ X cores (default 0.3) over one second
 //   --peers DIR         the peers' folder (default ../shared/peers from the repo root)
 //   --out DIR           results folder (default bench/results)
 // DATABASE_URL set: that server is used (the bench databases on it are dropped and
@@ -63,6 +65,8 @@ const { values: o } = parseArgs({
     scale: { type: 'boolean', default: false },
     'scale-rows': { type: 'string', default: '1000000' },
     'no-load': { type: 'boolean', default: false },
+    'quiet-wait': { type: 'string' },
+    'quiet-cores': { type: 'string', default: '0.3' },
     peers: { type: 'string', default: process.env.PEERS_DIR || path.join(REPO, '..', 'shared', 'peers') },
     out: { type: 'string', default: path.join(REPO, 'bench', 'results') },
     help: { type: 'boolean', short: 'h', default: false },
@@ -89,6 +93,8 @@ const WARMUP = num(o.warmup ?? (o.quick ? 3 : 5), 'warmup', 0);
 const CONNECTIONS = num(o.connections, 'connections', 1);
 const LOST_REPEAT = num(o['lost-repeat'], 'lost-repeat', 1);
 const SCALE_ROWS = num(o['scale-rows'], 'scale-rows', 20_000);
+const QUIET_WAIT = num(o['quiet-wait'] ?? (o.quick ? 5 : 30), 'quiet-wait', 0);
+const QUIET_CORES = num(o['quiet-cores'], 'quiet-cores', 0);
 const MIX_NAMES = { read: 1, 'read-only': 1, write: 0, 'write-only': 0, mix: 0.8, '80/20': 0.8 };
 const MIXES = o.mixes
   .split(',')
@@ -99,8 +105,9 @@ const MIXES = o.mixes
 
 /** Every target the bench knows; `db` is the database a peer gets on our cluster. */
 const TARGET_DEFS = {
-  project: { project: true },
+  project: { project: true, db: 'sessionql_bench' },
   'project-pglite': { project: true, pglite: true },
+  'project-large': { project: true, db: 'sessionql_bench_large' }, // --scale's 1M-row table
   django: { run: 'django/run.sh', db: 'peers_django' },
   'django-sync': { run: 'django/run.sh', db: 'peers_django', env: { GUNICORN_WORKER_CLASS: 'sync' } },
   express: { run: 'express/run.sh', db: 'peers_express' },
@@ -331,7 +338,7 @@ async function startTarget(name, t = { name, restarts: [] }) {
       tempDirs.push(dir);
       env.SESSIONQL_DATA_DIR = dir;
     } else {
-      env.DATABASE_URL = dbUrl('sessionql_bench');
+      env.DATABASE_URL = dbUrl(def.db);
     }
   } else {
     cmd = path.join(PEERS, def.run);
@@ -417,6 +424,24 @@ async function ensureRunning(t) {
   return true;
 }
 
+/**
+ * Waits (at most QUIET_WAIT s) until the machine is quiet: busy cores over one
+ * second ≤ QUIET_CORES while no load runs (our idle servers count too, a few %).
+ */
+async function waitQuiet() {
+  if (!QUIET_WAIT) return {};
+  const t0 = performance.now();
+  for (;;) {
+    const m0 = machineBusy();
+    const w0 = performance.now();
+    await sleep(1000);
+    checkStop();
+    const busy = (machineBusy() - m0) / HZ / ((performance.now() - w0) / 1000);
+    const waited = (performance.now() - t0) / 1000;
+    if (busy <= QUIET_CORES || waited >= QUIET_WAIT) return { busy_cores_before: round(busy, 2), quiet_wait_s: round(waited, 1) };
+  }
+}
+
 // --- one load run ---------------------------------------------------------------------
 async function loadRun(t, { readRatio, duration, label, extra = {} }) {
   const args = [
@@ -435,7 +460,8 @@ async function loadRun(t, { readRatio, duration, label, extra = {} }) {
   ];
   if (t.profile === 'graphql') args.push('--check-errors');
   checkStop();
-  const base = { target: t.name, read_ratio: readRatio, ...extra };
+  const quiet = extra.phase === 'warmup' ? {} : await waitQuiet();
+  const base = { target: t.name, read_ratio: readRatio, ...extra, ...quiet };
   if (!t.handle?.isRunning()) return { ...base, failed: true, error: 'server not running' };
   const pgPids = () => (pg.pid ? treePids(pg.pid) : []);
   const load = loadavg1();
@@ -477,8 +503,10 @@ function progress(prefix, r) {
     return;
   }
   const others = othersCores(r);
+  const waited =
+    r.quiet_wait_s > 1.5 ? `  (waited ${fmt(r.quiet_wait_s)} s for a quiet machine: ${fmt(r.busy_cores_before, 1)} busy cores)` : '';
   log(
-    `${prefix} ${r.target.padEnd(17)} ${fmt(r.rps).padStart(6)} req/s  p50 ${fmt(r.p50_ms, 1).padStart(6)}  p99 ${fmt(r.p99_ms, 1).padStart(6)} ms  errors ${r.errors}  rss ${fmt(r.rss_max_mb)} MB  others' cores ${fmt(others, 1)}`,
+    `${prefix} ${r.target.padEnd(17)} ${fmt(r.rps).padStart(6)} req/s  p50 ${fmt(r.p50_ms, 1).padStart(6)}  p99 ${fmt(r.p99_ms, 1).padStart(6)} ms  errors ${r.errors}  rss ${fmt(r.rss_max_mb)} MB  others' cores ${fmt(others, 1)}${waited}`,
   );
 }
 
@@ -567,83 +595,106 @@ async function insertRows(sql, from, to, expiresSql) {
 const LIVE = `date_trunc('second', now()) + interval '14 days'`;
 const EXPIRED = `date_trunc('second', now()) - interval '1 hour' - (i % 604800) * interval '1 second'`;
 
-async function scale(t) {
+/**
+ * Scale checks on PostgreSQL: `small` (the comparison's project, its table cut
+ * to 10,000 rows) against a second project server on a table of SCALE_ROWS,
+ * run alternately so that both see the same machine; then sessions:clear of
+ * SCALE_ROWS expired rows on the large table under 80/20 load.
+ */
+async function scale(small) {
+  const LARGE = SCALE_ROWS >= 1e6 ? `${SCALE_ROWS / 1e6}M` : `${Math.round(SCALE_ROWS / 1e3)}k`;
   log(
-    `\n== scale (project on PostgreSQL): 10,000 vs ${fmt(SCALE_ROWS)} rows, then sessions:clear of ${fmt(SCALE_ROWS)} expired rows under 80/20 load`,
+    `\n== scale (project on PostgreSQL): 10,000 vs ${fmt(SCALE_ROWS)} rows (two servers, alternately), then sessions:clear of ${fmt(SCALE_ROWS)} expired rows under 80/20 load`,
   );
-  const out = { rows_small: 10_000, rows_large: SCALE_ROWS, runs: [] };
+  const out = { rows_small: 10_000, rows_large: SCALE_ROWS, runs: [], quiet_waits: [] };
   result.scale = out;
-  const sql = postgres(dbUrl('sessionql_bench'), { max: 1, onnotice() {}, connection: { statement_timeout: 900_000 } });
+  const large = await startTarget('project-large');
+  result.targets['project-large'] = targetInfo(large);
+  if (!large.ok) {
+    out.error = `project-large did not start (${large.error})`;
+    return;
+  }
+  const connect = (db) => postgres(dbUrl(db), { max: 1, onnotice() {}, connection: { statement_timeout: 900_000 } });
+  const sqlSmall = connect('sessionql_bench');
+  const sqlLarge = connect('sessionql_bench_large');
   try {
-    const count = async (where = 'true') =>
+    const count = async (sql, where = 'true') =>
       Number((await sql.unsafe(`SELECT count(*)::int AS n FROM sessionql_session WHERE ${where}`))[0].n);
-    const measure = async (size) => {
-      for (let rep = 1; rep <= REPS; rep++) {
-        for (const rr of [1, 0]) {
-          const rows = await count();
-          await ensureRunning(t);
-          const r = await loadRun(t, {
+    await sqlSmall`TRUNCATE sessionql_session`;
+    await insertRows(sqlSmall, 1, 10_000, LIVE);
+    await sqlLarge`TRUNCATE sessionql_session`;
+    let t0 = performance.now();
+    await insertRows(sqlLarge, 1, SCALE_ROWS, LIVE);
+    out.insert_large_s = round((performance.now() - t0) / 1000, 1);
+    log(`  10,000 and ${fmt(await count(sqlLarge))} rows (the large in ${out.insert_large_s} s; VACUUM ANALYZE, CHECKPOINT)`);
+    const sides = [
+      { t: small, size: '10k', sql: sqlSmall },
+      { t: large, size: LARGE, sql: sqlLarge },
+    ];
+    for (let rep = 1; rep <= REPS; rep++) {
+      for (const rr of [1, 0]) {
+        for (const side of rep % 2 ? sides : [...sides].reverse()) {
+          const rows = await count(side.sql);
+          await ensureRunning(side.t);
+          const r = await loadRun(side.t, {
             readRatio: rr,
             duration: DURATION,
-            label: `project@${size}`,
-            extra: { phase: 'scale', size, rep, rows_before: rows },
+            label: `project@${side.size}`,
+            extra: { phase: 'scale', size: side.size, rep, rows_before: rows },
           });
+          r.target = PROJECT;
           out.runs.push(r);
-          progress(`${size.padEnd(4)} rep ${rep}/${REPS} ${mixName(rr).padEnd(10)}`, r);
+          progress(`${side.size.padEnd(4)} rep ${rep}/${REPS} ${mixName(rr).padEnd(10)}`, r);
         }
       }
-    };
-    await sql`TRUNCATE sessionql_session`;
-    let t0 = performance.now();
-    await insertRows(sql, 1, 10_000, LIVE);
-    log(`  10,000 rows in ${fmt((performance.now() - t0) / 1000, 1)} s`);
-    const LARGE = SCALE_ROWS >= 1e6 ? `${SCALE_ROWS / 1e6}M` : `${Math.round(SCALE_ROWS / 1e3)}k`;
-    await measure('10k');
-    const need = SCALE_ROWS - (await count());
-    t0 = performance.now();
-    await insertRows(sql, 10_001, 10_000 + need, LIVE);
-    out.insert_large_s = round((performance.now() - t0) / 1000, 1);
-    log(`  ${fmt(await count())} rows (inserted ${fmt(need)} in ${out.insert_large_s} s, VACUUM ANALYZE, CHECKPOINT)`);
-    await measure(LARGE);
+    }
     out.ratios = [1, 0].map((rr) => {
-      const med = (size) => median(out.runs.filter((r) => r.size === size && r.read_ratio === rr && !r.failed).map((r) => r.rps));
-      const small = med('10k');
-      const large = med(LARGE);
-      const ratio = small && large ? large / small : null;
-      const others = Math.max(0, ...out.runs.filter((r) => r.read_ratio === rr && !r.failed).map(othersCores));
+      const runs = out.runs.filter((r) => r.read_ratio === rr && !r.failed);
+      const med = (size) => median(runs.filter((r) => r.size === size).map((r) => r.rps));
+      const rpsSmall = med('10k');
+      const rpsLarge = med(LARGE);
+      const ratio = rpsSmall && rpsLarge ? rpsLarge / rpsSmall : null;
       return {
         mix: mixName(rr),
-        rps_small: small,
-        rps_large: large,
+        rps_small: rpsSmall,
+        rps_large: rpsLarge,
+        p99_small_ms: median(runs.filter((r) => r.size === '10k').map((r) => r.p99_ms)),
+        p99_large_ms: median(runs.filter((r) => r.size === LARGE).map((r) => r.p99_ms)),
         ratio,
         pass: ratio == null ? null : ratio >= 0.85,
-        others_cores_max: round(others, 1),
+        others_cores_max: round(Math.max(0, ...runs.map(othersCores)), 1),
       };
     });
 
-    // sessions:clear of SCALE_ROWS expired rows while the 80/20 mix runs.
+    // sessions:clear of SCALE_ROWS expired rows (beside the live ones) under 80/20 load.
+    await stopProcess(small.handle);
     t0 = performance.now();
-    await insertRows(sql, 2 * SCALE_ROWS + 1, 3 * SCALE_ROWS, EXPIRED);
-    out.expired_before = await count('expires_at <= now()');
-    out.rows_before_clear = await count();
+    await insertRows(sqlLarge, 2 * SCALE_ROWS + 1, 3 * SCALE_ROWS, EXPIRED);
+    out.expired_before = await count(sqlLarge, 'expires_at <= now()');
+    out.rows_before_clear = await count(sqlLarge);
     log(
       `  ${fmt(out.expired_before)} expired of ${fmt(out.rows_before_clear)} rows (inserted in ${fmt((performance.now() - t0) / 1000, 1)} s)`,
     );
-    const timeline = () => startTimelineLoad({ peersDir: PEERS, url: t.url, profile: t.profile, connections: CONNECTIONS, readRatio: 0.8 });
-    {
+    const timeline = async () => {
+      out.quiet_waits.push(await waitQuiet());
+      await ensureRunning(large);
+      return startTimelineLoad({ peersDir: PEERS, url: large.url, profile: large.profile, connections: CONNECTIONS, readRatio: 0.8 });
+    };
+    const baseline = async () => {
       const run = await timeline();
       await sleep(DURATION * 1000);
       const end = performance.now();
-      out.baseline = windowStats(await run.stop(), run.startedAt, end);
-      log(
-        `  baseline 80/20 (no clear): ${fmt(out.baseline.rps)} req/s, p99 ${fmt(out.baseline.p99_ms, 1)} ms, errors ${out.baseline.errors}`,
-      );
-    }
+      return windowStats(await run.stop(), run.startedAt, end);
+    };
+    out.baseline_before = await baseline();
+    log(
+      `  baseline 80/20 before: ${fmt(out.baseline_before.rps)} req/s, p99 ${fmt(out.baseline_before.p99_ms, 1)} ms, errors ${out.baseline_before.errors}`,
+    );
     {
       const run = await timeline();
       await sleep(2000);
       const c0 = performance.now();
-      const env = { ...cleanEnv(), DATABASE_URL: dbUrl('sessionql_bench'), NODE_ENV: 'production' };
+      const env = { ...cleanEnv(), DATABASE_URL: dbUrl('sessionql_bench_large'), NODE_ENV: 'production' };
       const clear = await runCapture('npm', ['run', '--silent', 'sessions:clear'], { env, timeoutMs: 600_000, detached: true });
       const c1 = performance.now();
       await sleep(1000);
@@ -656,25 +707,37 @@ async function scale(t) {
       };
       const m = /Deleted (\d+) .* in (\d+) ms/.exec(clear.out);
       if (m) Object.assign(out.clear, { deleted: Number(m[1]), reported_s: Number(m[2]) / 1000 });
-      out.expired_after = await count('expires_at <= now()');
+      out.expired_after = await count(sqlLarge, 'expires_at <= now()');
       out.clear.pass = clear.code === 0 && out.clear.wall_s < 60 && out.expired_after < 1000;
       // Two windows: the whole command (npm + tsx start-up on the same two
       // cores, then the deletes) and the deletes alone (the last reported_s
       // seconds before it exited), which is what the target is about.
       out.during = windowStats(samples, c0, c1);
       out.deleting = out.clear.reported_s != null ? windowStats(samples, c1 - out.clear.reported_s * 1000, c1) : null;
-      const p99 = (w) => {
-        const ratio = w?.p99_ms && out.baseline.p99_ms ? w.p99_ms / out.baseline.p99_ms : null;
-        return { during_ms: w?.p99_ms ?? null, baseline_ms: out.baseline.p99_ms, ratio, pass: ratio == null ? null : ratio <= 2 };
-      };
-      out.p99 = p99(out.deleting);
-      out.p99_command = p99(out.during);
       log(
         `  sessions:clear: exit ${clear.code}, ${out.clear.wall_s} s wall (${out.clear.output.split('\n').pop()}); whole command: ${fmt(out.during.rps)} req/s, p99 ${fmt(out.during.p99_ms, 1)} ms, errors ${out.during.errors}; deleting: ${fmt(out.deleting?.rps)} req/s, p99 ${fmt(out.deleting?.p99_ms, 1)} ms`,
       );
     }
+    out.baseline_after = await baseline();
+    log(
+      `  baseline 80/20 after: ${fmt(out.baseline_after.rps)} req/s, p99 ${fmt(out.baseline_after.p99_ms, 1)} ms, errors ${out.baseline_after.errors}`,
+    );
+    // The baseline is the mean of the runs before and after (same table size and load, no clear).
+    const b = [out.baseline_before.p99_ms, out.baseline_after.p99_ms].filter((x) => x != null);
+    out.baseline = {
+      p99_ms: b.length ? round(b.reduce((x, y) => x + y, 0) / b.length) : null,
+      rps: round((out.baseline_before.rps + out.baseline_after.rps) / 2, 1),
+      errors: out.baseline_before.errors + out.baseline_after.errors,
+    };
+    const p99 = (w) => {
+      const ratio = w?.p99_ms && out.baseline.p99_ms ? w.p99_ms / out.baseline.p99_ms : null;
+      return { during_ms: w?.p99_ms ?? null, baseline_ms: out.baseline.p99_ms, ratio, pass: ratio == null ? null : ratio <= 2 };
+    };
+    out.p99 = p99(out.deleting);
+    out.p99_command = p99(out.during);
   } finally {
-    await sql.end({ timeout: 5 });
+    await sqlSmall.end({ timeout: 5 });
+    await sqlLarge.end({ timeout: 5 });
     save();
   }
 }
@@ -685,7 +748,7 @@ function renderScale(s) {
   const lines = [];
   for (const r of s.ratios || []) {
     lines.push(
-      `${v(r.pass)}  ${r.mix} at ${fmt(s.rows_large)} rows vs 10,000: ${fmt(r.rps_large)} vs ${fmt(r.rps_small)} req/s = ${r.ratio == null ? '–' : `${fmt(r.ratio * 100)} %`} (want ≥ 85 %; others' cores up to ${fmt(r.others_cores_max, 1)})`,
+      `${v(r.pass)}  ${r.mix} at ${fmt(s.rows_large)} rows vs 10,000: ${fmt(r.rps_large)} vs ${fmt(r.rps_small)} req/s = ${r.ratio == null ? '–' : `${fmt(r.ratio * 100)} %`} (want ≥ 85 %); p99 ${fmt(r.p99_large_ms, 1)} vs ${fmt(r.p99_small_ms, 1)} ms; others' cores up to ${fmt(r.others_cores_max, 1)}`,
     );
   }
   if (s.clear) {
@@ -697,6 +760,11 @@ function renderScale(s) {
     `${v(p.pass)}  80/20 p99 ${what} ${fmt(p.during_ms, 1)} ms vs ${fmt(p.baseline_ms, 1)} ms without = ${p.ratio == null ? '–' : `${fmt(p.ratio, 2)}×`} (want ≤ 2×); req/s ${fmt(w?.rps)} vs ${fmt(s.baseline.rps)}, errors ${w?.errors ?? '–'}`;
   if (s.p99) lines.push(p99line(s.p99, s.deleting, 'while deleting'));
   if (s.p99_command) lines.push(p99line(s.p99_command, s.during, 'over the whole command (npm + tsx start-up too)'));
+  if (s.baseline_before) {
+    lines.push(
+      `      baseline = mean of the 80/20 runs before (p99 ${fmt(s.baseline_before.p99_ms, 1)} ms, ${fmt(s.baseline_before.rps)} req/s) and after (p99 ${fmt(s.baseline_after?.p99_ms, 1)} ms, ${fmt(s.baseline_after?.rps)} req/s) the clear`,
+    );
+  }
   return lines.join('\n');
 }
 
@@ -716,7 +784,12 @@ async function main() {
   } else if (!changed) log('peers: copy up to date, setup done');
 
   await startPostgres();
-  const dbs = ['sessionql_bench', ...new Set(peerTargets.map((n) => TARGET_DEFS[n].db)), 'peers_limit'];
+  const dbs = [
+    'sessionql_bench',
+    ...(DO_SCALE ? ['sessionql_bench_large'] : []),
+    ...new Set(peerTargets.map((n) => TARGET_DEFS[n].db)),
+    'peers_limit',
+  ];
   await createDatabases(dbs);
   log(`postgres: ${pg.version} at ${new URL(pg.url).host}; databases ${dbs.join(', ')}`);
 
