@@ -13,7 +13,7 @@
 //   --scale             also the project-only scale checks: 10k vs 1M rows, sessions:clear under load
 //   --scale-rows N      rows for the large table and expired rows for the clear (default 1,000,000)
 //   --no-load           skip the comparison runs (e.g. --no-load --scale)
-//   --quiet-wait S      before each run, wait up to S s (default 30, quick 5; 0 = off) for the rest
+//   --quiet-wait S      before each run, wait up to S s (default 15, quick 5; 0 = off; 10 min in all) for the rest
 //   --quiet-cores X     of the machine to use ≤ X cores (default 0.3) over one second
 //   --peers DIR         the peers' folder (default ../shared/peers from the repo root)
 //   --out DIR           results folder (default bench/results)
@@ -93,7 +93,7 @@ const WARMUP = num(o.warmup ?? (o.quick ? 3 : 5), 'warmup', 0);
 const CONNECTIONS = num(o.connections, 'connections', 1);
 const LOST_REPEAT = num(o['lost-repeat'], 'lost-repeat', 1);
 const SCALE_ROWS = num(o['scale-rows'], 'scale-rows', 20_000);
-const QUIET_WAIT = num(o['quiet-wait'] ?? (o.quick ? 5 : 30), 'quiet-wait', 0);
+const QUIET_WAIT = num(o['quiet-wait'] ?? (o.quick ? 5 : 15), 'quiet-wait', 0);
 const QUIET_CORES = num(o['quiet-cores'], 'quiet-cores', 0);
 const MIX_NAMES = { read: 1, 'read-only': 1, write: 0, 'write-only': 0, mix: 0.8, '80/20': 0.8 };
 const MIXES = o.mixes
@@ -428,8 +428,9 @@ async function ensureRunning(t) {
  * Waits (at most QUIET_WAIT s) until the machine is quiet: busy cores over one
  * second ≤ QUIET_CORES while no load runs (our idle servers count too, a few %).
  */
+let quietBudgetS = 600; // all waits together, so a busy machine costs at most 10 more minutes
 async function waitQuiet() {
-  if (!QUIET_WAIT) return {};
+  if (!QUIET_WAIT || quietBudgetS <= 0) return {};
   const t0 = performance.now();
   for (;;) {
     const m0 = machineBusy();
@@ -438,7 +439,10 @@ async function waitQuiet() {
     checkStop();
     const busy = (machineBusy() - m0) / HZ / ((performance.now() - w0) / 1000);
     const waited = (performance.now() - t0) / 1000;
-    if (busy <= QUIET_CORES || waited >= QUIET_WAIT) return { busy_cores_before: round(busy, 2), quiet_wait_s: round(waited, 1) };
+    if (busy <= QUIET_CORES || waited >= Math.min(QUIET_WAIT, quietBudgetS)) {
+      quietBudgetS -= waited;
+      return { busy_cores_before: round(busy, 2), quiet_wait_s: round(waited, 1) };
+    }
   }
 }
 
