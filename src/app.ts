@@ -30,6 +30,7 @@ export interface AppOptions {
 
 const GRAPHIQL_EXAMPLE = `# sessionql: your session, kept server-side behind an HttpOnly cookie.
 # Run the mutation, then the query: the cart survives across requests.
+# The demo page at / shows the same session as a shop would.
 mutation AddBook {
   addToCart(sku: "book", label: "A good book") { totalQuantity }
 }

@@ -77,6 +77,8 @@ describe.skipIf(skipWithoutChromium)('GraphiQL in Chromium (offline, strict CSP,
       expect(watched.cspViolations).toEqual([]);
       expect(watched.foreignRequests).toEqual([]);
       expect(watched.pageErrors).toEqual([]);
+      // Nothing failed either: GraphiQL's introspection (for completion and the docs) passed the query limits.
+      expect(watched.consoleErrors).toEqual([]);
     } catch (error) {
       if (watched) console.error('console errors:', watched.consoleErrors);
       throw error;
@@ -96,6 +98,7 @@ describe.skipIf(skipWithoutChromium)('GraphiQL in Chromium (offline, strict CSP,
       expect(html).toContain('"credentials":"same-origin"');
       expect(watched.cspViolations).toEqual([]);
       expect(watched.foreignRequests).toEqual([]);
+      expect(watched.consoleErrors).toEqual([]);
     } finally {
       await context.close();
     }
