@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { createApp } from './app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
@@ -48,25 +49,40 @@ async function main(): Promise<void> {
   });
   await migrate(database);
   const app = createApp({ config, database, logger: log });
-  const server = createServer((req, res) => void app.handle(req, res));
+  let stopping = false;
+  const server = createServer((req, res) => {
+    if (stopping) {
+      // Draining: answer what arrives on open connections, then let them close.
+      res.setHeader('connection', 'close');
+      if (req.url === '/ready') return void res.writeHead(503).end();
+    }
+    void app.handle(req, res);
+  });
   server.listen(config.port, config.host, () => {
     const engine = database.engine === 'pglite' ? `PGlite in ${path.join(config.dataDir, 'pglite')}` : 'PostgreSQL';
     log.info(`sessionql on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}/graphql (${engine})`);
   });
 
-  let stopping = false;
+  /**
+   * Graceful shutdown (SIGTERM from an orchestrator, Ctrl-C): stop accepting
+   * connections, answer every request already on an open connection with
+   * `Connection: close` (so no client sends another on a socket we are about
+   * to close), close connections left idle after a moment, force the rest
+   * after SHUTDOWN_TIMEOUT, then close the pool and exit 0.
+   */
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info(`${signal}: closing`);
-    server.close(async () => {
-      await database.close();
+    log.info(`${signal}: draining connections (at most ${config.shutdownTimeoutSeconds} s)`);
+    // net.Server's close stops listening without http.Server's immediate
+    // closing of idle keep-alive sockets (a request in flight towards one would be reset).
+    net.Server.prototype.close.call(server, async () => {
+      await database.close().catch((error) => log.error(error));
+      log.info('closed');
       process.exit(0);
     });
-    server.closeIdleConnections();
-    setTimeout(() => {
-      server.closeAllConnections();
-    }, 10_000).unref();
+    setTimeout(() => server.closeIdleConnections(), 1000).unref();
+    setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutSeconds * 1000).unref();
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

@@ -1,0 +1,70 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { testDatabase, testDatabaseUrl } from '../helpers/database.js';
+import { buildServer, freePort, runScript, waitFor } from '../helpers/process.js';
+
+describe('graceful shutdown', async () => {
+  await testDatabase();
+  buildServer();
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'sessionql-shutdown-'));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('SIGTERM under load: in-flight requests finish, no accepted request is reset, exit 0', async () => {
+    const port = await freePort();
+    const server = runScript('dist/main.mjs', {
+      NODE_ENV: 'production',
+      SESSION_SECRET: 'shutdown-secret-0123456789-0123456789-abcdef',
+      DATABASE_URL: testDatabaseUrl(),
+      SESSIONQL_DATA_DIR: dataDir,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      SHUTDOWN_TIMEOUT: '5',
+    });
+    await waitFor(server, /sessionql on http/);
+    const url = `http://127.0.0.1:${port}/graphql`;
+    const outcomes = { ok: 0, refused: 0, reset: [] as string[], other: [] as string[] };
+    let signalled = 0;
+    const client = async () => {
+      for (;;) {
+        try {
+          const r = await fetch(url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ query: 'mutation { addToCart(sku: "A") { totalQuantity } }' }),
+          });
+          await r.text();
+          if (r.status !== 200) outcomes.other.push(String(r.status));
+          else outcomes.ok++;
+        } catch (error) {
+          const code = (error as { cause?: { code?: string } }).cause?.code ?? String(error);
+          // Refused: the server no longer accepts connections, the request never reached it.
+          if (code === 'ECONNREFUSED') {
+            outcomes.refused++;
+            return;
+          }
+          outcomes.reset.push(code);
+          return;
+        }
+        if (signalled && Date.now() - signalled > 8000) return;
+      }
+    };
+    const clients = Array.from({ length: 20 }, client);
+    await new Promise((r) => setTimeout(r, 1000));
+    const okBefore = outcomes.ok;
+    signalled = Date.now();
+    server.child.kill('SIGTERM');
+    const code = await server.exited;
+    const took = Date.now() - signalled;
+    await Promise.all(clients);
+
+    expect(code).toBe(0);
+    expect(took).toBeLessThan(6000);
+    expect(okBefore).toBeGreaterThan(20);
+    expect(outcomes.reset).toEqual([]);
+    expect(outcomes.other).toEqual([]);
+    expect(outcomes.refused).toBe(20);
+    expect(server.output()).toMatch(/SIGTERM: draining/);
+  });
+});
