@@ -89,7 +89,7 @@ export function createFastLane(options: FastLaneOptions) {
   return async function handle(req: IncomingMessage, res: ServerResponse, read?: Buffer): Promise<Buffer | null | undefined> {
     if (!eligible(req, read)) return undefined;
     const body = read ?? (await readBody(req));
-    let params: { query?: unknown; variables?: unknown; operationName?: unknown };
+    let params: { query?: unknown; variables?: unknown; operationName?: unknown; extensions?: unknown };
     try {
       params = JSON.parse(body.toString('utf8'));
     } catch {
@@ -99,6 +99,8 @@ export function createFastLane(options: FastLaneOptions) {
     const { variables, operationName } = params;
     if (variables != null && (typeof variables !== 'object' || Array.isArray(variables))) return body;
     if (operationName != null && typeof operationName !== 'string') return body;
+    const { extensions } = params;
+    if (extensions != null && (typeof extensions !== 'object' || Array.isArray(extensions))) return body;
     const prepared = prepare(params.query);
     if (!prepared) return body;
 
