@@ -308,7 +308,11 @@ function renderCart(): void {
           type: 'button',
           class: 'ghost small step',
           'aria-label': label,
-          onclick: () => void run(() => mutations.setQuantity(line.sku, line.quantity + delta)),
+          // One more is addToCart, an increment on the server, so quick clicks all count.
+          onclick: () =>
+            void run(() =>
+              delta > 0 ? mutations.addToCart(line.sku, delta, null) : mutations.setQuantity(line.sku, line.quantity + delta),
+            ),
         },
         text,
       );
