@@ -1,5 +1,5 @@
 import { GraphQLError } from 'graphql';
-import { createYoga, useReadinessCheck, type YogaLogger, maskError as yogaMaskError } from 'graphql-yoga';
+import { createYoga, useReadinessCheck, maskError as yogaMaskError } from 'graphql-yoga';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
@@ -10,12 +10,15 @@ import { limitRules } from './graphql/limits.js';
 import { schema } from './graphql/schema.js';
 import { createFastLane } from './http/fast-lane.js';
 import { createNodeHandler } from './http/node-handler.js';
+import { useOperationInfo } from './http/operations.js';
 import { useContentSecurityPolicy } from './http/use-content-security-policy.js';
 import { useCsrfGuard } from './http/use-csrf.js';
 import { useDemoPage } from './http/use-demo-page.js';
+import { useMetricsEndpoint } from './http/use-metrics.js';
 import { useQueryLimits } from './http/use-query-limits.js';
 import { sessionHeaders, useSession } from './http/use-session.js';
-import { createLogger, withoutExpectedErrors } from './logger.js';
+import { createLogger, type Logger, withoutExpectedErrors } from './logger.js';
+import { createMetrics } from './metrics.js';
 import { RequestSession } from './session/request-session.js';
 import { SessionStore } from './session/store.js';
 
@@ -24,8 +27,8 @@ export interface AppOptions {
   database: Database;
   /** @default the system clock */
   clock?: Clock;
-  /** @default JSON lines in production, text elsewhere */
-  logger?: YogaLogger;
+  /** @default JSON lines in production, text elsewhere, at LOG_LEVEL */
+  logger?: Logger;
 }
 
 const GRAPHIQL_EXAMPLE = `# sessionql: your session, kept server-side behind an HttpOnly cookie.
@@ -47,7 +50,8 @@ query MyCart {
  * only: no environment reads, no listening.
  */
 export function createApp({ config, database, clock = systemClock, logger }: AppOptions) {
-  const log = logger ?? createLogger({ json: config.nodeEnv === 'production', level: config.nodeEnv === 'test' ? 'silent' : 'info' });
+  const log = logger ?? createLogger({ json: config.nodeEnv === 'production', level: config.logLevel });
+  const metrics = createMetrics();
   const store = new SessionStore(database, {
     ageSeconds: config.cookie.ageSeconds,
     browserCloseByDefault: config.expireAtBrowserClose,
@@ -56,10 +60,11 @@ export function createApp({ config, database, clock = systemClock, logger }: App
   });
   const rules = limitRules(config.limits);
   const sessions = new WeakMap<Request, RequestSession>();
-  const newSession = (cookieHeader: string | null) => new RequestSession(store, config, clock, cookieHeader);
+  const newSession = (cookieHeader: string | null) => new RequestSession(store, config, clock, cookieHeader, metrics.events);
   const maskError = (error: unknown, message: string) => {
     const original = error instanceof GraphQLError ? error.originalError : error;
     const expected = toClientError(original, config.maxBytes);
+    if (expected?.extensions.code === 'SESSION_TOO_LARGE') metrics.events.tooLarge();
     if (expected && error instanceof GraphQLError) {
       return new GraphQLError(expected.message, {
         nodes: error.nodes,
@@ -110,6 +115,8 @@ export function createApp({ config, database, clock = systemClock, logger }: App
     renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
     plugins: [
       useCsrfGuard({ endpoint, allowedOrigins }),
+      useMetricsEndpoint(metrics, config.metricsToken),
+      useOperationInfo(),
       useSession(sessions),
       useQueryLimits(config.limits, rules),
       useReadinessCheck({ endpoint: '/ready', check: () => isReady(database, config.databaseTimeoutMs) }),
@@ -147,9 +154,10 @@ export function createApp({ config, database, clock = systemClock, logger }: App
     yogaListener: yoga.requestListener,
     maxBodyBytes: config.requestMaxBytes,
     logger: yogaLogger,
+    metrics,
   });
 
-  return { fetch: yoga.fetch, handle, yoga };
+  return { fetch: yoga.fetch, handle, yoga, store, metrics, logger: yogaLogger };
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -1,7 +1,10 @@
+import { writeSync } from 'node:fs';
 import { GraphQLError } from 'graphql';
 import type { YogaLogger } from 'graphql-yoga';
 import { InputError } from './errors.js';
 import { WriteRefused } from './session/store.js';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
 /** An error a client caused and was told about: not worth an error log line. */
 export function isExpected(arg: unknown): boolean {
@@ -10,15 +13,58 @@ export function isExpected(arg: unknown): boolean {
 }
 
 /**
+ * Lines for one file descriptor, written in batches: a line per request at
+ * thousands of requests per second would otherwise be a write(2) each.
+ * Flushed every 25 ms, at 64 KiB, and synchronously at exit.
+ */
+function batchedWriter(fd: number) {
+  let pending = '';
+  let timer: NodeJS.Timeout | null = null;
+  const flush = () => {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    if (!pending) return;
+    const out = pending;
+    pending = '';
+    try {
+      writeSync(fd, out);
+    } catch {}
+  };
+  process.on('exit', flush);
+  return (line: string) => {
+    pending += line;
+    if (pending.length > 65536) flush();
+    else timer ??= setTimeout(flush, 25).unref();
+  };
+}
+
+export interface RequestLog {
+  requestId: string;
+  method: string;
+  path: string;
+  /** `mutation AddToCart`, `query`…; absent for non-GraphQL requests. */
+  operation?: string;
+  status: number;
+  durationMs: number;
+}
+
+export interface Logger extends YogaLogger {
+  /** One line per HTTP request (info level): never cookies, session data or secrets. */
+  request(entry: RequestLog): void;
+}
+
+/**
  * The server's logger: JSON lines in production (for log collectors), plain
  * text elsewhere. Never given cookie values, session data or secrets.
  */
-export function createLogger(options: { json: boolean; level?: 'debug' | 'info' | 'warn' | 'error' | 'silent' }): YogaLogger {
-  const order = ['debug', 'info', 'warn', 'error', 'silent'];
+export function createLogger(options: { json: boolean; level?: LogLevel }): Logger {
+  const order: LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
   const min = order.indexOf(options.level ?? 'info');
-  const emit = (level: 'debug' | 'info' | 'warn' | 'error', args: unknown[]) => {
+  const out = batchedWriter(1);
+  const err = batchedWriter(2);
+  const emit = (level: Exclude<LogLevel, 'silent'>, args: unknown[]) => {
     if (order.indexOf(level) < min) return;
-    const stream = level === 'error' || level === 'warn' ? process.stderr : process.stdout;
+    const write = level === 'error' || level === 'warn' ? err : out;
     if (options.json) {
       const [first, ...rest] = args;
       const entry: Record<string, unknown> = { time: new Date().toISOString(), level };
@@ -26,10 +72,10 @@ export function createLogger(options: { json: boolean; level?: 'debug' | 'info' 
       else if (typeof first === 'object' && first !== null) Object.assign(entry, first);
       else entry.msg = String(first);
       if (rest.length) entry.details = rest.map((r) => (r instanceof Error ? { message: r.message, stack: r.stack } : r));
-      stream.write(`${JSON.stringify(entry)}\n`);
+      write(`${JSON.stringify(entry)}\n`);
     } else {
       const text = args.map((a) => (a instanceof Error ? (a.stack ?? a.message) : typeof a === 'object' ? JSON.stringify(a) : String(a)));
-      stream.write(`${level.toUpperCase().padEnd(5)} ${text.join(' ')}\n`);
+      write(`${level.toUpperCase().padEnd(5)} ${text.join(' ')}\n`);
     }
   };
   return {
@@ -37,6 +83,12 @@ export function createLogger(options: { json: boolean; level?: 'debug' | 'info' 
     info: (...args) => emit('info', args),
     warn: (...args) => emit('warn', args),
     error: (...args) => emit('error', args),
+    request: (entry) => {
+      if (order.indexOf('info') < min) return;
+      if (options.json) return emit('info', [{ msg: 'request', ...entry }]);
+      const op = entry.operation ? ` ${entry.operation}` : '';
+      emit('info', [`${entry.method} ${entry.path}${op} ${entry.status} ${entry.durationMs.toFixed(1)}ms [${entry.requestId}]`]);
+    },
   };
 }
 
@@ -44,10 +96,10 @@ export function createLogger(options: { json: boolean; level?: 'debug' | 'info' 
  * Yoga logs every error it masks or converts; the ones a client caused and
  * was told about (BAD_USER_INPUT, SESSION_TOO_LARGE) are not server errors.
  */
-export function withoutExpectedErrors(logger: YogaLogger): YogaLogger {
+export function withoutExpectedErrors<T extends YogaLogger>(logger: T): T {
   return {
     ...logger,
-    error: (...args) => {
+    error: (...args: unknown[]) => {
       if (!args.some(isExpected)) logger.error(...args);
     },
   };

@@ -11,6 +11,7 @@ import {
   type ValidationRule,
   validate,
 } from 'graphql';
+import { recordOperation } from './operations.js';
 
 export interface FastLaneOptions {
   schema: GraphQLSchema;
@@ -28,7 +29,7 @@ export interface FastLaneOptions {
   rules: readonly ValidationRule[];
 }
 
-type Prepared = { document: DocumentNode; kind: 'query' | 'mutation' } | null;
+type Prepared = { document: DocumentNode; kind: 'query' | 'mutation'; name: string | undefined } | null;
 
 /**
  * The hot path: a JSON POST of a known, valid query or mutation, executed
@@ -52,7 +53,8 @@ export function createFastLane(options: FastLaneOptions) {
       if (validate(options.schema, document, [...specifiedRules, ...options.rules]).length === 0) {
         const operations = document.definitions.filter((d) => d.kind === 'OperationDefinition');
         const op = operations.length === 1 ? getOperationAST(document) : null;
-        if (op && (op.operation === 'query' || op.operation === 'mutation')) prepared = { document, kind: op.operation };
+        if (op && (op.operation === 'query' || op.operation === 'mutation'))
+          prepared = { document, kind: op.operation, name: op.name?.value };
       }
     } catch {}
     if (documents.size >= 500) documents.delete(documents.keys().next().value as string);
@@ -116,8 +118,10 @@ export function createFastLane(options: FastLaneOptions) {
     const out: Record<string, unknown> = { data: result.data };
     let status = 200;
     const headers: Record<string, string | string[] | number> = {};
+    let outcome = 'ok';
     if (result.errors?.length) {
       const masked = result.errors.map(options.maskError);
+      outcome = String(masked[0]?.extensions?.code ?? 'ERROR');
       // The database did not answer: 503 and a hint to retry, as Yoga does from `extensions.http`.
       for (const error of masked) {
         const http = error.extensions?.http as { status?: number; headers?: Record<string, string> } | undefined;
@@ -126,6 +130,11 @@ export function createFastLane(options: FastLaneOptions) {
       }
       out.errors = masked.map(serialize);
     }
+    recordOperation(res, {
+      type: prepared.kind,
+      name: prepared.name,
+      outcome,
+    });
     const payload = JSON.stringify(out);
     Object.assign(headers, {
       'content-type': 'application/json; charset=utf-8',

@@ -1,8 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { YogaLogger } from 'graphql-yoga';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import { operationOf } from './operations.js';
 
 type FastLane = (req: IncomingMessage, res: ServerResponse, body?: Buffer) => Promise<Buffer | null | undefined>;
-type Fetch = (url: string, init: RequestInit) => Promise<Response> | Response;
+type Fetch = (url: string, init: RequestInit, context: { req: IncomingMessage; res: ServerResponse }) => Promise<Response> | Response;
 type Listener = (req: IncomingMessage, res: ServerResponse) => unknown;
 
 function refuse(res: ServerResponse, status: number, message: string, code: string): void {
@@ -38,9 +41,31 @@ export function createNodeHandler(options: {
   yogaFetch: Fetch;
   yogaListener: Listener;
   maxBodyBytes: number;
-  logger: YogaLogger;
+  logger: Logger;
+  metrics: Metrics;
 }) {
-  const { fastLane, maxBodyBytes } = options;
+  const { fastLane, maxBodyBytes, logger, metrics } = options;
+
+  /** One log line and the operation metrics when the response is done. */
+  function observe(req: IncomingMessage, res: ServerResponse): void {
+    const started = performance.now();
+    const given = req.headers['x-request-id'];
+    const requestId = typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+    res.setHeader('x-request-id', requestId);
+    res.once('finish', () => {
+      const durationMs = performance.now() - started;
+      const op = operationOf(res);
+      if (op) metrics.operation(op.type, op.name, op.outcome, durationMs / 1000);
+      logger.request({
+        requestId,
+        method: req.method ?? '',
+        path: (req.url ?? '/').split('?')[0] ?? '/',
+        operation: op ? `${op.type}${op.name ? ` ${op.name}` : ''}` : undefined,
+        status: res.statusCode,
+        durationMs,
+      });
+    });
+  }
 
   async function toYoga(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
     const headers = new Headers();
@@ -49,11 +74,11 @@ export function createNodeHandler(options: {
       for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
     }
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
-    const response = await options.yogaFetch(`http://${req.headers.host ?? 'localhost'}${req.url}`, {
-      method: req.method,
-      headers,
-      body: hasBody ? (body as unknown as BodyInit) : undefined,
-    });
+    const response = await options.yogaFetch(
+      `http://${req.headers.host ?? 'localhost'}${req.url}`,
+      { method: req.method, headers, body: hasBody ? (body as unknown as BodyInit) : undefined },
+      { req, res },
+    );
     const out: Record<string, string | string[]> = {};
     response.headers.forEach((value, name) => {
       if (name !== 'set-cookie') out[name] = value;
@@ -64,6 +89,7 @@ export function createNodeHandler(options: {
   }
 
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    observe(req, res);
     try {
       const declared = req.headers['content-length'];
       if (declared !== undefined && Number(declared) > maxBodyBytes) {
@@ -82,7 +108,7 @@ export function createNodeHandler(options: {
       // The fast lane read the body and declined: hand Yoga the same request.
       await toYoga(req, res, left);
     } catch (error) {
-      options.logger.error(error);
+      logger.error(error);
       if (res.headersSent) return void res.destroy();
       refuse(res, 500, 'Unexpected error.', 'INTERNAL_SERVER_ERROR');
     }

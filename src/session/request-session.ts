@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
+import { noSessionEvents, type SessionEvents } from '../metrics.js';
 import { expiredSessionCookie, readCookie, sessionCookie } from './cookie.js';
 import { type ExpiryPolicy, renewedExpiry, secondsLeft } from './expiry.js';
 import { hashSessionKey, newSessionKey } from './keys.js';
@@ -38,6 +39,7 @@ export class RequestSession {
     private readonly config: Config,
     private readonly clock: Clock,
     private readonly cookieHeader: string | null,
+    private readonly events: SessionEvents = noSessionEvents,
   ) {}
 
   /** Milliseconds since the epoch, from the injected clock. */
@@ -50,6 +52,7 @@ export class RequestSession {
     if (this.key === undefined) {
       const value = readCookie(this.cookieHeader, this.config.cookie.name);
       this.key = value ? unsignSessionKey(value, this.config.secrets) : null;
+      if (value && !this.key) this.events.rejectedCookie();
     }
     return this.key;
   }
@@ -85,7 +88,12 @@ export class RequestSession {
           if (row) this.remember(key, row, now);
           return row;
         });
-      } else this.loaded = this.store.load(hashSessionKey(key), now);
+      } else {
+        this.loaded = this.store.load(hashSessionKey(key), now).then((row) => {
+          if (row) this.events.loaded();
+          return row;
+        });
+      }
     }
     return this.snapshot(await this.loaded, this.clock.now());
   }
@@ -118,7 +126,10 @@ export class RequestSession {
     const key = this.cookieKey();
     if (key) {
       const row = await this.store.change(hashSessionKey(key), change, params, now);
-      if (row) return this.remember(key, row, now);
+      if (row) {
+        this.events.written();
+        return this.remember(key, row, now);
+      }
     }
     if (!change.createsSession) {
       this.forget();
@@ -126,6 +137,7 @@ export class RequestSession {
     }
     const fresh = newSessionKey();
     const row = await this.store.create(hashSessionKey(fresh), change, params, null, now);
+    this.events.created();
     return this.remember(fresh, row, now);
   }
 
@@ -148,10 +160,15 @@ export class RequestSession {
     const key = this.cookieKey();
     if (key) {
       const row = await this.store.setExpiry(hashSessionKey(key), columns, now);
-      if (row) return this.remember(key, row, now);
+      if (row) {
+        this.events.written();
+        return this.remember(key, row, now);
+      }
     }
     const fresh = newSessionKey();
-    return this.remember(fresh, await this.store.create(hashSessionKey(fresh), null, {}, columns, now), now);
+    const row = await this.store.create(hashSessionKey(fresh), null, {}, columns, now);
+    this.events.created();
+    return this.remember(fresh, row, now);
   }
 
   /** Django's flush(): the row deleted, the cookie expired, later writes get a new key. */
@@ -159,6 +176,7 @@ export class RequestSession {
     this.accessed = true;
     const key = this.cookieKey();
     if (key) await this.store.flush(hashSessionKey(key));
+    this.events.flushed();
     this.forget();
     this.cookie = { kind: 'clear' };
     return this.snapshot(null, this.clock.now());
@@ -172,7 +190,10 @@ export class RequestSession {
     if (key) {
       const fresh = newSessionKey();
       const row = await this.store.cycle(hashSessionKey(key), hashSessionKey(fresh), now);
-      if (row) return this.remember(fresh, row, now);
+      if (row) {
+        this.events.cycled();
+        return this.remember(fresh, row, now);
+      }
     }
     this.forget();
     return this.snapshot(null, now);

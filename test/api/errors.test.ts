@@ -1,10 +1,10 @@
 import { PGlite } from '@electric-sql/pglite';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import type { YogaLogger } from 'graphql-yoga';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { type Database, type Db, openDatabase } from '../../src/db/client.js';
+import type { Logger } from '../../src/logger.js';
 import { serve, TEST_SECRET } from '../helpers/app.js';
 import { CookieClient } from '../helpers/client.js';
 import { postgresUrl } from '../helpers/database.js';
@@ -32,7 +32,7 @@ describe('unexpected failures', async () => {
   const database = await brokenDatabase();
   afterAll(() => database.close());
   const logged: unknown[][] = [];
-  const logger: YogaLogger = { debug: () => {}, info: () => {}, warn: () => {}, error: (...args) => void logged.push(args) };
+  const logger: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: (...args) => void logged.push(args), request: () => {} };
 
   it.each(['test', 'development', 'production'])(
     'are masked for clients (no SQL, no stack) and logged, with NODE_ENV=%s',

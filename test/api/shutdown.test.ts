@@ -66,5 +66,15 @@ describe('graceful shutdown', async () => {
     expect(outcomes.other).toEqual([]);
     expect(outcomes.refused).toBe(20);
     expect(server.output()).toMatch(/SIGTERM: draining/);
+    // production logs: one JSON line per request, no cookies
+    const requests = server
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"msg":"request"'))
+      .map((l) => JSON.parse(l));
+    expect(requests.length).toBe(outcomes.ok);
+    expect(requests[0]).toMatchObject({ level: 'info', method: 'POST', path: '/graphql', operation: 'mutation', status: 200 });
+    expect(requests[0].requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(server.output()).not.toMatch(/sessionid=/);
   });
 });

@@ -1,0 +1,98 @@
+import { timingSafeEqual } from 'node:crypto';
+import { Counter, Histogram, Registry } from 'prom-client';
+
+/** What happened to sessions, for /metrics. Domain code calls these; they never throw. */
+export interface SessionEvents {
+  created(): void;
+  loaded(): void;
+  written(): void;
+  flushed(): void;
+  cycled(): void;
+  /** A session cookie whose signature did not verify (forged, tampered, old secret). */
+  rejectedCookie(): void;
+  tooLarge(): void;
+  pruned(rows: number): void;
+}
+
+export const noSessionEvents: SessionEvents = {
+  created() {},
+  loaded() {},
+  written() {},
+  flushed() {},
+  cycled() {},
+  rejectedCookie() {},
+  tooLarge() {},
+  pruned() {},
+};
+
+/** At most this many distinct operation names are labelled; the rest count as "other". */
+const MAX_OPERATION_NAMES = 100;
+
+/**
+ * The Prometheus registry: GraphQL operation counts and durations, and the
+ * session counters. One per app (no global default registry), so tests and
+ * several apps in one process do not share counts.
+ */
+export function createMetrics() {
+  const registry = new Registry();
+  const operations = new Counter({
+    name: 'sessionql_graphql_operations_total',
+    help: 'GraphQL operations executed, by type, name and outcome (ok or the first error code).',
+    labelNames: ['type', 'name', 'outcome'],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'sessionql_graphql_operation_duration_seconds',
+    help: 'Time from request to response for GraphQL operations.',
+    labelNames: ['type'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const counter = (name: string, help: string) => new Counter({ name, help, registers: [registry] });
+  const sessions = {
+    created: counter('sessionql_sessions_created_total', 'Sessions stored for the first time (new keys).'),
+    loaded: counter('sessionql_sessions_loaded_total', 'Requests that loaded a stored session.'),
+    written: counter('sessionql_sessions_written_total', 'Writes applied to a stored session.'),
+    flushed: counter('sessionql_sessions_flushed_total', 'flushSession calls.'),
+    cycled: counter('sessionql_sessions_cycled_total', 'Session keys cycled.'),
+    rejected: counter('sessionql_cookies_rejected_total', 'Session cookies ignored because their signature did not verify.'),
+    tooLarge: counter('sessionql_session_too_large_total', 'Writes refused by SESSION_MAX_BYTES.'),
+    pruned: counter('sessionql_sessions_pruned_total', 'Expired sessions deleted by the pruner or sessions:clear.'),
+  };
+  const names = new Set<string>();
+
+  const events: SessionEvents = {
+    created: () => sessions.created.inc(),
+    loaded: () => sessions.loaded.inc(),
+    written: () => sessions.written.inc(),
+    flushed: () => sessions.flushed.inc(),
+    cycled: () => sessions.cycled.inc(),
+    rejectedCookie: () => sessions.rejected.inc(),
+    tooLarge: () => sessions.tooLarge.inc(),
+    pruned: (rows) => sessions.pruned.inc(rows),
+  };
+
+  return {
+    registry,
+    events,
+    /** One GraphQL operation done; `name` is client-chosen, so its label set is bounded. */
+    operation(type: string, name: string | undefined, outcome: string, seconds: number) {
+      let label = name && /^[_A-Za-z][_0-9A-Za-z]{0,63}$/.test(name) ? name : 'anonymous';
+      if (label !== 'anonymous' && !names.has(label)) {
+        if (names.size >= MAX_OPERATION_NAMES) label = 'other';
+        else names.add(label);
+      }
+      operations.inc({ type, name: label, outcome });
+      duration.observe({ type }, seconds);
+    },
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/** `Authorization: Bearer <METRICS_TOKEN>`, compared in constant time. */
+export function bearerMatches(header: string | null, token: string): boolean {
+  const given = Buffer.from(/^Bearer\s+(.+)$/i.exec(header ?? '')?.[1]?.trim() ?? '');
+  const expected = Buffer.from(token);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
