@@ -4,10 +4,12 @@ import { createServer } from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { createApp } from './app.js';
+import { systemClock } from './clock.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { openDatabase } from './db/client.js';
 import { migrate } from './db/migrate.js';
 import { createLogger } from './logger.js';
+import { createPruner } from './session/pruner.js';
 
 /**
  * Outside production a missing SESSION_SECRET is generated once and kept in
@@ -49,6 +51,15 @@ async function main(): Promise<void> {
   });
   await migrate(database);
   const app = createApp({ config, database, logger: log });
+  const pruner = createPruner({
+    store: app.store,
+    database,
+    clock: systemClock,
+    intervalSeconds: config.pruneIntervalSeconds,
+    logger: app.logger,
+    events: app.metrics.events,
+  });
+  pruner.start();
   let stopping = false;
   const server = createServer((req, res) => {
     if (stopping) {
@@ -76,7 +87,9 @@ async function main(): Promise<void> {
     log.info(`${signal}: draining connections (at most ${config.shutdownTimeoutSeconds} s)`);
     // net.Server's close stops listening without http.Server's immediate
     // closing of idle keep-alive sockets (a request in flight towards one would be reset).
+    const stopped = pruner.stop();
     net.Server.prototype.close.call(server, async () => {
+      await stopped;
       await database.close().catch((error) => log.error(error));
       log.info('closed');
       process.exit(0);

@@ -29,6 +29,12 @@ export interface Database {
   readonly url?: string;
   /** One SQL statement with positional parameters, prepared by the driver, within `timeoutMs`. */
   query(text: string, params: unknown[], timeoutMs: number): Promise<StatementResult>;
+  /**
+   * Runs `fn` holding a PostgreSQL advisory lock (pg_try_advisory_lock) so
+   * that several instances take turns; returns null at once when another
+   * session holds it. On PGlite (one process) it just runs `fn`.
+   */
+  withLock<T>(key: bigint, fn: () => Promise<T>): Promise<T | null>;
   /** Rows of a Drizzle `sql` statement, the same shape on both engines (scripts and tests). */
   rows<T>(query: ReturnType<typeof sql>): Promise<T[]>;
   close(): Promise<void>;
@@ -59,6 +65,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       const result = await client.query<Record<string, unknown>>(text, params);
       return { rows: result.rows, count: result.affectedRows ?? result.rows.length };
     },
+    withLock: (_key, fn) => fn(),
     rows: async <T>(q: ReturnType<typeof sql>) => ((await db.execute(q)) as unknown as { rows: T[] }).rows,
     close: () => client.close(),
   };
@@ -127,6 +134,17 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
     rows: async <T>(q: ReturnType<typeof sql>) => {
       const { sql: text, params } = dialect.sqlToQuery(q);
       return (await query(text, params, 60_000)).rows as T[];
+    },
+    withLock: async (key, fn) => {
+      // A connection of its own: the lock is the session's, and fn's statements use the pool.
+      const lock = connect(1);
+      try {
+        const [row] = await withTimeout(lock`SELECT pg_try_advisory_lock(${key.toString()}::bigint) AS ok`, 5000);
+        if (!row?.ok) return null;
+        return await fn();
+      } finally {
+        await lock.end({ timeout: 5 }).catch(() => {});
+      }
     },
     close: async () => {
       closing = true;

@@ -24,6 +24,7 @@ async function brokenDatabase(): Promise<Database> {
       return { rows: result.rows, count: result.affectedRows ?? 0 };
     },
     rows: async () => [],
+    withLock: (_key, fn) => fn(),
     close: () => client.close(),
   };
 }

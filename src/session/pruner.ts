@@ -1,0 +1,62 @@
+import type { YogaLogger } from 'graphql-yoga';
+import type { Clock } from '../clock.js';
+import type { Database } from '../db/client.js';
+import type { SessionEvents } from '../metrics.js';
+import type { SessionStore } from './store.js';
+
+/** An arbitrary 64-bit key for pg_try_advisory_lock, shared by every instance. */
+const PRUNE_LOCK = 7_312_694_025_118_440_002n;
+
+export interface PrunerOptions {
+  store: SessionStore;
+  database: Database;
+  clock: Clock;
+  /** SESSION_PRUNE_INTERVAL, seconds; 0 = off. */
+  intervalSeconds: number;
+  logger: YogaLogger;
+  events: SessionEvents;
+  /** @default 5000 */
+  batchSize?: number;
+}
+
+/**
+ * The in-process pruner (Django's clearsessions on a timer). With several
+ * instances on one database only one prunes at a time: each run first takes
+ * a PostgreSQL advisory lock with pg_try_advisory_lock, and an instance that
+ * finds it taken skips that run. Deletes go in batches (SessionStore.prune).
+ */
+export function createPruner(options: PrunerOptions) {
+  const { store, database, clock, logger, events } = options;
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<unknown> | null = null;
+
+  /** One run: how many rows it deleted, or 'skipped' when another instance holds the lock. */
+  async function runOnce(): Promise<number | 'skipped'> {
+    const result = await database.withLock(PRUNE_LOCK, () => store.prune(clock.now(), options.batchSize));
+    if (result === null) return 'skipped';
+    events.pruned(result);
+    if (result > 0) logger.info(`pruned ${result} expired session${result === 1 ? '' : 's'}`);
+    return result;
+  }
+
+  return {
+    runOnce,
+    start() {
+      if (options.intervalSeconds <= 0 || timer) return;
+      timer = setInterval(() => {
+        if (running) return;
+        running = runOnce()
+          .catch((error) => logger.error(error))
+          .finally(() => {
+            running = null;
+          });
+      }, options.intervalSeconds * 1000);
+      timer.unref();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      timer = null;
+      await running;
+    },
+  };
+}
