@@ -38,7 +38,7 @@ async function main(): Promise<void> {
     console.error(`sessionql: ${error.message}`);
     process.exit(1);
   }
-  const log = createLogger({ json: config.nodeEnv === 'production' });
+  const log = createLogger({ json: config.nodeEnv === 'production', level: config.logLevel });
   if (config.secretGenerated) {
     log.warn(
       `SESSION_SECRET is not set: using a generated one kept in ${path.join(config.dataDir, 'session-secret')} (set SESSION_SECRET in production)`,
