@@ -85,7 +85,8 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
       onnotice: () => {},
       connect_timeout: 5,
       backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1),
-      connection: { application_name: 'sessionql' },
+      // Every statement is a primary-key lookup: one generic plan each, never re-planned per call.
+      connection: { application_name: 'sessionql', plan_cache_mode: 'force_generic_plan' },
     });
   let client = connect(poolSize);
   const dialect = new PgDialect();
