@@ -7,10 +7,15 @@
  *
  *   npm test                                  200 sequences of up to 25 steps
  *   SESSIONQL_MODEL_RUNS=5000 npx vitest run test/model    a long run
- *   SESSIONQL_MODEL_SEED=… SESSIONQL_MODEL_PATH=…          replay a failure
+ *   SESSIONQL_MODEL_SEED=… SESSIONQL_MODEL_PATH=…          replay a failure (fast-check prints both)
+ *   SESSIONQL_MODEL_STATS=1                   print what was exercised (outcomes per mutation, time per step kind)
+ *
+ * Two sessions' worth of clients: client 1 may replay any cookie a client was
+ * given (old keys must be dead), and either may forge or drop its cookie.
  *
  * Strings include U+0000, lone surrogates and their escaped look-alikes
- * (the text `\u0000`). Numbers are any finite JS double (huge, tiny, -0): a
+ * (the text `\u0000`; left out of JSON values while the server refuses them,
+ * see regressions.test.ts). Numbers are any finite JS double (huge, tiny, -0): a
  * JSON variable is a JS double once the server has parsed it (so a number
  * beyond a double's range cannot be sent, and precision beyond a double's is
  * lost on the way; neither is tested), and the model prints it as PostgreSQL
