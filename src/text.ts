@@ -11,10 +11,27 @@ export function validateText(argument: string, value: string): string {
   return value;
 }
 
-/** The same rule for every string in a JSON value, checked on its JSON.stringify text. */
-export function validateJsonText(argument: string, json: string): string {
-  // JSON.stringify escapes NUL as \u0000 and lone surrogates as \udXXX; paired surrogates stay raw.
-  if (/\\u0000/.test(json)) throw new InputError(argument, 'must not contain U+0000 (NUL) in any string');
-  if (/\\ud[89a-f][0-9a-f]{2}/i.test(json)) throw new InputError(argument, 'must be well-formed Unicode (no lone surrogates)');
-  return json;
+/** How deeply a JSON value may nest: deeper ones are refused before PostgreSQL's stack limit is near. */
+export const MAX_JSON_DEPTH = 1000;
+
+/**
+ * The same rule for every string (keys included) of a JSON value, and a
+ * bound on its nesting. Iterative, so a hostile depth cannot overflow the stack.
+ */
+export function validateJsonValue(argument: string, value: unknown): void {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v === 'string') validateText(argument, v);
+    else if (v !== null && typeof v === 'object') {
+      if (depth >= MAX_JSON_DEPTH) throw new InputError(argument, `must be nested at most ${MAX_JSON_DEPTH} levels deep`);
+      if (Array.isArray(v)) for (const item of v) stack.push([item, depth + 1]);
+      else {
+        for (const [key, item] of Object.entries(v)) {
+          validateText(argument, key);
+          stack.push([item, depth + 1]);
+        }
+      }
+    }
+  }
 }

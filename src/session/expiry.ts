@@ -11,7 +11,8 @@ export function renewedExpiry(nowMs: number, ageSeconds: number): number {
 
 /** Seconds left until `expiresAt`, never negative (Django's get_expiry_age). */
 export function secondsLeft(nowMs: number, expiresAt: number): number {
-  return Math.max(0, Math.floor(expiresAt - nowMs / 1000));
+  // In whole milliseconds first: float seconds (3.9e9 and a fraction) would floor a second short.
+  return Math.max(0, Math.floor((Math.round(expiresAt * 1000) - nowMs) / 1000));
 }
 
 /** How a session expires: Django's set_expiry() argument, resolved. */

@@ -130,3 +130,22 @@ describe('generic session keys (request.session[key])', async () => {
     expect(r.setSessionValue.keys).toEqual([key]);
   });
 });
+
+describe('deeply nested values', async () => {
+  const { client } = await setup({ SESSION_MAX_BYTES: '65536' });
+  const nested = (depth: number) => {
+    let v: unknown = 'core';
+    for (let i = 0; i < depth; i++) v = [v];
+    return v;
+  };
+
+  it('a value nested 1000 levels deep round-trips; 1001 is BAD_USER_INPUT naming the rule, nothing written', async () => {
+    const c = client();
+    await c.data('mutation($v: JSON) { setSessionValue(key: "deep", value: $v) { exists } }', { v: nested(1000) });
+    expect((await c.data('{ session { value(key: "deep") } }')).session.value).toEqual(nested(1000));
+    const e = await c.error('mutation($v: JSON) { setSessionValue(key: "deeper", value: $v) { exists } }', { v: nested(1001) });
+    expect(e.code).toBe('BAD_USER_INPUT');
+    expect(e.message).toBe('value: must be nested at most 1000 levels deep');
+    expect((await c.data('{ session { keys } }')).session.keys).toEqual(['deep']);
+  });
+});

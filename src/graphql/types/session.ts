@@ -3,7 +3,7 @@ import type { ExpiryPolicy } from '../../session/expiry.js';
 import type { SessionSnapshot } from '../../session/request-session.js';
 import { WriteRefused } from '../../session/store.js';
 import { clearValues, removeValue, setValue, TYPED_KEYS, validateKey } from '../../session/values.js';
-import { validateJsonText } from '../../text.js';
+import { validateJsonValue } from '../../text.js';
 import { builder } from '../builder.js';
 
 /** The largest age a GraphQL Int (expiryAge) can report. */
@@ -113,7 +113,8 @@ builder.mutationFields((t) => ({
     description: 'request.session[key] = value',
     args: { key: t.arg.string({ required: true }), value: t.arg({ type: 'JSON' }) },
     resolve: (_root, { key, value }, ctx) => {
-      const json = validateJsonText('value', JSON.stringify(value ?? null));
+      validateJsonValue('value', value);
+      const json = JSON.stringify(value ?? null);
       // Too large on its own: refused before any database work.
       if (Buffer.byteLength(json) > ctx.config.maxBytes) throw new WriteRefused('SESSION_TOO_LARGE');
       return ctx.session.change(setValue, { key: writableKey(key), value: json });
