@@ -14,9 +14,10 @@
  *
  * Strings (keys, SKUs, labels, filters, and every string and object key in a
  * JSON value) may not hold U+0000 or a lone surrogate: PostgreSQL cannot store
- * either as given, so they are BAD_USER_INPUT (regressions.test.ts). JSON
- * numbers are whatever a JS double is, since GraphQL variables reach the
- * server through JSON.parse.
+ * either as given, so they are BAD_USER_INPUT (regressions.test.ts), and so
+ * is a JSON value nested deeper than 1000 levels (the server's bound, ahead of
+ * PostgreSQL's stack limit). JSON numbers are whatever a JS double is, since
+ * GraphQL variables reach the server through JSON.parse.
  */
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -114,6 +115,19 @@ export function storableJson(value: Json): boolean {
   return true;
 }
 
+/** Levels of arrays and objects in a JSON value (a scalar: 0). */
+export function jsonDepth(value: Json): number {
+  let deepest = 0;
+  const stack: [Json, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    deepest = Math.max(deepest, depth + 1);
+    for (const item of Array.isArray(v) ? v : Object.values(v)) stack.push([item, depth + 1]);
+  }
+  return deepest;
+}
+
 /** A value as the server receives it through a JSON request body (no -0). */
 export function wire(value: unknown): Json {
   if (value === null || typeof value === 'boolean' || typeof value === 'string') return value;
@@ -156,6 +170,7 @@ export const LIMITS = {
   filters: 20,
   filterField: 64,
   filterValues: 50,
+  jsonDepth: 1000,
 } as const;
 
 export const THEMES = ['SYSTEM', 'LIGHT', 'DARK'] as const;
@@ -492,7 +507,7 @@ export class SessionModel {
         const value = op.value === undefined ? null : op.value;
         const errors = keyErrors(op.key);
         if (RESERVED_TYPED_KEYS.has(op.key)) errors.push(bad('key'));
-        if (!storableJson(value)) errors.push(bad('value'));
+        if (!storableJson(value) || jsonDepth(value) > LIMITS.jsonDepth) errors.push(bad('value'));
         // The server may check the value's own size before the key (either error is right).
         if (errors.length && utf8Length(JSON.stringify(value)) > this.config.maxBytes) errors.push(TOO_LARGE);
         return this.change(ctx, now, true, errors, (d) => same(d.set(op.key, value)));

@@ -1,18 +1,14 @@
 /**
  * Disagreements between the server and the reference model (model.ts) that
- * the model-based test found, each as its shrunk failing case:
+ * the model-based test found, each as its shrunk failing case, kept as
+ * regression tests now that the server is fixed:
  *
- * - U+0000 and lone surrogates (an INTERNAL_SERVER_ERROR, or a key or SKU
- *   silently stored as U+FFFD) and setSessionExpiry(at:) beyond what the
- *   Int expiryAge can report: fixed in e3b5a84, kept as regression tests.
- * - A JSON value holding the *text* `\u0000` or `\ud800` (a backslash and
- *   five letters, which PostgreSQL stores fine) is refused since e3b5a84:
- *   fails until the server is fixed; model.test.ts leaves such values out
- *   meanwhile (see `lookAlike` there) so that the property tests the rest.
- * - setSessionExpiry(at:) exactly 2^31 - 1 seconds away (allowed since
- *   e3b5a84) reports expiryAge and Max-Age 2147483646, a second short, for
- *   one clock reading in four: fails until the server is fixed; model.test.ts
- *   generates no allowed deadline past 2038 meanwhile.
+ * - U+0000 and lone surrogates gave an INTERNAL_SERVER_ERROR, or a key or SKU
+ *   silently stored as U+FFFD; setSessionExpiry(at:) beyond what the Int
+ *   expiryAge can report made the session unreadable (fixed in e3b5a84).
+ * - That fix refused JSON values holding the *text* `\u0000` or `\ud800` (a
+ *   backslash and five characters, plain storable text), and expiryAge came
+ *   out a second short for a deadline 2^31 - 1 s away (fixed in b0a5459).
  */
 import { describe, expect, it } from 'vitest';
 import { setup } from '../helpers/app.js';
@@ -59,10 +55,10 @@ describe('model-based test regressions', async () => {
     }
   }
 
-  // Shrunk case (found after e3b5a84): setSessionValue(key: "a", value: {"\\ud800": 0})
-  // → BAD_USER_INPUT "value: must be well-formed Unicode (no lone surrogates)".
-  // The key is the six characters \ u d 8 0 0, well-formed text; the check looks
-  // for \u0000 and \udXXX escapes in JSON.stringify's output and takes the
+  // Shrunk case (after e3b5a84): setSessionValue(key: "a", value: {"\\ud800": 0})
+  // gave BAD_USER_INPUT "value: must be well-formed Unicode (no lone surrogates)".
+  // The key is the six characters \ u d 8 0 0, well-formed text; the check looked
+  // for \u0000 and \udXXX escapes in JSON.stringify's output and took the
   // escaped backslash before them for an escape of its own.
   it.each([
     ['\\ud800', { '\\ud800': 0 }],
@@ -181,14 +177,14 @@ describe('model-based test regressions', async () => {
   });
 
   // Shrunk case (PostgreSQL run, seed 1478929412, path "196:1:0:1:1:1"):
-  // setSessionExpiry(at: now + 2147483647000 ms) → expiryAge 2147483646 (model:
-  // 2147483647). The seconds left are computed as floor(at / 1000 - now / 1000)
+  // setSessionExpiry(at: now + 2147483647000 ms) gave expiryAge 2147483646 (model:
+  // 2147483647). The seconds left were computed as floor(at / 1000 - now / 1000)
   // in doubles, and a deadline past 2038 (2^31 s since the epoch) is rounded to a
   // coarser grid than `now`, so an exact whole number of seconds can come out just
   // under it. (Deadlines before 2038 share `now`'s grid and come out exact.)
   it('setSessionExpiry(at:) exactly 2^31 - 1 seconds away reports expiryAge and Max-Age 2147483647', async () => {
     const max = 2 ** 31 - 1;
-    // a clock reading (ms) where the subtraction in doubles falls short, as one in four does
+    // a clock reading (ms) where that subtraction in doubles falls short, as one in four does
     const short = (now: number) => Math.floor((now + max * 1000) / 1000 - now / 1000) !== max;
     for (let i = 0; i < 1000 && !short(clock.now()); i++) clock.advance(0.001);
     const c = client();
