@@ -1,0 +1,123 @@
+#!/usr/bin/env node
+// npm run bench:profile: where the server's CPU goes under the read and the
+// write workload. Runs the built server with --cpu-prof on PostgreSQL
+// (DATABASE_URL, or a throwaway cluster from scripts/pg.sh), loads it with the
+// peers' load generator (graphql profile, 50 connections, 10 s per mix; run
+// `npm run bench -- --quick` once first so bench/.work/peers is set up),
+// and prints self time by function and inclusive time by package. The
+// .cpuprofile files stay in bench/.work/profiles (open them in Chrome DevTools
+// or speedscope for a flame graph).
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const loadgen = path.join(root, 'bench/.work/peers/loadgen/loadgen.mjs');
+if (!existsSync(loadgen)) throw new Error('bench/.work/peers is not set up: run `npm run bench -- --quick --no-load` (or any bench) once');
+const outDir = path.join(root, 'bench/.work/profiles');
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+
+let url = process.env.DATABASE_URL;
+const pgEnv = { ...process.env, SESSIONQL_PGDATA: `${process.env.TMPDIR ?? '/tmp'}/sessionql-profile-pg` };
+const ownPg = !url;
+if (ownPg) url = execFileSync(path.join(root, 'scripts/pg.sh'), ['start'], { env: pgEnv, encoding: 'utf8' }).trim().split('\n').pop();
+execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
+
+/** Self time by function and inclusive time by package, in % of the profile. */
+function summarize(file) {
+  const p = JSON.parse(readFileSync(file, 'utf8'));
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const time = new Map();
+  let total = 0;
+  p.samples.forEach((id, i) => {
+    const dt = p.timeDeltas[i] ?? 0;
+    time.set(id, (time.get(id) ?? 0) + dt);
+    total += dt;
+  });
+  const where = (cf) => {
+    const m = cf.url.match(/node_modules\/((@[^/]+\/)?[^/]+)/);
+    if (m) return m[1];
+    if (cf.url.includes('dist/main.mjs') || cf.url.includes('/src/')) return 'sessionql';
+    if (cf.url.startsWith('node:')) return cf.url;
+    return cf.url ? 'node' : cf.functionName;
+  };
+  const self = new Map();
+  const incl = new Map();
+  for (const [id, t] of time) {
+    const cf = byId.get(id).callFrame;
+    const key = `${cf.functionName || '(anonymous)'} (${where(cf)})`;
+    self.set(key, (self.get(key) ?? 0) + t);
+    const seen = new Set();
+    for (let cur = id; cur !== undefined; cur = parent.get(cur)) {
+      const pkg = where(byId.get(cur).callFrame);
+      if (!seen.has(pkg)) {
+        seen.add(pkg);
+        incl.set(pkg, (incl.get(pkg) ?? 0) + t);
+      }
+    }
+  }
+  const top = (m, n) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([k, t]) => `${((100 * t) / total).toFixed(1).padStart(5)}%  ${k}`);
+  return `self time (top 15):\n${top(self, 15).join('\n')}\n\ninclusive by package (top 15):\n${top(incl, 16).slice(1).join('\n')}`;
+}
+
+const report = [];
+for (const [mix, ratio] of [
+  ['read', '1'],
+  ['write', '0'],
+]) {
+  const dir = path.join(outDir, mix);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  const server = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, 'dist/main.mjs'], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      SESSION_SECRET: randomBytes(32).toString('base64url'),
+      DATABASE_URL: url,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+    },
+    stdio: 'inherit',
+  });
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/ready`)).ok) break;
+    } catch {}
+    if (i > 100) throw new Error('server did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const out = execFileSync(
+    process.execPath,
+    [loadgen, `http://127.0.0.1:${port}`, '-c', '50', '-d', '10', '-r', ratio, '--profile', 'graphql', '--check-errors', '--warmup', '2'],
+    { encoding: 'utf8' },
+  );
+  const { rps, p99_ms, errors } = JSON.parse(out.trim().split('\n').pop());
+  server.kill('SIGINT');
+  await new Promise((r) => server.on('exit', r));
+  const file = readdirSync(dir)
+    .map((f) => path.join(dir, f))
+    .sort((a, b) => statSync(b).size - statSync(a).size)[0];
+  report.push(`## ${mix} (${rps} req/s, p99 ${p99_ms} ms, ${errors} errors; ${path.relative(root, file)})\n\n${summarize(file)}\n`);
+}
+if (ownPg) execFileSync(path.join(root, 'scripts/pg.sh'), ['stop'], { env: pgEnv, stdio: 'ignore' });
+const text = report.join('\n');
+console.log(text);
+writeFileSync(path.join(outDir, 'summary.txt'), text);
