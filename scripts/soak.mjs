@@ -71,7 +71,10 @@ for (let i = 0; ; i++) {
 }
 
 const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-const reads = ['{ session { value(key: "username") } cart { items { sku quantity } } }', '{ session { keys items { key value } expiryAge } preferences { theme } }'];
+const reads = [
+  '{ session { value(key: "username") } cart { items { sku quantity } } }',
+  '{ session { keys items { key value } expiryAge } preferences { theme } }',
+];
 const writes = [
   'mutation { addToCart(sku: "A") { totalQuantity } }',
   'mutation($k: String!) { setSessionValue(key: $k, value: {n: 1, s: "x"}) { exists } }',
@@ -112,7 +115,9 @@ const started = Date.now();
 const workers = Array.from({ length: connections }, (_, i) => worker(i));
 const samples = [];
 let last = { t: started, requests: 0 };
-console.log(`soak: ${minutes} min, ${connections} connections, server pid ${server.pid}, PostgreSQL ${ownPg ? '(scripts/pg.sh)' : url.replace(/\/\/[^@]*@/, '//')}`);
+console.log(
+  `soak: ${minutes} min, ${connections} connections, server pid ${server.pid}, PostgreSQL ${ownPg ? '(scripts/pg.sh)' : url.replace(/\/\/[^@]*@/, '//')}`,
+);
 console.log('elapsed_s  req/s  errors  rss_mb');
 while (Date.now() - started < minutes * 60_000) {
   await new Promise((r) => setTimeout(r, intervalS * 1000));
@@ -121,7 +126,9 @@ while (Date.now() - started < minutes * 60_000) {
   last = { t: now, requests };
   const mb = rss();
   samples.push({ t: (now - started) / 1000, mb });
-  console.log(`${String(Math.round((now - started) / 1000)).padStart(9)}  ${rate.toFixed(0).padStart(5)}  ${String(errors).padStart(6)}  ${mb.toFixed(1).padStart(6)}`);
+  console.log(
+    `${String(Math.round((now - started) / 1000)).padStart(9)}  ${rate.toFixed(0).padStart(5)}  ${String(errors).padStart(6)}  ${mb.toFixed(1).padStart(6)}`,
+  );
 }
 running = false;
 await Promise.all(workers);
