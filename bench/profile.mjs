@@ -10,21 +10,14 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort, waitReady } from '../scripts/lib.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const loadgen = path.join(root, 'bench/.work/peers/loadgen/loadgen.mjs');
 if (!existsSync(loadgen)) throw new Error('bench/.work/peers is not set up: run `npm run bench -- --quick --no-load` (or any bench) once');
 const outDir = path.join(root, 'bench/.work/profiles');
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 
 let url = process.env.DATABASE_URL;
 const pgEnv = { ...process.env, SESSIONQL_PGDATA: `${process.env.TMPDIR ?? '/tmp'}/sessionql-profile-pg` };
@@ -97,13 +90,7 @@ for (const [mix, ratio] of [
     },
     stdio: 'inherit',
   });
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/ready`)).ok) break;
-    } catch {}
-    if (i > 100) throw new Error('server did not start');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitReady(`http://127.0.0.1:${port}`);
   const out = execFileSync(
     process.execPath,
     [loadgen, `http://127.0.0.1:${port}`, '-c', '50', '-d', '10', '-r', ratio, '--profile', 'graphql', '--check-errors', '--warmup', '2'],

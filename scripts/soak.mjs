@@ -7,8 +7,8 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
+import { freePort, waitReady } from './lib.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -21,14 +21,6 @@ const minutes = Number(values.minutes);
 const connections = Number(values.connections);
 const intervalS = Number(values.interval);
 const root = new URL('..', import.meta.url).pathname;
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 
 let url = process.env.DATABASE_URL;
 let ownPg = false;
@@ -62,13 +54,7 @@ process.on('SIGINT', () => {
   process.exit(130);
 });
 const base = `http://127.0.0.1:${port}`;
-for (let i = 0; ; i++) {
-  try {
-    if ((await fetch(`${base}/ready`)).ok) break;
-  } catch {}
-  if (i > 200) throw new Error('server did not become ready');
-  await new Promise((r) => setTimeout(r, 100));
-}
+await waitReady(base);
 
 const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 const reads = [

@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CART_LIMITS, cartFromData, validateAddQuantity, validateLabel, validateSetQuantity, validateSku } from '../../src/cart/cart.js';
 import { InputError } from '../../src/errors.js';
-
-/** The InputError thrown by `fn`; fails the test when it throws nothing or something else. */
-function inputError(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InputError);
-    return error as InputError;
-  }
-  throw new Error('expected an InputError, nothing was thrown');
-}
+import { inputError } from '../helpers/input-error.js';
 
 describe('cart validation: BAD_USER_INPUT names the argument and the rule', () => {
   it('sku: 1 to 64 characters', () => {

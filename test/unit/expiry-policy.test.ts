@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { expiryPolicy } from '../../src/graphql/types/session.js';
+import { inputError } from '../helpers/input-error.js';
 
 const NOW = Date.UTC(2026, 10, 26, 10, 0, 0);
-
-/** The InputError thrown by `fn`; fails the test when it throws nothing or something else. */
-function inputError(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InputError);
-    return error as InputError;
-  }
-  throw new Error('expected an InputError, nothing was thrown');
-}
 
 describe('setSessionExpiry: exactly one argument, or none', () => {
   it('no argument: back to the configured default', () => {

@@ -8,17 +8,7 @@ import {
   preferencesFromData,
   validatePreferences,
 } from '../../src/preferences/preferences.js';
-
-/** The InputError thrown by `fn`; fails the test when it throws nothing or something else. */
-function inputError(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InputError);
-    return error as InputError;
-  }
-  throw new Error('expected an InputError, nothing was thrown');
-}
+import { inputError } from '../helpers/input-error.js';
 
 const filter = (field: string, n = 1): PreferenceFilter => ({ field, values: Array.from({ length: n }, (_, i) => `v${i}`) });
 
