@@ -113,11 +113,12 @@ builder.mutationFields((t) => ({
     description: 'request.session[key] = value',
     args: { key: t.arg.string({ required: true }), value: t.arg({ type: 'JSON' }) },
     resolve: (_root, { key, value }, ctx) => {
+      // The arguments in order (key, then value), then the size: too large on its own is refused before any database work.
+      const valid = writableKey(key);
       validateJsonValue('value', value);
       const json = JSON.stringify(value ?? null);
-      // Too large on its own: refused before any database work.
       if (Buffer.byteLength(json) > ctx.config.maxBytes) throw new WriteRefused('SESSION_TOO_LARGE');
-      return ctx.session.change(setValue, { key: writableKey(key), value: json });
+      return ctx.session.change(setValue, { key: valid, value: json });
     },
   }),
   removeSessionValue: t.field({
