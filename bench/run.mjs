@@ -13,6 +13,8 @@
 //   --scale             also the project-only scale checks: 10k vs 1M rows, sessions:clear under load
 //   --scale-rows N      rows for the large table and expired rows for the clear (default 1,000,000)
 //   --no-load           skip the comparison runs (e.g. --no-load --scale)
+//   --project-run HOW   start: the project as `npm start` runs it (the esbuild bundle, built into
+//                       bench/.work/dist), the default; tsx: node --import tsx src/main.ts
 //   --quiet-wait S      before each run, wait up to S s (default 15, quick 5; 0 = off; 10 min in all) for the rest
 //   --quiet-cores X     of the machine to use ≤ X cores (default 0.3) over one second
 //   --peers DIR         the peers' folder (default ../shared/peers from the repo root)
@@ -21,7 +23,7 @@
 // recreated); unset: a fresh cluster from scripts/pg.sh, stopped and removed at the end.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -65,6 +67,7 @@ const { values: o } = parseArgs({
     scale: { type: 'boolean', default: false },
     'scale-rows': { type: 'string', default: '1000000' },
     'no-load': { type: 'boolean', default: false },
+    'project-run': { type: 'string', default: 'start' },
     'quiet-wait': { type: 'string' },
     'quiet-cores': { type: 'string', default: '0.3' },
     peers: { type: 'string', default: process.env.PEERS_DIR || path.join(REPO, '..', 'shared', 'peers') },
@@ -108,6 +111,7 @@ const TARGET_DEFS = {
   project: { project: true, db: 'sessionql_bench' },
   'project-pglite': { project: true, pglite: true },
   'project-large': { project: true, db: 'sessionql_bench_large' }, // --scale's 1M-row table
+  'project-tsx': { project: true, db: 'sessionql_bench', tsx: true }, // always node --import tsx src/main.ts
   django: { run: 'django/run.sh', db: 'peers_django' },
   'django-sync': { run: 'django/run.sh', db: 'peers_django', env: { GUNICORN_WORKER_CLASS: 'sync' } },
   express: { run: 'express/run.sh', db: 'peers_express' },
@@ -130,6 +134,10 @@ for (const t of LOAD_TARGETS) {
     console.error(`bench: unknown target ${t} (known: ${Object.keys(TARGET_DEFS).join(', ')})`);
     process.exit(2);
   }
+}
+if (!['start', 'tsx'].includes(o['project-run'])) {
+  console.error('bench: --project-run must be start or tsx');
+  process.exit(2);
 }
 const DO_LOAD = !o['no-load'] && MIXES.length > 0;
 const DO_LOST = o['lost-updates'];
@@ -307,6 +315,37 @@ async function createDatabases(names) {
   }
 }
 
+/**
+ * The project as `npm start` runs it: package.json's build script (esbuild)
+ * with its --outfile moved to bench/.work/dist (dist/ belongs to whoever runs
+ * npm start in this tree), then start's node flags on that file. Null (→ tsx)
+ * when the scripts do not look like that or the build fails.
+ */
+let projectBundle = null;
+async function buildProject() {
+  if (o['project-run'] !== 'start') return null;
+  const { scripts = {} } = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8'));
+  const outfile = /--outfile=(\S+)/.exec(scripts.build || '')?.[1];
+  const start = /^node((?:\s+--[\w-]+(?:=\S+)?)*)\s+(\S+)$/.exec((scripts.start || '').trim());
+  if (!outfile || !start || path.normalize(start[2]) !== path.normalize(outfile)) {
+    log('project: package.json has no esbuild build + `node FILE` start; running it with tsx');
+    return null;
+  }
+  const ours = path.join(WORK, 'dist', 'main.mjs');
+  const cmd = scripts.build.replace(/--outfile=\S+/, `--outfile=${ours}`);
+  const env = { ...process.env, PATH: `${path.join(REPO, 'node_modules', '.bin')}${path.delimiter}${process.env.PATH}` };
+  const r = await runCapture('sh', ['-c', cmd], { env, timeoutMs: 180_000 });
+  if (r.code !== 0) {
+    log(`project: build failed (${(r.err || r.out).trim().split('\n').slice(-3).join(' ')}); running it with tsx`);
+    return null;
+  }
+  const flags = start[1].trim().split(/\s+/).filter(Boolean);
+  log(
+    `project: built ${path.relative(REPO, ours)} (npm run build, own outfile); run as node ${[...flags, path.relative(REPO, ours)].join(' ')}`,
+  );
+  return { args: [...flags, ours], shown: `node ${[...flags, path.relative(REPO, ours)].join(' ')} (npm start's bundle)` };
+}
+
 // --- targets --------------------------------------------------------------------------
 const SECRET = randomBytes(36).toString('base64url'); // 48 characters
 const targets = new Map(); // name → { name, port, url, profile, handle, ok, error }
@@ -329,8 +368,11 @@ async function startTarget(name, t = { name, restarts: [] }) {
   let cwd;
   const env = cleanEnv();
   if (def.project) {
+    const run =
+      def.tsx || !projectBundle ? { args: ['--import', 'tsx', 'src/main.ts'], shown: 'node --import tsx src/main.ts' } : projectBundle;
     cmd = process.execPath;
-    args = ['--import', 'tsx', 'src/main.ts'];
+    args = run.args;
+    t.shown = run.shown;
     cwd = REPO;
     Object.assign(env, { PORT: String(port), HOST: '127.0.0.1', NODE_ENV: 'production', SESSION_SECRET: SECRET });
     if (def.pglite) {
@@ -346,7 +388,7 @@ async function startTarget(name, t = { name, restarts: [] }) {
     cwd = path.dirname(cmd);
     Object.assign(env, def.env || {}, { DATABASE_URL: dbUrl(def.db) });
   }
-  t.command = `${def.project ? 'node --import tsx src/main.ts' : def.run} (port ${port}${
+  t.command = `${def.project ? t.shown : def.run} (port ${port}${
     def.env
       ? `, ${Object.entries(def.env)
           .map(([k, v]) => `${k}=${v}`)
@@ -612,8 +654,16 @@ async function scale(small) {
   );
   const out = { rows_small: 10_000, rows_large: SCALE_ROWS, runs: [], quiet_waits: [] };
   result.scale = out;
+  // Two fresh servers: the comparison's has been running for a while.
+  await stopProcess(small.handle);
+  await startTarget(PROJECT, small);
   const large = await startTarget('project-large');
+  result.targets[PROJECT] = targetInfo(small);
   result.targets['project-large'] = targetInfo(large);
+  if (!small.ok) {
+    out.error = `project did not restart (${small.error})`;
+    return;
+  }
   if (!large.ok) {
     out.error = `project-large did not start (${large.error})`;
     return;
@@ -635,6 +685,11 @@ async function scale(small) {
       { t: small, size: '10k', sql: sqlSmall },
       { t: large, size: LARGE, sql: sqlLarge },
     ];
+    if (WARMUP > 0) {
+      for (const { t } of sides) {
+        result.warmup.push(await loadRun(t, { readRatio: 0.8, duration: WARMUP, label: `${t.name} warm-up`, extra: { phase: 'warmup' } }));
+      }
+    }
     for (let rep = 1; rep <= REPS; rep++) {
       for (const rr of [1, 0]) {
         for (const side of rep % 2 ? sides : [...sides].reverse()) {
@@ -717,6 +772,7 @@ async function scale(small) {
       // cores, then the deletes) and the deletes alone (the last reported_s
       // seconds before it exited), which is what the target is about.
       out.during = windowStats(samples, c0, c1);
+      out.failures = samples.failures;
       out.deleting = out.clear.reported_s != null ? windowStats(samples, c1 - out.clear.reported_s * 1000, c1) : null;
       log(
         `  sessions:clear: exit ${clear.code}, ${out.clear.wall_s} s wall (${out.clear.output.split('\n').pop()}); whole command: ${fmt(out.during.rps)} req/s, p99 ${fmt(out.during.p99_ms, 1)} ms, errors ${out.during.errors}; deleting: ${fmt(out.deleting?.rps)} req/s, p99 ${fmt(out.deleting?.p99_ms, 1)} ms`,
@@ -739,6 +795,7 @@ async function scale(small) {
     };
     out.p99 = p99(out.deleting);
     out.p99_command = p99(out.during);
+    out.errors_check = { errors: out.during.errors, requests: out.during.requests, pass: out.during.errors === 0 };
   } finally {
     await sqlSmall.end({ timeout: 5 });
     await sqlLarge.end({ timeout: 5 });
@@ -764,6 +821,11 @@ function renderScale(s) {
     `${v(p.pass)}  80/20 p99 ${what} ${fmt(p.during_ms, 1)} ms vs ${fmt(p.baseline_ms, 1)} ms without = ${p.ratio == null ? '–' : `${fmt(p.ratio, 2)}×`} (want ≤ 2×); req/s ${fmt(w?.rps)} vs ${fmt(s.baseline.rps)}, errors ${w?.errors ?? '–'}`;
   if (s.p99) lines.push(p99line(s.p99, s.deleting, 'while deleting'));
   if (s.p99_command) lines.push(p99line(s.p99_command, s.during, 'over the whole command (npm + tsx start-up too)'));
+  if (s.errors_check) {
+    lines.push(
+      `${v(s.errors_check.pass)}  no failed requests during the clear: ${fmt(s.errors_check.errors)} of ${fmt(s.errors_check.requests)}${(s.failures || []).map((f) => `\n        ${fmt(f.count)} × ${f.answer}`).join('')}`,
+    );
+  }
   if (s.baseline_before) {
     lines.push(
       `      baseline = mean of the 80/20 runs before (p99 ${fmt(s.baseline_before.p99_ms, 1)} ms, ${fmt(s.baseline_before.rps)} req/s) and after (p99 ${fmt(s.baseline_after?.p99_ms, 1)} ms, ${fmt(s.baseline_after?.rps)} req/s) the clear`,
@@ -774,6 +836,10 @@ function renderScale(s) {
 
 // --- main -------------------------------------------------------------------------------
 async function main() {
+  // Server logs can be large (a line per request): keep the last few runs' only.
+  const logRoot = path.dirname(LOG_DIR);
+  mkdirSync(logRoot, { recursive: true });
+  for (const old of readdirSync(logRoot).sort().slice(0, -4)) rmSync(path.join(logRoot, old), { recursive: true, force: true });
   mkdirSync(LOG_DIR, { recursive: true });
   const peerTargets = START.filter((n) => !TARGET_DEFS[n].project);
   const { changed } = syncPeers(path.resolve(o.peers), PEERS, log);
@@ -787,6 +853,7 @@ async function main() {
     runSetup(PEERS, log);
   } else if (!changed) log('peers: copy up to date, setup done');
 
+  if (START.some((n) => TARGET_DEFS[n].project && !TARGET_DEFS[n].tsx) || DO_SCALE) projectBundle = await buildProject();
   await startPostgres();
   const dbs = [
     'sessionql_bench',
@@ -827,6 +894,7 @@ async function main() {
       postgres: pg.version,
       postgres_ours: pg.ours,
     },
+    project_run: projectBundle?.shown ?? 'node --import tsx src/main.ts',
     logs: LOG_DIR,
   };
   save();

@@ -40,6 +40,7 @@ export async function startTimelineLoad({ peersDir, url, profile: profileName, c
   const starts = [];
   const latencies = [];
   const ok = [];
+  const failures = new Map(); // first 200 characters of a failed answer → count
   let running = true;
   const startedAt = performance.now();
   const loops = clients.map(async (client, i) => {
@@ -53,7 +54,13 @@ export async function startTimelineLoad({ peersDir, url, profile: profileName, c
       try {
         const r = await lib.send(client, isWrite ? WRITE : READ, jars[i]);
         good = r.status >= 200 && r.status < 300 && !(checkErrors && lib.isGraphqlError(r.text));
-      } catch {
+        if (!good) {
+          const k = `${r.status} ${r.text.slice(0, 200)}`;
+          failures.set(k, (failures.get(k) || 0) + 1);
+        }
+      } catch (e) {
+        const k = `network: ${e.code || e.message}`;
+        failures.set(k, (failures.get(k) || 0) + 1);
         await new Promise((res) => setTimeout(res, 10));
       }
       starts.push(start);
@@ -67,7 +74,8 @@ export async function startTimelineLoad({ peersDir, url, profile: profileName, c
       running = false;
       await Promise.all(loops);
       await Promise.all(clients.map((c) => c.destroy()));
-      return { starts, latencies, ok };
+      const top = [...failures].sort((a, b) => b[1] - a[1]).slice(0, 5);
+      return { starts, latencies, ok, failures: top.map(([answer, count]) => ({ count, answer })) };
     },
   };
 }
