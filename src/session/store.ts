@@ -1,4 +1,5 @@
 import { and, eq, fillPlaceholders, gt, lte, type SQL, sql } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import type { Database, StatementResult } from '../db/client.js';
 import { sessions } from '../db/schema.js';
 import { DatabaseUnavailable } from '../db/unavailable.js';
@@ -48,6 +49,7 @@ const p = {
   deadline: sql.placeholder('deadline'),
 };
 const nowTs = sql`to_timestamp(${p.now}::float8 / 1000)`;
+const dialect = new PgDialect();
 const alive = and(eq(sessions.keyHash, p.hash), gt(sessions.expiresAt, nowTs));
 /**
  * Every write also carries its caller's deadline (real time, request start +
@@ -169,24 +171,35 @@ export class SessionStore {
     };
   }
 
+  /**
+   * A change is one statement. The row is locked and the new data computed
+   * once (`cur`: SELECT … FOR UPDATE, whose LATERAL is re-evaluated on the
+   * latest version when a concurrent writer got there first), the rules and
+   * the size limit checked on that one result (`chk`), the row updated only
+   * when they pass (`upd`), and the answer says which: no row (not stored),
+   * a violation (refused, nothing written), or the updated row.
+   */
   private prepareChange(change: DataChange) {
     const db = this.database.db;
     const d = sql`${sessions.data}`;
     const empty = sql`'{}'::jsonb`;
+    const statement = sql`WITH cur AS (
+        SELECT ${sessions.keyHash} AS key_hash, n.next, ${change.violation ? change.violation(d) : sql`NULL::text`} AS rule
+        FROM ${sessions} CROSS JOIN LATERAL (SELECT ${change.next(d)} AS next) AS n
+        WHERE ${and(alive, inTime)}
+        FOR UPDATE OF ${sessions}
+      ), chk AS (
+        SELECT key_hash, next, coalesce(rule, CASE WHEN octet_length(next::text) > ${p.max}::int THEN 'SESSION_TOO_LARGE' END) AS violation
+        FROM cur
+      ), upd AS (
+        UPDATE ${sessions} SET data = chk.next, expires_at = ${renewed}, updated_at = ${nowTs}
+        FROM chk WHERE ${sessions.keyHash} = chk.key_hash AND chk.violation IS NULL
+        RETURNING ${sessions.data} AS data, extract(epoch from ${sessions.expiresAt})::float8 AS "expiresAt",
+          ${sessions.browserClose} AS "browserClose", ${sessions.maxAge} AS "maxAge", ${sessions.fixedExpiry} AS "fixedExpiry"
+      )
+      SELECT upd.*, chk.violation FROM chk LEFT JOIN upd ON true`;
     return {
-      update: this.compile(
-        db
-          .update(sessions)
-          .set({ data: change.next(d), expiresAt: renewed, updatedAt: nowTs })
-          .where(and(alive, inTime, sql`${violationOf(change, d)} IS NULL`))
-          .returning(returned),
-      ),
-      diagnose: this.compile(
-        db
-          .select({ violation: sql<Violation | null>`${violationOf(change, d)}`.as('violation') })
-          .from(sessions)
-          .where(alive),
-      ),
+      update: this.compile({ toSQL: () => dialect.sqlToQuery(statement) }),
       fromEmpty: this.compile(
         db
           .select({
@@ -228,18 +241,11 @@ export class SessionStore {
    * the size limit refuses it, having written nothing.
    */
   async change(keyHash: string, change: DataChange, params: Record<string, unknown>, nowMs: number): Promise<StoredSession | null> {
-    const s = this.statementsFor(change);
     const args = { ...params, hash: keyHash, ...this.base(nowMs) };
-    // A refusal is rare: only then does a second statement tell which rule,
-    // and if the row changed meanwhile so that the change now fits, try again.
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const row = toStored((await s.update.run(args)).rows[0]);
-      if (row) return row;
-      const diagnosis = (await s.diagnose.run(args)).rows[0];
-      if (!diagnosis) return null;
-      if (diagnosis.violation) throw new WriteRefused(diagnosis.violation as Violation);
-    }
-    throw new Error(`session change ${change.name} kept conflicting`);
+    const row = (await this.statementsFor(change).update.run(args)).rows[0];
+    if (!row) return null;
+    if (row.violation) throw new WriteRefused(row.violation as Violation);
+    return row.expiresAt == null ? null : toStored(row);
   }
 
   /** Stores a new session under `keyHash` whose data is `change` applied to `{}`. */
