@@ -78,8 +78,8 @@ async function main(): Promise<void> {
    * Graceful shutdown (SIGTERM from an orchestrator, Ctrl-C): stop accepting
    * connections, answer every request already on an open connection with
    * `Connection: close` (so no client sends another on a socket we are about
-   * to close), close connections left idle after a moment, force the rest
-   * after SHUTDOWN_TIMEOUT, then close the pool and exit 0.
+   * to close), let idle ones time out, force the rest after SHUTDOWN_TIMEOUT,
+   * then close the pool and exit 0.
    */
   const stop = (signal: string) => {
     if (stopping) return;
@@ -94,7 +94,9 @@ async function main(): Promise<void> {
       log.info('closed');
       process.exit(0);
     });
-    setTimeout(() => server.closeIdleConnections(), 1000).unref();
+    // Idle keep-alive connections are not cut early: closing one races with a
+    // client sending on it (a reset request). Node's keep-alive timeout (5 s)
+    // ends them, and SHUTDOWN_TIMEOUT bounds the whole drain.
     setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutSeconds * 1000).unref();
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
