@@ -19,6 +19,7 @@
 //   --quiet-cores X     of the machine to use ≤ X cores (default 0.3) over one second
 //   --peers DIR         the peers' folder (default ../shared/peers from the repo root)
 //   --out DIR           results folder (default bench/results)
+//   --report FILE.json  only print (and rewrite the .md of) a saved run's report
 // DATABASE_URL set: that server is used (the bench databases on it are dropped and
 // recreated); unset: a fresh cluster from scripts/pg.sh, stopped and removed at the end.
 import { spawn, spawnSync } from 'node:child_process';
@@ -72,6 +73,7 @@ const { values: o } = parseArgs({
     'quiet-cores': { type: 'string', default: '0.3' },
     peers: { type: 'string', default: process.env.PEERS_DIR || path.join(REPO, '..', 'shared', 'peers') },
     out: { type: 'string', default: path.join(REPO, 'bench', 'results') },
+    report: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -142,7 +144,7 @@ if (!['start', 'tsx'].includes(o['project-run'])) {
 const DO_LOAD = !o['no-load'] && MIXES.length > 0;
 const DO_LOST = o['lost-updates'];
 const DO_SCALE = o.scale;
-if (!DO_LOAD && !DO_LOST && !DO_SCALE) {
+if (!o.report && !DO_LOAD && !DO_LOST && !DO_SCALE) {
   console.error('bench: nothing to do (--no-load without --lost-updates or --scale)');
   process.exit(2);
 }
@@ -834,6 +836,54 @@ function renderScale(s) {
   return lines.join('\n');
 }
 
+/** Prints the report of a run (also a saved one: --report FILE.json) and writes its Markdown to mdPath. */
+function render(result, mdPath) {
+  const { meta } = result;
+  const summary = result.summary || [];
+  const opts = meta.options || {};
+  const failedTargets = Object.entries(result.targets || {}).filter(([, t]) => !t.ok);
+  const sections = [];
+  const head = `sessionql bench ${meta.started} (${meta.git?.describe}), ${meta.machine?.cpus} cores, Node ${meta.machine?.node}, PostgreSQL ${meta.machine?.postgres}; ${opts.reps} rep(s), ${opts.duration_s} s per run, ${opts.connections} connections, medians (min..max)`;
+  const othersMax = Math.max(0, ...summary.flatMap((s) => s.others_cores));
+  const capped = summary.filter((s) => s.cap_refusals);
+  const notes = [
+    `project: ${meta.project_run ?? 'node --import tsx src/main.ts'}.`,
+    ...Object.entries(result.targets || {})
+      .filter(([, t]) => t.restarts?.length)
+      .map(
+        ([name, t]) =>
+          `${name} died and was restarted ${t.restarts.length}× (${t.restarts.map((r) => r.why).join(', ')}); see the failed runs in the JSON.`,
+      ),
+    failedTargets.length ? `Targets that did not start: ${failedTargets.map(([n, t]) => `${n} (${t.error})`).join(', ')}.` : '',
+    capped.length
+      ? `“999 cap”: ${capped.map((s) => `${s.target} ${s.mix}`).join(', ')} answered BAD_USER_INPUT “a cart line holds at most 999” (the contract's cap; first error of those runs): loadgen adds SKU A to the same 50 sessions, so past ~50,000 writes in a run a session's line is full. Those writes change nothing, which flatters that req/s a little.`
+      : '',
+    summary.length
+      ? `Other programs on the machine used up to ${fmt(othersMax, 1)} core(s) during a run (“others' cores”, see the JSON).`
+      : '',
+  ].filter(Boolean);
+  if (summary.length) {
+    const rows = tableRows(summary);
+    sections.push({ title: 'Comparison', text: renderText(rows), md: renderMarkdown(rows) });
+    const v = renderVerdicts(result.verdicts);
+    sections.push({ title: 'Targets (issue 3)', text: v, md: `\`\`\`\n${v}\n\`\`\`` });
+  }
+  if (result.lost_updates?.length) {
+    const rows = lostRows(result.lost_updates);
+    sections.push({ title: 'Lost updates (50 concurrent writes on one session)', text: renderText(rows), md: renderMarkdown(rows) });
+  }
+  if (result.scale) {
+    const s = result.scale.error ? `scale: ${result.scale.error}` : renderScale(result.scale);
+    sections.push({ title: 'Scale (project on PostgreSQL)', text: s, md: `\`\`\`\n${s}\n\`\`\`` });
+  }
+  const md = [`# ${head}`, '', ...notes, '', ...sections.flatMap((s) => [`## ${s.title}`, '', s.md, ''])].join('\n');
+  writeFileSync(mdPath, md);
+  console.log(`\n${head}`);
+  for (const n of notes) console.log(n);
+  for (const s of sections) console.log(`\n== ${s.title}\n${s.text}`);
+  console.log(`\n== Markdown (also in ${path.relative(REPO, mdPath)})\n\n${md}`);
+}
+
 // --- main -------------------------------------------------------------------------------
 async function main() {
   // Server logs can be large (a line per request): keep the last few runs' only.
@@ -926,48 +976,18 @@ async function main() {
   result.complete = true;
   save();
 
-  const failedTargets = START.filter((n) => !targets.get(n)?.ok);
-  const sections = [];
-  const head = `sessionql bench ${result.meta.started} (${result.meta.git.describe}), ${os.cpus().length} cores, Node ${process.version}, PostgreSQL ${pg.version}; ${REPS} rep(s), ${DURATION} s per run, ${CONNECTIONS} connections, medians (min..max)`;
-  const othersMax = Math.max(0, ...summary.flatMap((s) => s.others_cores));
-  const notes = [
-    ...[...targets.values()]
-      .filter((t) => t.restarts?.length)
-      .map(
-        (t) =>
-          `${t.name} died and was restarted ${t.restarts.length}× (${t.restarts.map((r) => r.why).join(', ')}); see the failed runs in the JSON.`,
-      ),
-    failedTargets.length ? `Targets that did not start: ${failedTargets.map((n) => `${n} (${targets.get(n)?.error})`).join(', ')}.` : '',
-    summary.length
-      ? `Other programs on the machine used up to ${fmt(othersMax, 1)} core(s) during a run (“others' cores”, see the JSON).`
-      : '',
-  ].filter(Boolean);
-  if (summary.length) {
-    const rows = tableRows(summary);
-    sections.push({ title: 'Comparison', text: renderText(rows), md: renderMarkdown(rows) });
-    const v = renderVerdicts(verdict);
-    sections.push({ title: 'Targets (issue 3)', text: v, md: `\`\`\`\n${v}\n\`\`\`` });
-  }
-  if (result.lost_updates.length) {
-    const rows = lostRows(result.lost_updates);
-    sections.push({ title: 'Lost updates (50 concurrent writes on one session)', text: renderText(rows), md: renderMarkdown(rows) });
-  }
-  if (result.scale) {
-    const s = result.scale.error ? `scale: ${result.scale.error}` : renderScale(result.scale);
-    sections.push({ title: 'Scale (project on PostgreSQL)', text: s, md: `\`\`\`\n${s}\n\`\`\`` });
-  }
-  const md = [`# ${head}`, '', ...notes, '', ...sections.flatMap((s) => [`## ${s.title}`, '', s.md, ''])].join('\n');
-  writeFileSync(MD_OUT, md);
-  console.log(`\n${head}`);
-  for (const n of notes) console.log(n);
-  for (const s of sections) console.log(`\n== ${s.title}\n${s.text}`);
-  console.log(`\n== Markdown (also in ${path.relative(REPO, MD_OUT)})\n\n${md}`);
+  render(result, MD_OUT);
   console.log(`raw runs and summary: ${path.relative(REPO, JSON_OUT)}; ${result.meta.minutes} min`);
 }
 
 let exitCode = 0;
 try {
-  await main();
+  if (o.report) {
+    const saved = JSON.parse(readFileSync(o.report, 'utf8'));
+    saved.summary = summarize(saved.runs.filter((r) => r.phase === 'load'));
+    saved.verdicts = verdicts(saved.summary);
+    render(saved, `${o.report.replace(/\.json$/, '')}.md`);
+  } else await main();
 } catch (e) {
   if (stopping || e instanceof Interrupted) await new Promise(() => {}); // the signal handler exits
   exitCode = 1;

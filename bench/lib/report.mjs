@@ -5,6 +5,9 @@ export const PROJECT = 'project';
 export const isPeer = (t) => t.startsWith('django') || t.startsWith('express');
 export const isFloor = (t) => t.startsWith('floor');
 
+/** The contract's answer to an add past 999 of one SKU (BAD_USER_INPUT, nothing changed). */
+const CAP = /at most 999/;
+
 export const mixName = (r) => (r === 1 ? 'read-only' : r === 0 ? 'write-only' : `${Math.round(r * 100)}/${Math.round((1 - r) * 100)} r/w`);
 
 export function median(xs) {
@@ -44,6 +47,8 @@ export function summarize(runs) {
       p50_ms: median(good.map((r) => r.p50_ms)),
       p99_ms: median(good.map((r) => r.p99_ms)),
       errors: good.reduce((n, r) => n + (r.errors || 0), 0),
+      // Errors of runs whose first error was the contract's 999-per-line cap (see CAP).
+      cap_refusals: good.filter((r) => r.errors && CAP.test(r.first_error || '')).reduce((n, r) => n + r.errors, 0),
       cookie_changes: good.reduce((n, r) => n + (r.cookie_changes || 0), 0),
       rss_max_mb: good.some((r) => r.rss_max_mb != null) ? Math.max(...good.map((r) => r.rss_max_mb ?? 0)) : null,
       rss_mean_mb: median(good.map((r) => r.rss_mean_mb)),
@@ -131,7 +136,9 @@ export function tableRows(summary) {
       s.rps_median == null ? 'failed' : `${fmt(s.rps_median)} (${fmt(s.rps_min)}..${fmt(s.rps_max)})`,
       fmt(s.p50_ms, 1),
       fmt(s.p99_ms, 1),
-      String(s.errors) + (s.cookie_changes ? ` (+${s.cookie_changes} lost cookies)` : ''),
+      fmt(s.errors) +
+        (s.cap_refusals ? (s.cap_refusals === s.errors ? ' (999 cap)' : ` (${fmt(s.cap_refusals)} 999 cap)`) : '') +
+        (s.cookie_changes ? ` (+${s.cookie_changes} lost cookies)` : ''),
       fmt(s.rss_max_mb, 0),
       s.server_cpu_ms_per_req == null
         ? '–'
