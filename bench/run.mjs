@@ -775,6 +775,7 @@ async function scale(small) {
       // seconds before it exited), which is what the target is about.
       out.during = windowStats(samples, c0, c1);
       out.failures = samples.failures;
+      out.cap_renewals = samples.capRenewals;
       out.deleting = out.clear.reported_s != null ? windowStats(samples, c1 - out.clear.reported_s * 1000, c1) : null;
       log(
         `  sessions:clear: exit ${clear.code}, ${out.clear.wall_s} s wall (${out.clear.output.split('\n').pop()}); whole command: ${fmt(out.during.rps)} req/s, p99 ${fmt(out.during.p99_ms, 1)} ms, errors ${out.during.errors}; deleting: ${fmt(out.deleting?.rps)} req/s, p99 ${fmt(out.deleting?.p99_ms, 1)} ms`,
@@ -825,7 +826,7 @@ function renderScale(s) {
   if (s.p99_command) lines.push(p99line(s.p99_command, s.during, 'over the whole command (npm + tsx start-up too)'));
   if (s.errors_check) {
     lines.push(
-      `${v(s.errors_check.pass)}  no failed requests during the clear: ${fmt(s.errors_check.errors)} of ${fmt(s.errors_check.requests)}${(s.failures || []).map((f) => `\n        ${fmt(f.count)} × ${f.answer}`).join('')}`,
+      `${v(s.errors_check.pass)}  no failed requests during the clear: ${fmt(s.errors_check.errors)} of ${fmt(s.errors_check.requests)}${s.cap_renewals ? ` (${fmt(s.cap_renewals)} sessions replaced after the contract's 999-per-line refusal)` : ''}${(s.failures || []).map((f) => `\n        ${fmt(f.count)} × ${f.answer}`).join('')}`,
     );
   }
   if (s.baseline_before) {

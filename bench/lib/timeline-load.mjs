@@ -6,6 +6,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 
+const CAP = /at most 999/;
+
 /**
  * Creates `connections` sessions and starts the loop. Returns
  * { startedAt, stop() → Promise<{ starts, latencies, ok }> } (times in ms of
@@ -26,16 +28,19 @@ export async function startTimelineLoad({ peersDir, url, profile: profileName, c
     () => new lib.Client(origin, { pipelining: 1, headersTimeout: ms, bodyTimeout: ms, keepAliveTimeout: 30_000 }),
   );
   const jars = clients.map(() => new lib.Jar());
-  await Promise.all(
-    clients.map(async (client, i) => {
-      for (const t of INIT) {
-        const r = await lib.send(client, t, jars[i]);
-        if (r.status < 200 || r.status >= 300 || (checkErrors && lib.isGraphqlError(r.text))) {
-          throw new Error(`init ${t.method} ${t.path} -> ${r.status} ${r.text.slice(0, 200)}`);
-        }
+  const init = async (i) => {
+    jars[i] = new lib.Jar();
+    for (const t of INIT) {
+      const r = await lib.send(clients[i], t, jars[i]);
+      if (r.status < 200 || r.status >= 300 || (checkErrors && lib.isGraphqlError(r.text))) {
+        throw new Error(`init ${t.method} ${t.path} -> ${r.status} ${r.text.slice(0, 200)}`);
       }
-    }),
-  );
+    }
+  };
+  await Promise.all(clients.map((_, i) => init(i)));
+  // Runs can be long (a clear of 1M rows): a session whose cart line reached the
+  // contract's 999 is replaced by a new one (the refusal is a correct answer).
+  let capRenewals = 0;
 
   const starts = [];
   const latencies = [];
@@ -51,10 +56,14 @@ export async function startTimelineLoad({ peersDir, url, profile: profileName, c
       if (isWrite) acc -= 1;
       const start = performance.now();
       let good = false;
+      let renew = false;
       try {
         const r = await lib.send(client, isWrite ? WRITE : READ, jars[i]);
         good = r.status >= 200 && r.status < 300 && !(checkErrors && lib.isGraphqlError(r.text));
-        if (!good) {
+        if (!good && isWrite && r.status === 200 && CAP.test(r.text)) {
+          good = true;
+          renew = true;
+        } else if (!good) {
           const k = `${r.status} ${r.text.slice(0, 200)}`;
           failures.set(k, (failures.get(k) || 0) + 1);
         }
@@ -66,6 +75,10 @@ export async function startTimelineLoad({ peersDir, url, profile: profileName, c
       starts.push(start);
       latencies.push(performance.now() - start);
       ok.push(good);
+      if (renew) {
+        capRenewals++;
+        await init(i).catch(() => {});
+      }
     }
   });
   return {
@@ -75,7 +88,7 @@ export async function startTimelineLoad({ peersDir, url, profile: profileName, c
       await Promise.all(loops);
       await Promise.all(clients.map((c) => c.destroy()));
       const top = [...failures].sort((a, b) => b[1] - a[1]).slice(0, 5);
-      return { starts, latencies, ok, failures: top.map(([answer, count]) => ({ count, answer })) };
+      return { starts, latencies, ok, capRenewals, failures: top.map(([answer, count]) => ({ count, answer })) };
     },
   };
 }
