@@ -1,5 +1,5 @@
 // Django's `clearsessions`: deletes expired sessions in batches and prints how many.
-// Usage: npm run sessions:clear [-- --batch 5000]
+// Usage: npm run sessions:clear [-- --batch 10000]
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { systemClock } from '../clock.js';
@@ -8,7 +8,7 @@ import { openDatabase } from '../db/client.js';
 import { migrate } from '../db/migrate.js';
 import { SessionStore } from '../session/store.js';
 
-const { values } = parseArgs({ options: { batch: { type: 'string', default: '5000' } } });
+const { values } = parseArgs({ options: { batch: { type: 'string', default: '10000' } } });
 const batch = Number(values.batch);
 if (!Number.isInteger(batch) || batch < 1) {
   console.error('sessions:clear: --batch must be a whole number of at least 1');

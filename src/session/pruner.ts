@@ -15,7 +15,7 @@ export interface PrunerOptions {
   intervalSeconds: number;
   logger: YogaLogger;
   events: SessionEvents;
-  /** @default 5000 */
+  /** @default 10000 */
   batchSize?: number;
 }
 

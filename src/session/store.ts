@@ -154,11 +154,15 @@ export class SessionStore {
           )
           .returning(returned),
       ),
+      // Expired rows are never written (writes only touch live ones), so a
+      // batch needs no row locks: it finds rows by the expiry index and deletes
+      // them by physical address (ctid), the cheapest delete there is.
       pruneBatch: this.compile(
-        db.delete(sessions).where(
-          sql`${sessions.keyHash} IN (SELECT ${sessions.keyHash} FROM ${sessions}
-              WHERE ${lte(sessions.expiresAt, nowTs)} LIMIT ${sql.placeholder('limit')}::int FOR UPDATE SKIP LOCKED)`,
-        ),
+        db
+          .delete(sessions)
+          .where(
+            sql`ctid = ANY(ARRAY(SELECT ctid FROM ${sessions} WHERE ${lte(sessions.expiresAt, nowTs)} LIMIT ${sql.placeholder('limit')}::int))`,
+          ),
       ),
     };
   }
@@ -292,7 +296,7 @@ export class SessionStore {
    * (short statements, no long lock), skipping rows a writer holds. Returns
    * how many rows were deleted.
    */
-  async prune(nowMs: number, batchSize = 5000): Promise<number> {
+  async prune(nowMs: number, batchSize = 10_000): Promise<number> {
     let total = 0;
     for (;;) {
       const { count } = await this.statements.pruneBatch.run({ now: nowMs, limit: batchSize }, Math.max(this.timeoutMs, 60_000));
