@@ -32,7 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { missingParts, runSetup, syncPeers } from './lib/peers.mjs';
-import { HZ, loadavg1, machineBusy, sampleRss, ticks, treePids } from './lib/procfs.mjs';
+import { cpuSpeed, HZ, loadavg1, machineBusy, sampleRss, ticks, treePids } from './lib/procfs.mjs';
 import {
   fmt,
   lostRows,
@@ -490,6 +490,8 @@ async function waitQuiet() {
   }
 }
 
+let firstSpeed = null; // cpuSpeed() before the first run: cpu_speed 1
+
 // --- one load run ---------------------------------------------------------------------
 async function loadRun(t, { readRatio, duration, label, extra = {} }) {
   const args = [
@@ -509,7 +511,9 @@ async function loadRun(t, { readRatio, duration, label, extra = {} }) {
   if (t.profile === 'graphql') args.push('--check-errors');
   checkStop();
   const quiet = extra.phase === 'warmup' ? {} : await waitQuiet();
-  const base = { target: t.name, read_ratio: readRatio, ...extra, ...quiet };
+  const speed = cpuSpeed();
+  firstSpeed ??= speed;
+  const base = { target: t.name, read_ratio: readRatio, ...extra, ...quiet, cpu_speed: round(speed / firstSpeed, 2) };
   if (!t.handle?.isRunning()) return { ...base, failed: true, error: 'server not running' };
   const pgPids = () => (pg.pid ? treePids(pg.pid) : []);
   const load = loadavg1();
@@ -551,10 +555,11 @@ function progress(prefix, r) {
     return;
   }
   const others = othersCores(r);
+  const speed = r.cpu_speed != null ? `  speed ${fmt(r.cpu_speed, 2)}` : '';
   const waited =
     r.quiet_wait_s > 1.5 ? `  (waited ${fmt(r.quiet_wait_s)} s for a quiet machine: ${fmt(r.busy_cores_before, 1)} busy cores)` : '';
   log(
-    `${prefix} ${r.target.padEnd(17)} ${fmt(r.rps).padStart(6)} req/s  p50 ${fmt(r.p50_ms, 1).padStart(6)}  p99 ${fmt(r.p99_ms, 1).padStart(6)} ms  errors ${r.errors}  rss ${fmt(r.rss_max_mb)} MB  others' cores ${fmt(others, 1)}${waited}`,
+    `${prefix} ${r.target.padEnd(17)} ${fmt(r.rps).padStart(6)} req/s  p50 ${fmt(r.p50_ms, 1).padStart(6)}  p99 ${fmt(r.p99_ms, 1).padStart(6)} ms  errors ${r.errors}  rss ${fmt(r.rss_max_mb)} MB  others' cores ${fmt(others, 1)}${speed}${waited}`,
   );
 }
 
@@ -847,6 +852,7 @@ function render(result, mdPath) {
   const head = `sessionql bench ${meta.started} (${meta.git?.describe}), ${meta.machine?.cpus} cores, Node ${meta.machine?.node}, PostgreSQL ${meta.machine?.postgres}; ${opts.reps} rep(s), ${opts.duration_s} s per run, ${opts.connections} connections, medians (min..max)`;
   const othersMax = Math.max(0, ...summary.flatMap((s) => s.others_cores));
   const capped = summary.filter((s) => s.cap_refusals);
+  const speeds = [...(result.runs || []), ...(result.scale?.runs || [])].map((r) => r.cpu_speed).filter((x) => x != null);
   const notes = [
     `project: ${meta.project_run ?? 'node --import tsx src/main.ts'}.`,
     ...Object.entries(result.targets || {})
@@ -861,6 +867,9 @@ function render(result, mdPath) {
       : '',
     summary.length
       ? `Other programs on the machine used up to ${fmt(othersMax, 1)} core(s) during a run (“others' cores”, see the JSON).`
+      : '',
+    speeds.length
+      ? `One core's speed before each run (a fixed loop; 1 = before the first run) ranged ${fmt(Math.min(...speeds), 2)}..${fmt(Math.max(...speeds), 2)}: a host that throttles this VM shows there, not in “others' cores”.`
       : '',
   ].filter(Boolean);
   if (summary.length) {

@@ -55,6 +55,7 @@ export function summarize(runs) {
       server_cpu_ms_per_req: perReq((r) => r.server_cpu_s),
       pg_cpu_ms_per_req: perReq((r) => r.pg_cpu_s),
       // Cores the rest of the machine (other users) kept busy during each run.
+      cpu_speed: good.map((r) => r.cpu_speed ?? null),
       others_cores: good.map((r) =>
         Math.max(0, Math.round((r.machine_busy_cores - (r.server_cpu_s + r.pg_cpu_s + r.loadgen_cpu_s) / r.wall_s) * 10) / 10),
       ),
