@@ -9,10 +9,10 @@ import { testDatabase, testDatabaseUrl } from '../helpers/database.js';
 import { runScript } from '../helpers/process.js';
 
 describe('npm run sessions:clear', async () => {
-  await testDatabase();
-  const url = testDatabaseUrl();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'sessionql-clear-'));
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+  await testDatabase();
+  const url = testDatabaseUrl();
 
   it('deletes the expired sessions in batches, keeps the live ones, and prints how many', async () => {
     // On PGlite the command opens the data folder itself, so seed it here and close it first.

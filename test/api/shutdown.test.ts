@@ -6,10 +6,10 @@ import { testDatabase, testDatabaseUrl } from '../helpers/database.js';
 import { buildServer, freePort, runScript, waitFor } from '../helpers/process.js';
 
 describe('graceful shutdown', async () => {
-  await testDatabase();
-  buildServer();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'sessionql-shutdown-'));
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+  await testDatabase();
+  buildServer();
 
   it('SIGTERM under load: in-flight requests finish, no accepted request is reset, exit 0', async () => {
     const port = await freePort();

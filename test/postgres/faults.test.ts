@@ -7,7 +7,11 @@ import { buildServer, freePort, runScript, waitFor } from '../helpers/process.js
 // The server process against a PostgreSQL the test stops, restarts, freezes:
 // requests fail fast with 503, the process stays up, it recovers by itself.
 describe.runIf(engine === 'postgres' && postgresBinariesPresent)('database faults', async () => {
+  // Registered before the first await: hooks added after one are not run.
+  let cleanup = () => {};
+  afterAll(() => cleanup());
   const pg = await ownPostgres();
+  cleanup = () => pg.remove();
   buildServer();
   const port = await freePort();
   const server = runScript('dist/main.mjs', {
@@ -18,10 +22,10 @@ describe.runIf(engine === 'postgres' && postgresBinariesPresent)('database fault
     PORT: String(port),
     HOST: '127.0.0.1',
   });
-  afterAll(() => {
+  cleanup = () => {
     server.child.kill('SIGKILL');
     pg.remove();
-  });
+  };
   await waitFor(server, /sessionql on http/);
   const base = `http://127.0.0.1:${port}`;
   const browser = new CookieClient({ fetch: (url, init) => fetch(url.replace('http://localhost', base), init) });
