@@ -24,7 +24,7 @@
 // recreated); unset: a fresh cluster from scripts/pg.sh, stopped and removed at the end.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -32,7 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { missingParts, runSetup, syncPeers } from './lib/peers.mjs';
-import { cpuSpeed, HZ, loadavg1, machineBusy, sampleRss, ticks, treePids } from './lib/procfs.mjs';
+import { alive, cpuSpeed, HZ, loadavg1, machineBusy, sampleRss, ticks, treePids } from './lib/procfs.mjs';
 import {
   fmt,
   lostRows,
@@ -189,6 +189,45 @@ const checkStop = () => {
   if (stopping) throw new Interrupted('interrupted');
 };
 
+/**
+ * One bench at a time on this machine (the cores are what is measured): a
+ * lock file in the temp folder; a live holder is waited for, at most 60 min.
+ */
+const LOCK = path.join(os.tmpdir(), 'sessionql-bench.lock');
+let haveLock = false;
+async function takeLock() {
+  const deadline = Date.now() + 60 * 60_000;
+  let told = false;
+  for (;;) {
+    checkStop();
+    try {
+      writeFileSync(LOCK, `${process.pid}\n`, { flag: 'wx' });
+      haveLock = true;
+      return;
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
+    }
+    const holder = Number(readFileSync(LOCK, 'utf8').trim());
+    const running =
+      holder > 0 && holder !== process.pid && alive(holder) && /run\.mjs/.test(readFileSync(`/proc/${holder}/cmdline`, 'utf8'));
+    if (!running) {
+      rmSync(LOCK, { force: true }); // a stale lock
+      continue;
+    }
+    if (Date.now() > deadline) throw new Error(`another bench (pid ${holder}) has been running for over an hour; ${LOCK}`);
+    if (!told) log(`bench: another bench is running (pid ${holder}); waiting for it to finish (${LOCK})`);
+    told = true;
+    await sleep(5000);
+  }
+}
+const releaseLock = () => {
+  if (!haveLock) return;
+  haveLock = false;
+  try {
+    if (Number(readFileSync(LOCK, 'utf8').trim()) === process.pid) rmSync(LOCK, { force: true });
+  } catch {}
+};
+
 function pgShell(cmd) {
   return runCapture('bash', [path.join(REPO, 'scripts', 'pg.sh'), cmd], { env: pg.env, timeoutMs: 300_000, detached: true });
 }
@@ -208,10 +247,12 @@ function cleanup() {
       rmSync(pg.dataDir, { recursive: true, force: true });
     }
     for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+    releaseLock();
   })();
   return cleaning;
 }
 process.on('exit', () => {
+  releaseLock();
   killAllNow();
   for (const c of children) killTree(c);
   if (pg?.ours && !pg.stopped) {
@@ -899,7 +940,11 @@ async function main() {
   // Server logs can be large (a line per request): keep the last few runs' only.
   const logRoot = path.dirname(LOG_DIR);
   mkdirSync(logRoot, { recursive: true });
-  for (const old of readdirSync(logRoot).sort().slice(0, -4)) rmSync(path.join(logRoot, old), { recursive: true, force: true });
+  for (const old of readdirSync(logRoot).sort().slice(0, -4)) {
+    const dir = path.join(logRoot, old);
+    if (Date.now() - statSync(dir).mtimeMs > 3_600_000) rmSync(dir, { recursive: true, force: true }); // not a running bench's
+  }
+  await takeLock();
   mkdirSync(LOG_DIR, { recursive: true });
   const peerTargets = START.filter((n) => !TARGET_DEFS[n].project);
   const { changed } = syncPeers(path.resolve(o.peers), PEERS, log);
