@@ -38,7 +38,12 @@ describe('the in-process pruner (SESSION_PRUNE_INTERVAL)', async () => {
       clock,
       intervalSeconds: 0.2,
       logger: quiet,
-      events: { ...noSessionEvents, pruned: (n) => void (pruned += n) },
+      events: {
+        ...noSessionEvents,
+        pruned: (n) => {
+          pruned += n;
+        },
+      },
       batchSize: 5,
     });
     pruner.start();

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../src/errors.js';
 import { expiryPolicy } from '../../src/graphql/types/session.js';
 import { inputError } from '../helpers/input-error.js';
 

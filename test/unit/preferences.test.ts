@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../src/errors.js';
 import {
   canonicalLanguage,
   PREFERENCE_DEFAULTS,
