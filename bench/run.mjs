@@ -6,7 +6,7 @@
 //   --duration S        measured seconds per run (default 10)
 //   --connections C     concurrent connections = sessions per run (default 50)
 //   --warmup S          unmeasured 80/20 seconds per server after start (default 5)
-//   --targets a,b,...   default project,project-pglite,django,express,express-notouch,express-cluster2,floor
+//   --targets a,b,...   default project,project-pglite,django,express,express-notouch,express-cluster2,floor,floor-fixed
 //   --mixes 1,0,0.8     read ratios (or read,write,mix); default all three
 //   --quick             1 rep, 5 s runs, 3 s warm-up (development)
 //   --lost-updates      also run lost-updates.mjs against every target (--lost-repeat N, default 3)
@@ -31,7 +31,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
-import { missingParts, runSetup, syncPeers } from './lib/peers.mjs';
+import { makeFixedFloor, missingParts, runSetup, syncPeers } from './lib/peers.mjs';
 import { alive, cpuSpeed, HZ, loadavg1, machineBusy, sampleRss, ticks, treePids } from './lib/procfs.mjs';
 import {
   fmt,
@@ -51,7 +51,7 @@ import { startTimelineLoad, windowStats } from './lib/timeline-load.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const WORK = path.join(REPO, 'bench', '.work');
-const DEFAULT_TARGETS = 'project,project-pglite,django,express,express-notouch,express-cluster2,floor';
+const DEFAULT_TARGETS = 'project,project-pglite,django,express,express-notouch,express-cluster2,floor,floor-fixed';
 
 // --- options -------------------------------------------------------------------
 const { values: o } = parseArgs({
@@ -122,6 +122,7 @@ const TARGET_DEFS = {
   'express-pool25': { run: 'express/run.sh', db: 'peers_express', env: { PG_POOL_MAX: '25' } },
   floor: { run: 'floor/run.sh', db: 'peers_floor' },
   'floor-cluster2': { run: 'floor/run.sh', db: 'peers_floor', env: { WORKERS: '2' } },
+  'floor-fixed': { run: 'floor-fixed/run.sh', db: 'peers_floor' }, // the floor with our postgres.js patch
 };
 const LOAD_TARGETS = [
   ...new Set(
@@ -957,6 +958,7 @@ async function main() {
     log(`peers: missing ${missing.join(', ')}`);
     runSetup(PEERS, log);
   } else if (!changed) log('peers: copy up to date, setup done');
+  if (peerTargets.includes('floor-fixed')) makeFixedFloor(PEERS, log);
 
   if (START.some((n) => TARGET_DEFS[n].project && !TARGET_DEFS[n].tsx) || DO_SCALE) projectBundle = await buildProject();
   await startPostgres();

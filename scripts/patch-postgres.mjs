@@ -15,6 +15,8 @@
 // consumed prefix once it is at least half the array, so each operation costs
 // O(1) amortised. `remove()` searches only the live part.
 //
+// The bench also applies it to a copy of the peers' floor (`floor-fixed`).
+//
 // Each of the package's three builds (ESM, CommonJS, Cloudflare) is patched
 // when it holds the known 3.4.x text. A file already patched is left alone. A
 // file of any other shape gets a warning and is left as it is, and
@@ -112,8 +114,11 @@ export function queueState(source) {
   return text.includes(UPSTREAM) ? 'upstream' : 'unknown';
 }
 
-function main() {
-  const root = postgresDir();
+/**
+ * Patches the three builds of the postgres package at root (default: the one
+ * this project resolves). Returns how many files were not of a known shape.
+ */
+export function patchPostgres(root = postgresDir()) {
   let unknown = 0;
   for (const [file, exportLine] of BUILDS) {
     const path = join(root, file);
@@ -124,7 +129,10 @@ function main() {
       console.warn(`patch-postgres: ${path} is not the known postgres.js 3.4 queue; left as is`);
     }
   }
-  if (unknown === 0) console.log('patch-postgres: postgres.js pool queue bounded (see scripts/patch-postgres.mjs)');
+  return unknown;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) main();
+// node scripts/patch-postgres.mjs [PACKAGE_DIR]
+if (import.meta.url === `file://${process.argv[1]}`) {
+  if (patchPostgres(process.argv[2]) === 0) console.log('patch-postgres: postgres.js pool queue bounded (see scripts/patch-postgres.mjs)');
+}

@@ -3,8 +3,9 @@
 // the chosen targets need is missing.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { patchPostgres } from '../../scripts/patch-postgres.mjs';
 
 const MARKER = '.bench-source.json';
 const NPM_DIRS = ['express', 'loadgen', 'floor'];
@@ -94,4 +95,18 @@ export function runSetup(dest, log, timeoutMs = 15 * 60_000) {
     env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
   });
   if (r.status !== 0) throw new Error(`peers setup.sh failed (${r.error?.message || `exit ${r.status ?? r.signal}`})`);
+}
+
+/**
+ * floor-fixed: the copy's floor/ (node_modules included) at dest/floor-fixed,
+ * with the postgres.js queue patch this project installs for itself
+ * (scripts/patch-postgres.mjs). The floor as shipped carries that bug, so its
+ * speed falls the longer its process runs; this one shows the ceiling without it.
+ */
+export function makeFixedFloor(dest, log) {
+  const to = path.join(dest, 'floor-fixed');
+  rmSync(to, { recursive: true, force: true });
+  cpSync(path.join(dest, 'floor'), to, { recursive: true });
+  if (patchPostgres(path.join(to, 'node_modules', 'postgres')) !== 0) throw new Error('floor-fixed: could not patch its postgres.js');
+  log('peers: floor-fixed = floor with the postgres.js queue patch');
 }
