@@ -8,6 +8,7 @@ import { systemClock } from './clock.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { openDatabase } from './db/client.js';
 import { migrate } from './db/migrate.js';
+import { postgresQueuePatched } from './db/postgres-queue.js';
 import { createLogger } from './logger.js';
 import { createPruner } from './session/pruner.js';
 
@@ -49,6 +50,11 @@ async function main(): Promise<void> {
     pgliteDir: path.join(config.dataDir, 'pglite'),
     poolSize: config.poolSize,
   });
+  if (database.engine === 'postgres' && !postgresQueuePatched()) {
+    log.warn(
+      'postgres.js is not patched (installed with --ignore-scripts?): throughput will fall the longer this process runs; run `node scripts/patch-postgres.mjs`',
+    );
+  }
   await migrate(database);
   const app = createApp({ config, database, logger: log });
   const pruner = createPruner({

@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { postgresQueuePatched } from '../../src/db/postgres-queue.js';
 
 interface Queue<T> {
   readonly length: number;
@@ -43,6 +44,10 @@ function scannedLengths(fn: () => void): number[] {
 describe('postgres.js pool queue (patched at install)', () => {
   it.each(builds)('%s carries the patch', (file) => {
     expect(readFileSync(join(root, file), 'utf8')).toContain('sessionql: bounded queue');
+  });
+
+  it('the server sees the patch (it warns at start-up when it does not)', () => {
+    expect(postgresQueuePatched()).toBe(true);
   });
 
   it.each(builds.filter((file) => !file.startsWith('cf/')))(
