@@ -1,8 +1,13 @@
+import { readFileSync } from 'node:fs';
 import postgres from 'postgres';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/client.js';
 import { migrate } from '../../src/db/migrate.js';
 import { postgresUrl } from '../helpers/database.js';
+
+const journal = JSON.parse(readFileSync(new URL('../../drizzle/meta/_journal.json', import.meta.url), 'utf8')) as {
+  entries: unknown[];
+};
 
 describe.runIf(postgresUrl)('migrations (PostgreSQL)', () => {
   it('several instances starting at once on an empty database all succeed (advisory lock)', async () => {
@@ -23,9 +28,12 @@ describe.runIf(postgresUrl)('migrations (PostgreSQL)', () => {
         (await check`SELECT reloptions::text AS fillfactor FROM pg_class WHERE relname = 'sessionql_session'`) as unknown as [
           { fillfactor: string },
         ];
+      const [{ collation }] = (await check`SELECT collation_name AS collation FROM information_schema.columns
+        WHERE table_name = 'sessionql_session' AND column_name = 'key_hash'`) as unknown as [{ collation: string }];
       await check.end();
-      expect(n).toBe(2);
+      expect(n).toBe(journal.entries.length);
       expect(fillfactor).toMatch(/fillfactor=80/);
+      expect(collation).toBe('C');
     } finally {
       await Promise.all(instances.map((db) => db.close()));
       await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
