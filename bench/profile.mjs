@@ -7,22 +7,18 @@
 // and prints self time by function and inclusive time by package. The
 // .cpuprofile files stay in bench/.work/profiles (open them in Chrome DevTools
 // or speedscope for a flame graph).
-import { execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, waitReady } from '../scripts/lib.mjs';
+import { database, startServer } from '../scripts/lib.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const loadgen = path.join(root, 'bench/.work/peers/loadgen/loadgen.mjs');
 if (!existsSync(loadgen)) throw new Error('bench/.work/peers is not set up: run `npm run bench -- --quick --no-load` (or any bench) once');
 const outDir = path.join(root, 'bench/.work/profiles');
 
-let url = process.env.DATABASE_URL;
-const pgEnv = { ...process.env, SESSIONQL_PGDATA: `${process.env.TMPDIR ?? '/tmp'}/sessionql-profile-pg` };
-const ownPg = !url;
-if (ownPg) url = execFileSync(path.join(root, 'scripts/pg.sh'), ['start'], { env: pgEnv, encoding: 'utf8' }).trim().split('\n').pop();
+const db = database(root, 'sessionql-profile-pg');
 execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
 
 /** Self time by function and inclusive time by package, in % of the profile. */
@@ -76,21 +72,7 @@ for (const [mix, ratio] of [
   const dir = path.join(outDir, mix);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const port = await freePort();
-  const server = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, 'dist/main.mjs'], {
-    cwd: root,
-    env: {
-      PATH: process.env.PATH,
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'warn',
-      SESSION_SECRET: randomBytes(32).toString('base64url'),
-      DATABASE_URL: url,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-    },
-    stdio: 'inherit',
-  });
-  await waitReady(`http://127.0.0.1:${port}`);
+  const { server, port } = await startServer(root, db.url, { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
   const out = execFileSync(
     process.execPath,
     // Writes: 1 + 5 s, so loadgen's 50 carts stay under the contract's 999 per line.
@@ -116,7 +98,7 @@ for (const [mix, ratio] of [
     .sort((a, b) => statSync(b).size - statSync(a).size)[0];
   report.push(`## ${mix} (${rps} req/s, p99 ${p99_ms} ms, ${errors} errors; ${path.relative(root, file)})\n\n${summarize(file)}\n`);
 }
-if (ownPg) execFileSync(path.join(root, 'scripts/pg.sh'), ['stop'], { env: pgEnv, stdio: 'ignore' });
+db.stop();
 const text = report.join('\n');
 console.log(text);
 writeFileSync(path.join(outDir, 'summary.txt'), text);

@@ -1,5 +1,8 @@
 // Helpers shared by the plain-JS scripts (soak, bench:profile).
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
+import path from 'node:path';
 
 /** A free TCP port on 127.0.0.1. */
 export function freePort() {
@@ -20,4 +23,47 @@ export async function waitReady(base) {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${base} did not become ready`);
+}
+
+/**
+ * DATABASE_URL, or else a throwaway PostgreSQL from scripts/pg.sh with its data
+ * under $TMPDIR/<name>. stop() stops the throwaway one (no-op otherwise).
+ */
+export function database(root, name) {
+  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, stop() {} };
+  const pg = path.join(root, 'scripts', 'pg.sh');
+  const env = { ...process.env, SESSIONQL_PGDATA: path.join(process.env.TMPDIR ?? '/tmp', name) };
+  const url = execFileSync(pg, ['start'], { env, encoding: 'utf8' }).trim().split('\n').pop();
+  return { url, stop: () => execFileSync(pg, ['stop'], { env, stdio: 'ignore' }) };
+}
+
+/**
+ * Starts the built server (root/dist/main.mjs; `npm run build` first) on a free
+ * port of 127.0.0.1 against databaseUrl, in production mode with warnings only
+ * and a random secret, and resolves once it is ready: { server, port, base }.
+ */
+export async function startServer(root, databaseUrl, { nodeArgs = [], env = {} } = {}) {
+  const port = await freePort();
+  const server = spawn(process.execPath, [...nodeArgs, 'dist/main.mjs'], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      SESSION_SECRET: randomBytes(32).toString('base64url'),
+      DATABASE_URL: databaseUrl,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      ...env,
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    await waitReady(base);
+  } catch (error) {
+    server.kill('SIGKILL');
+    throw error;
+  }
+  return { server, port, base };
 }

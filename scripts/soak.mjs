@@ -4,11 +4,10 @@
 // (DATABASE_URL, or a throwaway cluster from scripts/pg.sh), printing every
 // 10 s: requests/s, errors, server RSS; then whether memory stayed flat.
 // Not part of npm test. Loopback only.
-import { execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { freePort, waitReady } from './lib.mjs';
+import { database, startServer } from './lib.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -22,39 +21,17 @@ const connections = Number(values.connections);
 const intervalS = Number(values.interval);
 const root = new URL('..', import.meta.url).pathname;
 
-let url = process.env.DATABASE_URL;
-let ownPg = false;
-const pgEnv = { ...process.env, SESSIONQL_PGDATA: `${process.env.TMPDIR ?? '/tmp'}/sessionql-soak-pg` };
-if (!url) {
-  url = execFileSync(`${root}scripts/pg.sh`, ['start'], { env: pgEnv, encoding: 'utf8' }).trim().split('\n').pop();
-  ownPg = true;
-}
+const db = database(root, 'sessionql-soak-pg');
 execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
-const port = await freePort();
-const server = spawn(process.execPath, ['dist/main.mjs'], {
-  cwd: root,
-  env: {
-    PATH: process.env.PATH,
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
-    SESSION_SECRET: randomBytes(32).toString('base64url'),
-    DATABASE_URL: url,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    SESSION_PRUNE_INTERVAL: '60',
-  },
-  stdio: ['ignore', 'inherit', 'inherit'],
-});
+const { server, base } = await startServer(root, db.url, { env: { SESSION_PRUNE_INTERVAL: '60' } });
 const cleanup = () => {
   server.kill('SIGTERM');
-  if (ownPg) execFileSync(`${root}scripts/pg.sh`, ['stop'], { env: pgEnv, stdio: 'ignore' });
+  db.stop();
 };
 process.on('SIGINT', () => {
   cleanup();
   process.exit(130);
 });
-const base = `http://127.0.0.1:${port}`;
-await waitReady(base);
 
 const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 const reads = [
@@ -102,7 +79,7 @@ const workers = Array.from({ length: connections }, (_, i) => worker(i));
 const samples = [];
 let last = { t: started, requests: 0 };
 console.log(
-  `soak: ${minutes} min, ${connections} connections, server pid ${server.pid}, PostgreSQL ${ownPg ? '(scripts/pg.sh)' : url.replace(/\/\/[^@]*@/, '//')}`,
+  `soak: ${minutes} min, ${connections} connections, server pid ${server.pid}, PostgreSQL ${process.env.DATABASE_URL ? db.url.replace(/\/\/[^@]*@/, '//') : '(scripts/pg.sh)'}`,
 );
 console.log('elapsed_s  req/s  errors  rss_mb');
 while (Date.now() - started < minutes * 60_000) {
