@@ -132,11 +132,7 @@ const schema = z.object({
       ),
     )
     .default([]),
-  // 6, not postgres.js's 10: with all connections busy postgres.js pipelines
-  // queries, and fewer backends contend less for PostgreSQL's cores. On the
-  // 2-core bench machine 6 served the 80/20 mix about 25 % faster than 10,
-  // reads about 10 % faster, writes within the noise (README, Performance).
-  DATABASE_POOL_SIZE: int(1, 1000).default(6),
+  DATABASE_POOL_SIZE: int(1, 1000).default(10),
   DATABASE_TIMEOUT_MS: int(100, 600_000).default(5000),
   REQUEST_MAX_BYTES: int(1024, 64 * 1024 * 1024).default(262144),
   GRAPHQL_MAX_DEPTH: int(2, 100).default(10),

@@ -45,12 +45,12 @@ export interface DatabaseOptions {
   url: string | undefined;
   /** PGlite's folder; `memory://` keeps it in memory (tests). */
   pgliteDir: string;
-  /** postgres.js pool size. @default 6 */
+  /** postgres.js pool size. @default 10 */
   poolSize?: number;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  if (options.url) return openPostgres(options.url, options.poolSize ?? 6);
+  if (options.url) return openPostgres(options.url, options.poolSize ?? 10);
   if (!options.pgliteDir.startsWith('memory://')) mkdirSync(path.resolve(options.pgliteDir), { recursive: true });
   // Loaded only when used: a PostgreSQL deployment never pays for PGlite.
   const { PGlite } = await import('@electric-sql/pglite');
