@@ -162,6 +162,29 @@ describe.skipIf(skipWithoutChromium)('the demo page in Chromium', () => {
     expect(await visibleText(page.locator('#cart-empty'))).toBe('Your cart is empty.');
   });
 
+  it('theme SYSTEM follows the OS; LIGHT and DARK override it', async () => {
+    const context = await browser.newContext({ viewport: { width: 1200, height: 800 }, colorScheme: 'dark' });
+    contexts.push(context);
+    const page = await openPage(context);
+    const background = () => page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+    expect(await page.locator('html').getAttribute('data-theme')).toBe('system');
+    expect(await background()).toBe('rgb(17, 19, 26)');
+    await page.emulateMedia({ colorScheme: 'light' });
+    expect(await background()).toBe('rgb(245, 246, 250)');
+
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.locator('#theme').getByText('Light').click();
+    await settled(page);
+    expect(await page.locator('html').getAttribute('data-theme')).toBe('light');
+    expect(await background()).toBe('rgb(245, 246, 250)');
+
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.locator('#theme').getByText('Dark').click();
+    await settled(page);
+    expect(await page.locator('html').getAttribute('data-theme')).toBe('dark');
+    expect(await background()).toBe('rgb(17, 19, 26)');
+  });
+
   it('a second browser context has its own, empty session', async () => {
     const [first, second] = [await newContext(), await newContext()];
     const one = await openPage(first);
