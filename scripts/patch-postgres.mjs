@@ -24,9 +24,10 @@
 // before you change this script.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
-export const MARKER = 'sessionql: bounded queue';
+const MARKER = 'sessionql: bounded queue';
 
 const BODY = `function Queue(initial = []) {
   // ${MARKER} (see sessionql's scripts/patch-postgres.mjs)
@@ -102,13 +103,13 @@ const BUILDS = [
 ];
 
 /** The postgres package's directory, as this project resolves it. */
-export function postgresDir() {
+function postgresDir() {
   // `postgres` resolves to cjs/src/index.js under require().
   return join(dirname(createRequire(import.meta.url).resolve('postgres')), '..', '..');
 }
 
 /** 'patched', 'upstream' (the known slow text) or 'unknown'. */
-export function queueState(source) {
+function queueState(source) {
   const text = source.replace(/\r\n/g, '\n');
   if (text.includes(MARKER)) return 'patched';
   return text.includes(UPSTREAM) ? 'upstream' : 'unknown';
@@ -132,7 +133,8 @@ export function patchPostgres(root = postgresDir()) {
   return unknown;
 }
 
-// node scripts/patch-postgres.mjs [PACKAGE_DIR]
-if (import.meta.url === `file://${process.argv[1]}`) {
+// node scripts/patch-postgres.mjs [PACKAGE_DIR]. (A file URL, not `file://` + the
+// path: a checkout under a path with a space would otherwise skip the patch.)
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   if (patchPostgres(process.argv[2]) === 0) console.log('patch-postgres: postgres.js pool queue bounded (see scripts/patch-postgres.mjs)');
 }
