@@ -67,8 +67,9 @@ async function main(): Promise<void> {
   });
   pruner.start();
   let stopping = false;
+  let draining = false;
   const server = createServer((req, res) => {
-    if (stopping) {
+    if (draining) {
       // Draining: answer what arrives on open connections, then let them close.
       res.setHeader('connection', 'close');
       if (req.url === '/ready') return void res.writeHead(503).end();
@@ -91,15 +92,27 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info(`${signal}: draining connections (at most ${config.shutdownTimeoutSeconds} s)`);
-    // net.Server's close stops listening without http.Server's immediate
-    // closing of idle keep-alive sockets (a request in flight towards one would be reset).
     const stopped = pruner.stop();
-    net.Server.prototype.close.call(server, async () => {
-      await stopped;
-      await database.close().catch((error) => log.error(error));
-      log.info('closed');
-      process.exit(0);
-    });
+    // Closing the listening socket resets every connection the kernel has
+    // completed but Node has not accepted yet: its request fails with
+    // ECONNRESET. A busy event loop (PGlite runs queries on it) leaves some
+    // waiting, so the listener closes one loop turn later, after a poll phase
+    // has accepted them. Until then requests are answered as usual: the first
+    // `Connection: close` goes out once the listener is closed, so a client
+    // that reconnects is refused, never caught in the queue.
+    setImmediate(() =>
+      setImmediate(() => {
+        draining = true;
+        // net.Server's close stops listening without http.Server's immediate
+        // closing of idle keep-alive sockets (a request in flight towards one would be reset).
+        net.Server.prototype.close.call(server, async () => {
+          await stopped;
+          await database.close().catch((error) => log.error(error));
+          log.info('closed');
+          process.exit(0);
+        });
+      }),
+    );
     // Idle keep-alive connections are not cut early: closing one races with a
     // client sending on it (a reset request). Node's keep-alive timeout (5 s)
     // ends them, and SHUTDOWN_TIMEOUT bounds the whole drain.
