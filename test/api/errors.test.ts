@@ -7,12 +7,12 @@ import { type Database, type Db, openDatabase } from '../../src/db/client.js';
 import type { Logger } from '../../src/logger.js';
 import { serve, TEST_SECRET } from '../helpers/app.js';
 import { CookieClient } from '../helpers/client.js';
-import { postgresUrl } from '../helpers/database.js';
+import { emptyDatabaseUrl, postgresUrl } from '../helpers/database.js';
 
 /** A database without the session table: every session statement fails. */
 async function brokenDatabase(): Promise<Database> {
   if (postgresUrl) {
-    return openDatabase({ url: postgresUrl, pgliteDir: 'memory://', poolSize: 2 });
+    return openDatabase({ url: await emptyDatabaseUrl('broken'), pgliteDir: 'memory://', poolSize: 2 });
   }
   const client = new PGlite();
   const db = drizzlePglite(client) as unknown as Db;

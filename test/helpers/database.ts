@@ -14,17 +14,21 @@ export function testDatabaseUrl(): string | undefined {
   return sharedUrl;
 }
 
-/** This worker's own database on PostgreSQL: dropped and made anew per run. */
-async function workerDatabaseUrl(url: string): Promise<string> {
-  const name = `sessionql_test_${process.env.VITEST_POOL_ID ?? process.pid}`;
-  const admin = postgres(url, { max: 1, onnotice: () => {} });
+/**
+ * A new, empty database of this worker on the PostgreSQL of DATABASE_URL
+ * (dropped and made anew per run), named after `tag`: its URL.
+ */
+export async function emptyDatabaseUrl(tag: string): Promise<string> {
+  if (!postgresUrl) throw new Error('emptyDatabaseUrl: DATABASE_URL is not set');
+  const name = `sessionql_test_${tag}_${process.env.VITEST_POOL_ID ?? process.pid}`;
+  const admin = postgres(postgresUrl, { max: 1, onnotice: () => {} });
   try {
     await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.unsafe(`CREATE DATABASE ${name}`);
   } finally {
     await admin.end();
   }
-  const u = new URL(url);
+  const u = new URL(postgresUrl);
   u.pathname = `/${name}`;
   return u.toString();
 }
@@ -35,7 +39,7 @@ async function workerDatabaseUrl(url: string): Promise<string> {
  */
 export function testDatabase(): Promise<Database> {
   shared ??= (async () => {
-    const url = postgresUrl ? await workerDatabaseUrl(postgresUrl) : undefined;
+    const url = postgresUrl ? await emptyDatabaseUrl('worker') : undefined;
     sharedUrl = url;
     const database = await openDatabase({ url, pgliteDir: 'memory://', poolSize: 20 });
     await migrate(database);

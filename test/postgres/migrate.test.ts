@@ -3,7 +3,7 @@ import postgres from 'postgres';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/client.js';
 import { migrate } from '../../src/db/migrate.js';
-import { postgresUrl } from '../helpers/database.js';
+import { emptyDatabaseUrl, postgresUrl } from '../helpers/database.js';
 
 const journal = JSON.parse(readFileSync(new URL('../../drizzle/meta/_journal.json', import.meta.url), 'utf8')) as {
   entries: unknown[];
@@ -11,18 +11,11 @@ const journal = JSON.parse(readFileSync(new URL('../../drizzle/meta/_journal.jso
 
 describe.runIf(postgresUrl)('migrations (PostgreSQL)', () => {
   it('several instances starting at once on an empty database all succeed (advisory lock)', async () => {
-    const name = `sessionql_migrate_${process.pid}`;
-    const admin = postgres(postgresUrl!, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.unsafe(`CREATE DATABASE ${name}`);
-    const url = new URL(postgresUrl!);
-    url.pathname = `/${name}`;
-    const instances = await Promise.all(
-      Array.from({ length: 4 }, () => openDatabase({ url: url.toString(), pgliteDir: 'memory://', poolSize: 2 })),
-    );
+    const url = await emptyDatabaseUrl('migrate');
+    const instances = await Promise.all(Array.from({ length: 4 }, () => openDatabase({ url, pgliteDir: 'memory://', poolSize: 2 })));
     try {
       await Promise.all(instances.map((db) => migrate(db)));
-      const check = postgres(url.toString(), { max: 1, onnotice: () => {} });
+      const check = postgres(url, { max: 1, onnotice: () => {} });
       const [{ n }] = (await check`SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations`) as unknown as [{ n: number }];
       const [{ fillfactor }] =
         (await check`SELECT reloptions::text AS fillfactor FROM pg_class WHERE relname = 'sessionql_session'`) as unknown as [
@@ -36,8 +29,6 @@ describe.runIf(postgresUrl)('migrations (PostgreSQL)', () => {
       expect(collation).toBe('C');
     } finally {
       await Promise.all(instances.map((db) => db.close()));
-      await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.end();
     }
   });
 });
