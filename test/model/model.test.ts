@@ -798,8 +798,13 @@ function forgeCookie(run: Run, c: number, how: 'signature' | 'garbage' | 'unsign
   const key = dot < 0 ? held : held.slice(0, dot);
   if (how === 'garbage') return 'not-a-session-cookie';
   if (how === 'unsigned') return key;
+  // Every character of the signature but the last (which keeps the base64url
+  // canonical, so the server gets as far as the HMAC comparison) changes:
+  // forging a forged cookie again must not give back the genuine signature,
+  // as flipping only the first character did after two forges in a row.
   const sig = held.slice(dot + 1);
-  return `${key}.${sig[0] === 'A' ? 'B' : 'A'}${sig.slice(1)}`;
+  const flipped = [...sig.slice(0, -1)].map((ch) => (ch === 'A' ? 'B' : 'A')).join('');
+  return `${key}.${flipped}${sig.slice(-1)}`;
 }
 
 async function runSteps(app: Awaited<ReturnType<typeof setup>>, config: ModelConfig, steps: Step[]): Promise<void> {
