@@ -103,6 +103,19 @@ describe('expiry (SESSION_COOKIE_AGE, set_expiry)', async () => {
     expect(e.response.setCookie).toBeNull();
     expect((await c.data('{ session { expiryAge } }')).session.expiryAge).toBe(100);
   });
+
+  it('expiresAt keeps the milliseconds of setSessionExpiry(at), also past 2038', async () => {
+    // Deadlines travel as float8 seconds. Just past 2^31 s (2038-01-19) a
+    // double holds them to about half a microsecond, and expiresAt lost a
+    // millisecond on these (it truncated the seconds instead of rounding).
+    const c = client();
+    const wrong: string[] = [];
+    for (const at of ['2038-07-18T08:56:54.950Z', '2038-04-12T09:14:26.239Z', '2038-05-24T04:48:28.173Z']) {
+      const r = await c.data('mutation($at: DateTime) { setSessionExpiry(at: $at) { expiresAt } }', { at });
+      if (r.setSessionExpiry.expiresAt !== at) wrong.push(`${at} came back as ${r.setSessionExpiry.expiresAt}`);
+    }
+    expect(wrong).toEqual([]);
+  });
 });
 
 describe('SESSION_EXPIRE_AT_BROWSER_CLOSE=true', async () => {

@@ -53,7 +53,10 @@ SessionRef.implement({
       type: 'DateTime',
       nullable: true,
       description: 'When the session expires; null when it is not stored, or expires at browser close and has no server-side deadline.',
-      resolve: (s) => (s.expiresAt === null ? null : new Date(s.expiresAt * 1000)),
+      // Seconds arrive as float8, only about a microsecond exact from 2038 on:
+      // round to the millisecond (every deadline is whole milliseconds), as
+      // new Date() would truncate 54.9499… to 54.949.
+      resolve: (s) => (s.expiresAt === null ? null : new Date(Math.round(s.expiresAt * 1000))),
     }),
     expiryAge: t.exposeInt('expiryAge', {
       description: 'Seconds until the session expires (the configured age when not stored).',
