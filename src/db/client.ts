@@ -4,6 +4,7 @@ import type { sql } from 'drizzle-orm';
 import { type PgDatabase, PgDialect, type PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
+import { acquireFolderLock, type FolderLock } from './folder-lock.js';
 import * as schema from './schema.js';
 import { isUnavailable, withTimeout } from './unavailable.js';
 
@@ -49,13 +50,31 @@ export interface DatabaseOptions {
   poolSize?: number;
 }
 
+/**
+ * Opens the database of `options`. A PGlite folder is locked first (see
+ * src/db/folder-lock.ts): two processes on one folder would each keep their
+ * own copy of the data in memory and write over each other's files.
+ * @throws FolderLocked when another live process has the folder open.
+ */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   if (options.url) return openPostgres(options.url, options.poolSize ?? 10);
-  if (!options.pgliteDir.startsWith('memory://')) mkdirSync(path.resolve(options.pgliteDir), { recursive: true });
+  if (options.pgliteDir.startsWith('memory://')) return openPglite(options.pgliteDir, null);
+  const dir = path.resolve(options.pgliteDir);
+  mkdirSync(dir, { recursive: true });
+  const lock = acquireFolderLock(dir);
+  try {
+    return await openPglite(dir, lock);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+async function openPglite(dataDir: string, lock: FolderLock | null): Promise<Database> {
   // Loaded only when used: a PostgreSQL deployment never pays for PGlite.
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle: drizzlePglite } = await import('drizzle-orm/pglite');
-  const client = await PGlite.create(options.pgliteDir);
+  const client = await PGlite.create(dataDir);
   const db = drizzlePglite(client, { schema }) as unknown as Db;
   return {
     db,
@@ -67,7 +86,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     },
     withLock: (_key, fn) => fn(),
     rows: async <T>(q: ReturnType<typeof sql>) => ((await db.execute(q)) as unknown as { rows: T[] }).rows,
-    close: () => client.close(),
+    close: async () => {
+      try {
+        await client.close();
+      } finally {
+        lock?.release();
+      }
+    },
   };
 }
 

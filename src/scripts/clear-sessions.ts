@@ -1,11 +1,15 @@
 // Django's `clearsessions`: deletes expired sessions in batches and prints how many.
 // Usage: npm run sessions:clear [-- --batch 10000]
+// On PGlite only one process may open the data folder: while the server runs,
+// this asks it to prune (src/session/prune-control.ts) instead.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { systemClock } from '../clock.js';
 import { ConfigError, loadConfig } from '../config.js';
-import { openDatabase } from '../db/client.js';
+import { type Database, openDatabase } from '../db/client.js';
+import { FolderLocked } from '../db/folder-lock.js';
 import { migrate } from '../db/migrate.js';
+import { pruneSocketPath, requestPrune } from '../session/prune-control.js';
 import { SessionStore } from '../session/store.js';
 
 const { values } = parseArgs({ options: { batch: { type: 'string', default: '10000' } } });
@@ -22,7 +26,29 @@ try {
   console.error(`sessions:clear: ${error.message}`);
   process.exit(2);
 }
-const database = await openDatabase({ url: config.databaseUrl, pgliteDir: path.join(config.dataDir, 'pglite'), poolSize: 1 });
+const report = (deleted: number, started: number, how = '') =>
+  console.log(`Deleted ${deleted} expired session${deleted === 1 ? '' : 's'} in ${Math.round(performance.now() - started)} ms${how}.`);
+
+let database: Database;
+try {
+  // On PGlite this takes the folder's lock (src/db/folder-lock.ts) and keeps it until close.
+  database = await openDatabase({ url: config.databaseUrl, pgliteDir: path.join(config.dataDir, 'pglite'), poolSize: 1 });
+} catch (error) {
+  if (!(error instanceof FolderLocked)) throw error;
+  // A running server has the folder open: a second opener would diverge from it, so ask the server.
+  const socketPath = pruneSocketPath(config.dataDir);
+  const started = performance.now();
+  try {
+    const answer = await requestPrune(socketPath, batch);
+    report(answer.deleted, started, ` (through the running server, PID ${answer.pid})`);
+    process.exit(0);
+  } catch (failure) {
+    console.error(
+      `sessions:clear: ${error.message}\nIt did not prune through ${socketPath} (${(failure as Error).message}); if it is a server still starting, try again.`,
+    );
+    process.exit(1);
+  }
+}
 try {
   await migrate(database);
   const store = new SessionStore(database, {
@@ -31,8 +57,7 @@ try {
     maxBytes: config.maxBytes,
   });
   const started = performance.now();
-  const deleted = await store.prune(systemClock.now(), batch);
-  console.log(`Deleted ${deleted} expired session${deleted === 1 ? '' : 's'} in ${Math.round(performance.now() - started)} ms.`);
+  report(await store.prune(systemClock.now(), batch), started);
 } finally {
   await database.close();
 }

@@ -34,6 +34,11 @@ export function buildServer(): void {
  */
 export function runScript(script: string, env: Record<string, string | undefined>, args: string[] = []): Run {
   const [command, argv] = script.endsWith('.ts') ? [tsx, [script, ...args]] : [process.execPath, ['--enable-source-maps', script, ...args]];
+  return spawnRun(command, argv, env);
+}
+
+/** Runs `command` in the repo with only PATH, HOME and `env`, collecting its output. */
+export function spawnRun(command: string, argv: string[], env: Record<string, string | undefined>): Run {
   const child = spawn(command, argv, {
     cwd: repoRoot,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
