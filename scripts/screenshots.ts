@@ -5,7 +5,6 @@
  * chromium. `-- --dark` also writes the demo in its dark theme to $TMPDIR/sessionql-demo-dark.png.
  */
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -28,7 +27,7 @@ async function startApp(): Promise<{ baseUrl: string; close: () => Promise<void>
   await migrate(database);
   const config = loadConfig({ NODE_ENV: 'test', SESSION_SECRET: 'screenshots-secret-0123456789-0123456789' });
   const app = createApp({ config, database });
-  const server = createServer((req, res) => void app.handle(req, res));
+  const server = app.httpServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,

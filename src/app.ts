@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GraphQLError } from 'graphql';
 import { createYoga, useReadinessCheck, maskError as yogaMaskError } from 'graphql-yoga';
 import { type Clock, systemClock } from './clock.js';
@@ -6,16 +7,24 @@ import type { Database } from './db/client.js';
 import { isReady } from './db/migrate.js';
 import { toClientError } from './errors.js';
 import type { Context } from './graphql/builder.js';
+import { yogaParserCaches } from './graphql/document-cache.js';
 import { limitRules } from './graphql/limits.js';
 import { schema } from './graphql/schema.js';
+import { withoutSuggestions } from './graphql/suggestions.js';
 import { createFastLane } from './http/fast-lane.js';
 import { createNodeHandler } from './http/node-handler.js';
 import { useOperationInfo } from './http/operations.js';
+import { SECURITY_HEADERS } from './http/policy/headers.js';
+import { GRAPHQL_PATH } from './http/policy/routes.js';
+import { createHttpServer } from './http/server.js';
 import { useContentSecurityPolicy } from './http/use-content-security-policy.js';
 import { useCsrfGuard } from './http/use-csrf.js';
 import { useDemoPage } from './http/use-demo-page.js';
+import { useGraphiQLPage } from './http/use-graphiql-page.js';
+import { useHiddenSuggestions } from './http/use-hidden-suggestions.js';
 import { useMetricsEndpoint } from './http/use-metrics.js';
 import { useQueryLimits } from './http/use-query-limits.js';
+import { useRoutes } from './http/use-routes.js';
 import { sessionHeaders, useSession } from './http/use-session.js';
 import { createLogger, type Logger, withoutExpectedErrors } from './logger.js';
 import { createMetrics } from './metrics.js';
@@ -29,6 +38,11 @@ export interface AppOptions {
   clock?: Clock;
   /** @default JSON lines in production, text elsewhere, at LOG_LEVEL */
   logger?: Logger;
+  /**
+   * Answer plain JSON queries and mutations on the fast lane; false sends
+   * every request to Yoga's own handler (the tests run both ways). @default true
+   */
+  fastPath?: boolean;
 }
 
 const GRAPHIQL_EXAMPLE = `# sessionql: your session, kept server-side behind an HttpOnly cookie.
@@ -49,7 +63,7 @@ query MyCart {
  * node:http handler main.ts serves (a fast lane in front of Yoga). Builds
  * only: no environment reads, no listening.
  */
-export function createApp({ config, database, clock = systemClock, logger }: AppOptions) {
+export function createApp({ config, database, clock = systemClock, logger, fastPath = true }: AppOptions) {
   const log = logger ?? createLogger({ json: config.nodeEnv === 'production', level: config.logLevel });
   const metrics = createMetrics();
   const store = new SessionStore(database, {
@@ -59,9 +73,13 @@ export function createApp({ config, database, clock = systemClock, logger }: App
     timeoutMs: config.databaseTimeoutMs,
   });
   const rules = limitRules(config.limits);
+  const documentCaches = { yoga: yogaParserCaches() };
   const sessions = new WeakMap<Request, RequestSession>();
   const newSession = (cookieHeader: string | null) => new RequestSession(store, config, clock, cookieHeader, metrics.events);
+  // With introspection off, "Did you mean …?" would reveal the schema.
+  const hide = (error: GraphQLError) => (config.limits.introspection ? error : withoutSuggestions(error));
   const maskError = (error: unknown, message: string) => {
+    if (error instanceof GraphQLError && !error.originalError) return hide(error);
     const original = error instanceof GraphQLError ? error.originalError : error;
     const expected = toClientError(original, config.maxBytes);
     if (expected?.extensions.code === 'SESSION_TOO_LARGE') metrics.events.tooLarge();
@@ -78,7 +96,14 @@ export function createApp({ config, database, clock = systemClock, logger }: App
   };
   const allowedOrigins = new Set(config.corsOrigins);
   const yogaLogger = withoutExpectedErrors(log);
-  const endpoint = '/graphql';
+  const endpoint = GRAPHQL_PATH;
+  const renderGraphiQL = async () =>
+    (await import('@graphql-yoga/render-graphiql')).renderGraphiQL({
+      title: 'sessionql GraphiQL',
+      defaultQuery: GRAPHIQL_EXAMPLE,
+      credentials: 'same-origin',
+      shouldPersistHeaders: false,
+    });
 
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
@@ -105,26 +130,27 @@ export function createApp({ config, database, clock = systemClock, logger }: App
         maxAge: 600,
       };
     },
-    graphiql: {
-      title: 'sessionql GraphiQL',
-      defaultQuery: GRAPHIQL_EXAMPLE,
-      credentials: 'same-origin',
-      shouldPersistHeaders: false,
-    },
-    // GraphiQL's bundled assets (no CDN) weigh ~45 MB in memory: loaded on first use.
-    renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
+    // GraphiQL (GRAPHIQL) is served by useGraphiQLPage: rendered once, cached by browsers.
+    graphiql: false,
+    // Bounded in bytes, not entries (docs/security.md, Memory bounds).
+    parserAndValidationCache: documentCaches.yoga,
     plugins: [
-      useCsrfGuard({ endpoint, allowedOrigins }),
+      useRoutes(),
+      useCsrfGuard({ allowedOrigins }),
+      // GraphiQL's bundled assets (no CDN) weigh ~45 MB in memory: loaded on first use.
+      config.graphiql && useGraphiQLPage(renderGraphiQL),
       useMetricsEndpoint(metrics, config.metricsToken),
       useOperationInfo(),
       useSession(sessions),
       useQueryLimits(config.limits, rules),
+      !config.limits.introspection && useHiddenSuggestions(),
       useReadinessCheck({ endpoint: '/ready', check: () => isReady(database, config.databaseTimeoutMs) }),
       useDemoPage(),
       useContentSecurityPolicy(),
       {
         onResponse({ response }) {
           if (allowedOrigins.size > 0) response.headers.append('vary', 'Origin');
+          for (const [name, value] of Object.entries(SECURITY_HEADERS)) response.headers.set(name, value);
         },
       },
     ],
@@ -138,9 +164,9 @@ export function createApp({ config, database, clock = systemClock, logger }: App
     maxTokens: config.limits.maxTokens,
     rules,
     maskError: (error) => {
-      const masked = maskError(error, 'Unexpected error.') as GraphQLError;
-      if (masked !== error) yogaLogger.error(error);
-      return masked;
+      // Errors thrown by resolvers are logged (expected ones are filtered out by yogaLogger).
+      if (error.originalError) yogaLogger.error(error);
+      return maskError(error, 'Unexpected error.') as GraphQLError;
     },
     context: (cookieHeader) => {
       const session = newSession(cookieHeader);
@@ -148,16 +174,25 @@ export function createApp({ config, database, clock = systemClock, logger }: App
     },
   });
 
+  metrics.watchCache('yoga_documents', documentCaches.yoga.documentCache);
+  metrics.watchCache('yoga_errors', documentCaches.yoga.errorCache);
+  metrics.watchCache('fast_lane', fastLane.documents);
+
   const handle = createNodeHandler({
-    fastLane,
+    fastLane: fastPath ? fastLane : async () => undefined,
     yogaFetch: yoga.fetch,
     yogaListener: yoga.requestListener,
     maxBodyBytes: config.requestMaxBytes,
+    allowedOrigins,
     logger: yogaLogger,
     metrics,
   });
 
-  return { fetch: yoga.fetch, handle, yoga, store, metrics, logger: yogaLogger };
+  /** The node:http server for `handle`, or for a handler wrapping it (main.ts's drain). */
+  const httpServer = (handler: (req: IncomingMessage, res: ServerResponse) => unknown = handle) =>
+    createHttpServer(handler, { maxBodyBytes: config.requestMaxBytes, logger: yogaLogger });
+
+  return { fetch: yoga.fetch, handle, httpServer, yoga, store, metrics, logger: yogaLogger };
 }
 
 export type App = ReturnType<typeof createApp>;

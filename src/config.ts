@@ -49,6 +49,8 @@ export interface Config {
   /** Largest request body; larger ones get 413. @default 262144 */
   readonly requestMaxBytes: number;
   readonly limits: QueryLimits;
+  /** GraphiQL at GET /graphql for browsers. @default true, except false with NODE_ENV=production */
+  readonly graphiql: boolean;
   /** Bearer token for /metrics; unset: /metrics answers 404. */
   readonly metricsToken: string | undefined;
   /** Seconds between in-process prunes of expired sessions; 0 = off. @default 0 */
@@ -140,11 +142,30 @@ const schema = z.object({
   GRAPHQL_MAX_ROOT_FIELDS: int(1, 1000).default(10),
   GRAPHQL_MAX_TOKENS: int(50, 100_000).default(1000),
   GRAPHQL_INTROSPECTION: bool.optional(),
+  GRAPHIQL: bool.optional(),
   METRICS_TOKEN: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
   SESSION_PRUNE_INTERVAL: int(0, 7 * 24 * 3600).default(0),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent'], { message: 'must be debug, info, warn, error or silent' }).optional(),
   SHUTDOWN_TIMEOUT: int(0, 3600).default(10),
 });
+
+/**
+ * Cookie name prefixes (RFC 6265bis §4.1.3): browsers drop a `__Secure-`
+ * cookie without Secure, and a `__Host-` one unless it is also host-only
+ * (no Domain) with Path=/. Such a cookie cannot be set or overwritten by a
+ * sibling subdomain (cookie tossing). The problem, or null.
+ */
+function cookiePrefixProblem(name: string, secure: boolean, path: string, domain: string | undefined): string | null {
+  const lower = name.toLowerCase();
+  if (lower.startsWith('__host-')) {
+    if (!secure || path !== '/' || domain) {
+      return `${name} (a __Host- cookie) requires SESSION_COOKIE_SECURE=true, SESSION_COOKIE_PATH=/ and no SESSION_COOKIE_DOMAIN (browsers drop it otherwise)`;
+    }
+  } else if (lower.startsWith('__secure-') && !secure) {
+    return `${name} (a __Secure- cookie) requires SESSION_COOKIE_SECURE=true (browsers drop it otherwise)`;
+  }
+  return null;
+}
 
 /** The variables {@link loadConfig} reads, for the README's table and the tests. */
 export const configVariables = Object.keys(schema.shape);
@@ -176,6 +197,8 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
       'invalid configuration:\n  SESSION_COOKIE_SAMESITE: None requires SESSION_COOKIE_SECURE=true (browsers drop it otherwise)',
     );
   }
+  const prefixed = cookiePrefixProblem(e.SESSION_COOKIE_NAME, e.SESSION_COOKIE_SECURE, e.SESSION_COOKIE_PATH, e.SESSION_COOKIE_DOMAIN);
+  if (prefixed) throw new ConfigError(`invalid configuration:\n  SESSION_COOKIE_NAME: ${prefixed}`);
   let secrets = e.SESSION_SECRET;
   let secretGenerated = false;
   if (!secrets && !needsSecret) secrets = [];
@@ -220,6 +243,7 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
       // On while developing; in production only when asked for.
       introspection: e.GRAPHQL_INTROSPECTION ?? e.NODE_ENV !== 'production',
     }),
+    graphiql: e.GRAPHIQL ?? e.NODE_ENV !== 'production',
     metricsToken: e.METRICS_TOKEN,
     pruneIntervalSeconds: e.SESSION_PRUNE_INTERVAL,
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'silent' : 'info'),

@@ -1,15 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { createApp } from './app.js';
 import { systemClock } from './clock.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { openDatabase } from './db/client.js';
+import { FolderLocked } from './db/folder-lock.js';
 import { migrate } from './db/migrate.js';
 import { postgresQueuePatched } from './db/postgres-queue.js';
 import { createLogger } from './logger.js';
+import { createPruneControl, pruneSocketPath } from './session/prune-control.js';
 import { createPruner } from './session/pruner.js';
 
 /**
@@ -66,15 +67,29 @@ async function main(): Promise<void> {
     events: app.metrics.events,
   });
   pruner.start();
+  // On PGlite, `npm run sessions:clear` prunes through this process (only one may open the folder).
+  const control =
+    database.engine === 'pglite'
+      ? createPruneControl({
+          socketPath: pruneSocketPath(config.dataDir),
+          prune: async (batch) => {
+            const deleted = await app.store.prune(systemClock.now(), batch);
+            app.metrics.events.pruned(deleted);
+            return deleted;
+          },
+          logger: log,
+        })
+      : null;
+  await control?.listen();
   let stopping = false;
   let draining = false;
-  const server = createServer((req, res) => {
+  const server = app.httpServer((req, res) => {
     if (draining) {
       // Draining: answer what arrives on open connections, then let them close.
       res.setHeader('connection', 'close');
       if (req.url === '/ready') return void res.writeHead(503).end();
     }
-    void app.handle(req, res);
+    return app.handle(req, res);
   });
   server.listen(config.port, config.host, () => {
     const engine = database.engine === 'pglite' ? `PGlite in ${path.join(config.dataDir, 'pglite')}` : 'PostgreSQL';
@@ -92,7 +107,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info(`${signal}: draining connections (at most ${config.shutdownTimeoutSeconds} s)`);
-    const stopped = pruner.stop();
+    const stopped = Promise.all([pruner.stop(), control?.close()]);
     // Closing the listening socket resets every connection the kernel has
     // completed but Node has not accepted yet: its request fails with
     // ECONNRESET. A busy event loop (PGlite runs queries on it) leaves some
@@ -123,6 +138,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error) => {
-  console.error('sessionql: failed to start:', error);
+  console.error('sessionql: failed to start:', error instanceof FolderLocked ? error.message : error);
   process.exit(1);
 });

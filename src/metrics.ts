@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** What happened to sessions, for /metrics. Domain code calls these; they never throw. */
 export interface SessionEvents {
@@ -60,6 +60,16 @@ export function createMetrics() {
     pruned: counter('sessionql_sessions_pruned_total', 'Expired sessions deleted by the pruner or sessions:clear.'),
   };
   const names = new Set<string>();
+  const caches = new Map<string, { readonly bytes: number }>();
+  new Gauge({
+    name: 'sessionql_document_cache_bytes',
+    help: 'Estimated heap held by each parsed-document cache; each is bounded in bytes (docs/security.md).',
+    labelNames: ['cache'],
+    registers: [registry],
+    collect() {
+      for (const [cache, source] of caches) this.set({ cache }, source.bytes);
+    },
+  });
 
   const events: SessionEvents = {
     created: () => sessions.created.inc(),
@@ -75,6 +85,10 @@ export function createMetrics() {
   return {
     registry,
     events,
+    /** Reports a cache's `bytes` under `sessionql_document_cache_bytes{cache=name}`. */
+    watchCache(name: string, cache: { readonly bytes: number }) {
+      caches.set(name, cache);
+    },
     /** One GraphQL operation done; `name` is client-chosen, so its label set is bounded. */
     operation(type: string, name: string | undefined, outcome: string, seconds: number) {
       let label = name && /^[_A-Za-z][_0-9A-Za-z]{0,63}$/.test(name) ? name : 'anonymous';

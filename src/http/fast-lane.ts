@@ -11,7 +11,9 @@ import {
   type ValidationRule,
   validate,
 } from 'graphql';
+import { DocumentCache, documentBytes, stringBytes } from '../graphql/document-cache.js';
 import { recordOperation } from './operations.js';
+import { SECURITY_HEADERS } from './policy/headers.js';
 
 export interface FastLaneOptions {
   schema: GraphQLSchema;
@@ -43,7 +45,13 @@ type Prepared = { document: DocumentNode; kind: 'query' | 'mutation'; name: stri
  * Returns the buffered body when it did not answer, so Yoga can still read it.
  */
 export function createFastLane(options: FastLaneOptions) {
-  const documents = new Map<string, Prepared>();
+  // Verdicts per query text, bounded by their estimated heap (docs/security.md, Memory bounds).
+  const documents = new DocumentCache<Prepared>({
+    maxBytes: 16 * 1024 * 1024,
+    maxEntryBytes: 1024 * 1024,
+    maxKeyLength: 16 * 1024,
+    weigh: (query, prepared) => (prepared ? documentBytes(query, prepared.document) : stringBytes(query)),
+  });
   const prepare = (query: string): Prepared => {
     let prepared = documents.get(query);
     if (prepared !== undefined) return prepared;
@@ -57,7 +65,6 @@ export function createFastLane(options: FastLaneOptions) {
           prepared = { document, kind: op.operation, name: op.name?.value };
       }
     } catch {}
-    if (documents.size >= 500) documents.delete(documents.keys().next().value as string);
     documents.set(query, prepared);
     return prepared;
   };
@@ -88,7 +95,9 @@ export function createFastLane(options: FastLaneOptions) {
   }
 
   /** Answers the request and returns null, or returns the body it read for Yoga. */
-  return async function handle(req: IncomingMessage, res: ServerResponse, read?: Buffer): Promise<Buffer | null | undefined> {
+  return Object.assign(handle, { documents });
+
+  async function handle(req: IncomingMessage, res: ServerResponse, read?: Buffer): Promise<Buffer | null | undefined> {
     if (!eligible(req, read)) return undefined;
     const body = read ?? (await readBody(req));
     let params: { query?: unknown; variables?: unknown; operationName?: unknown; extensions?: unknown };
@@ -137,6 +146,7 @@ export function createFastLane(options: FastLaneOptions) {
     });
     const payload = JSON.stringify(out);
     Object.assign(headers, {
+      ...SECURITY_HEADERS,
       'content-type': 'application/json; charset=utf-8',
       'content-length': Buffer.byteLength(payload),
       ...context.headers(),
@@ -149,7 +159,7 @@ export function createFastLane(options: FastLaneOptions) {
     if (options.allowedOrigins.size > 0) headers.vary = headers.vary ? `${headers.vary}, Origin` : 'Origin';
     res.writeHead(status, headers).end(payload);
     return null;
-  };
+  }
 }
 
 /** A GraphQL error as Yoga serialises it: no internal `http` / `unexpected` extensions. */

@@ -3,48 +3,51 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { operationOf } from './operations.js';
+import { drainBody, readLimited } from './policy/body.js';
+import { jsonError } from './policy/errors.js';
+import { SECURITY_HEADERS } from './policy/headers.js';
+import { csrfRefusal, originVerdict } from './policy/origin.js';
+import { parseTarget } from './policy/request-target.js';
+import { isRoute } from './policy/routes.js';
 
 type FastLane = (req: IncomingMessage, res: ServerResponse, body?: Buffer) => Promise<Buffer | null | undefined>;
 type Fetch = (url: string, init: RequestInit, context: { req: IncomingMessage; res: ServerResponse }) => Promise<Response> | Response;
 type Listener = (req: IncomingMessage, res: ServerResponse) => unknown;
 
-function refuse(res: ServerResponse, status: number, message: string, code: string): void {
-  const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
-  // The rest of the body is not read: close the connection rather than drain it.
+/** Writes a refusal; `close` ends the connection after it (a body left unread). */
+function refuse(res: ServerResponse, status: number, message: string, code: string, close = false): void {
+  const [body, init] = jsonError(status, message, code);
   res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
+    ...init.headers,
     'content-length': Buffer.byteLength(body),
-    connection: 'close',
+    ...(close ? { connection: 'close' } : {}),
   });
   res.end(body);
 }
 
-/** A body of unknown length (chunked), read up to `limit` bytes; null when it is longer. */
-async function readLimited(req: IncomingMessage, limit: number): Promise<Buffer | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) return null;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+/** What a log line may show of an attacker's bytes: JSON-escaped, at most 200 characters. */
+function quoted(text: string | undefined): string {
+  return JSON.stringify((text ?? '').slice(0, 200));
 }
 
 /**
- * The node:http handler main.ts serves. Bodies over REQUEST_MAX_BYTES get
- * 413 before anything is parsed; plain JSON queries and mutations go to the
- * fast lane; everything else, and whatever the fast lane declines, to Yoga.
+ * The node:http handler main.ts serves. In order: the request target and
+ * Host are checked (400, logged), unknown paths get 404, the CSRF rule runs
+ * on every path, bodies over REQUEST_MAX_BYTES get 413 before anything is
+ * parsed; then plain JSON queries and mutations go to the fast lane and
+ * everything else, and whatever the fast lane declines, to Yoga.
  */
 export function createNodeHandler(options: {
   fastLane: FastLane;
   yogaFetch: Fetch;
   yogaListener: Listener;
   maxBodyBytes: number;
+  allowedOrigins: ReadonlySet<string>;
   logger: Logger;
   metrics: Metrics;
 }) {
   const { fastLane, maxBodyBytes, logger, metrics } = options;
+  const tooLarge = `The request body exceeds REQUEST_MAX_BYTES (${maxBodyBytes} bytes).`;
 
   /** One log line and the operation metrics when the response is done. */
   function observe(req: IncomingMessage, res: ServerResponse): void {
@@ -75,7 +78,7 @@ export function createNodeHandler(options: {
     }
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
     const response = await options.yogaFetch(
-      `http://${req.headers.host ?? 'localhost'}${req.url}`,
+      `http://${req.headers.host}${req.url}`,
       { method: req.method, headers, body: hasBody ? (body as unknown as BodyInit) : undefined },
       { req, res },
     );
@@ -88,16 +91,62 @@ export function createNodeHandler(options: {
     res.writeHead(response.status, out).end(Buffer.from(await response.arrayBuffer()));
   }
 
+  /**
+   * 413 for a body over the limit. The client is still sending it: closing
+   * at once resets the connection and most clients (fetch, http.request)
+   * then report EPIPE instead of the answer. So, as nginx's lingering close
+   * does, a bounded part of the body is read and dropped first, then the
+   * 413 goes out with `Connection: close`.
+   */
+  async function refuseTooLarge(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // A client waiting for 100 Continue (never sent for it: src/http/server.ts) sends no body.
+    if (!/100-continue/i.test(req.headers.expect ?? '')) await drainBody(req);
+    refuse(res, 413, tooLarge, 'PAYLOAD_TOO_LARGE', true);
+  }
+
+  /** The checks every request passes before any handler: false when it has been answered. */
+  function admit(req: IncomingMessage, res: ServerResponse): boolean {
+    if (req.url === '*' && req.method === 'OPTIONS') {
+      res.writeHead(204, { allow: 'GET, HEAD, POST, OPTIONS', ...SECURITY_HEADERS }).end();
+      return false;
+    }
+    const target = parseTarget(req.url, req.headers.host);
+    if (!target.ok) {
+      logger.warn(`bad request (${target.reason}): ${req.method} ${quoted(req.url)} Host: ${quoted(req.headers.host)}`);
+      refuse(res, 400, `Bad request: ${target.reason}.`, 'BAD_REQUEST', true);
+      return false;
+    }
+    if (target.rewritten || req.headers.host === undefined) {
+      req.url = target.path + target.search;
+      req.headers.host = target.host;
+    }
+    if (!isRoute(target.path)) {
+      refuse(res, 404, 'Not found.', 'NOT_FOUND');
+      return false;
+    }
+    const origin = req.headers.origin;
+    const refusal = csrfRefusal(
+      req.method ?? 'GET',
+      req.headers['content-type'],
+      origin,
+      originVerdict(origin, target.host, options.allowedOrigins),
+    );
+    if (refusal) {
+      refuse(res, refusal.status, refusal.message, 'BAD_REQUEST', req.method !== 'GET' && req.method !== 'HEAD');
+      return false;
+    }
+    return true;
+  }
+
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     observe(req, res);
     try {
+      if (!admit(req, res)) return;
       const declared = req.headers['content-length'];
-      if (declared !== undefined && Number(declared) > maxBodyBytes) {
-        return refuse(res, 413, `The request body exceeds REQUEST_MAX_BYTES (${maxBodyBytes} bytes).`, 'PAYLOAD_TOO_LARGE');
-      }
+      if (declared !== undefined && Number(declared) > maxBodyBytes) return await refuseTooLarge(req, res);
       if (declared === undefined && req.headers['transfer-encoding']) {
         const body = await readLimited(req, maxBodyBytes);
-        if (!body) return refuse(res, 413, `The request body exceeds REQUEST_MAX_BYTES (${maxBodyBytes} bytes).`, 'PAYLOAD_TOO_LARGE');
+        if (!body) return await refuseTooLarge(req, res);
         const left = await fastLane(req, res, body);
         if (left !== null) await toYoga(req, res, left ?? body);
         return;
@@ -108,9 +157,14 @@ export function createNodeHandler(options: {
       // The fast lane read the body and declined: hand Yoga the same request.
       await toYoga(req, res, left);
     } catch (error) {
+      // The client went away, or its body was malformed (Node's clientError answered it): not a server error.
+      if (req.destroyed || (error as NodeJS.ErrnoException).code === 'ECONNRESET') {
+        logger.debug(`request ended by the client: ${(error as Error).message}`);
+        return void res.destroy();
+      }
       logger.error(error);
       if (res.headersSent) return void res.destroy();
-      refuse(res, 500, 'Unexpected error.', 'INTERNAL_SERVER_ERROR');
+      refuse(res, 500, 'Unexpected error.', 'INTERNAL_SERVER_ERROR', true);
     }
   };
 }

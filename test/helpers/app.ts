@@ -1,6 +1,5 @@
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type App, createApp } from '../../src/app.js';
+import { type App, type AppOptions, createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { CookieClient } from './client.js';
 import { TestClock } from './clock.js';
@@ -21,18 +20,19 @@ export interface HttpApp {
  * HTTP by the same handler as production (the fast lane and Yoga behind it).
  * `env` overrides the environment the config is read from.
  */
-export async function setup(env: Record<string, string> = {}) {
+export async function setup(env: Record<string, string> = {}, options: Pick<AppOptions, 'fastPath' | 'logger'> = {}) {
   const { database, statements } = recordingDatabase(await testDatabase());
   const config = loadConfig({ NODE_ENV: 'test', SESSION_SECRET: TEST_SECRET, ...env });
   const clock = new TestClock();
-  const app = await serve(createApp({ config, database, clock }));
+  const built = createApp({ config, database, clock, ...options });
+  const app = await serve(built);
   /** `statements`: the SQL the app ran, for tests of what hits the database. */
-  return { app, config, clock, database, statements, client: (origin?: string) => new CookieClient(app, origin) };
+  return { app, built, config, clock, database, statements, client: (origin?: string) => new CookieClient(app, origin) };
 }
 
 /** Serves an app on a loopback port, as main.ts does (the server does not hold the test process open). */
 export async function serve(built: App): Promise<HttpApp> {
-  const server = createServer((req, res) => void built.handle(req, res));
+  const server = built.httpServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   server.unref();
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -156,6 +156,43 @@ describe('loadConfig: each bad value throws a ConfigError naming the variable', 
     expect(ok.cookie.secure).toBe(true);
   });
 
+  it('a __Host- cookie name requires Secure, Path=/ and no Domain, and start-up names what is missing', () => {
+    const ok = loadConfig({ SESSION_SECRET: SECRET, SESSION_COOKIE_NAME: '__Host-sessionid', SESSION_COOKIE_SECURE: 'true' });
+    expect(ok.cookie.name).toBe('__Host-sessionid');
+    for (const env of [
+      { SESSION_COOKIE_NAME: '__Host-sessionid' },
+      { SESSION_COOKIE_NAME: '__Host-sessionid', SESSION_COOKIE_SECURE: 'true', SESSION_COOKIE_PATH: '/api' },
+      { SESSION_COOKIE_NAME: '__Host-sessionid', SESSION_COOKIE_SECURE: 'true', SESSION_COOKIE_DOMAIN: 'example.com' },
+      { SESSION_COOKIE_NAME: '__host-sessionid' },
+    ]) {
+      const error = configError({ SESSION_SECRET: SECRET, ...env });
+      expect(error.message).toMatch(
+        /SESSION_COOKIE_NAME: __[Hh]ost-sessionid \(a __Host- cookie\) requires SESSION_COOKIE_SECURE=true, SESSION_COOKIE_PATH=\/ and no SESSION_COOKIE_DOMAIN/,
+      );
+    }
+  });
+
+  it('a __Secure- cookie name requires Secure', () => {
+    expect(configError({ SESSION_SECRET: SECRET, SESSION_COOKIE_NAME: '__Secure-sid' }).message).toMatch(
+      /requires SESSION_COOKIE_SECURE=true/,
+    );
+    const ok = loadConfig({
+      SESSION_SECRET: SECRET,
+      SESSION_COOKIE_NAME: '__Secure-sid',
+      SESSION_COOKIE_SECURE: 'true',
+      SESSION_COOKIE_DOMAIN: 'example.com',
+    });
+    expect(ok.cookie.domain).toBe('example.com');
+  });
+
+  it('GRAPHIQL defaults to on, and off with NODE_ENV=production, like introspection', () => {
+    expect(loadConfig({ SESSION_SECRET: SECRET }).graphiql).toBe(true);
+    expect(loadConfig({ SESSION_SECRET: SECRET, NODE_ENV: 'production' }).graphiql).toBe(false);
+    expect(loadConfig({ SESSION_SECRET: SECRET, NODE_ENV: 'production', GRAPHIQL: 'true' }).graphiql).toBe(true);
+    expect(loadConfig({ SESSION_SECRET: SECRET, GRAPHIQL: 'false' }).graphiql).toBe(false);
+    expect(configError({ SESSION_SECRET: SECRET, GRAPHIQL: 'maybe' }).message).toMatch(/GRAPHIQL: must be true or false/);
+  });
+
   it('SameSite values are Strict, Lax or None in any case', () => {
     expect(loadConfig({ SESSION_SECRET: SECRET, SESSION_COOKIE_SAMESITE: 'LAX' }).cookie.sameSite).toBe('Lax');
     expect(loadConfig({ SESSION_SECRET: SECRET, SESSION_COOKIE_SAMESITE: 'Strict' }).cookie.sameSite).toBe('Strict');
