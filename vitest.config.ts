@@ -9,13 +9,31 @@ export default defineConfig({
     alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }],
   },
   test: {
-    include: ['test/**/*.test.ts'],
     // Files in a worker share one database (PGlite is one connection and
     // hundreds of MB; on PostgreSQL each worker gets its own database).
     pool: 'forks',
     isolate: false,
     maxWorkers: 2,
     testTimeout: 30_000,
-    hookTimeout: 60_000,
+    hookTimeout: 90_000,
+    // One suite, both entry points (as Drizzle runs one suite on every driver):
+    // everything through the fast path, and the API suite again through
+    // Yoga's own handler, with the model. Tests that start their own server processes, or
+    // already walk both entry points, run once.
+    projects: [
+      { extends: true, test: { name: 'fast path', include: ['test/**/*.test.ts'], env: { SESSIONQL_TEST_ENTRY: 'fast' } } },
+      {
+        extends: true,
+        test: {
+          name: 'yoga',
+          env: { SESSIONQL_TEST_ENTRY: 'yoga' },
+          include: ['test/api/**/*.test.ts', 'test/model/**/*.test.ts'],
+          exclude: [
+            'test/api/{startup,shutdown,embedded-lock,sessions-clear-command,clear-sessions}.test.ts',
+            'test/api/{entry-points,graphql-http}.test.ts',
+          ],
+        },
+      },
+    ],
   },
 });

@@ -11,19 +11,24 @@ import { yogaParserCaches } from './graphql/document-cache.js';
 import { limitRules } from './graphql/limits.js';
 import { schema } from './graphql/schema.js';
 import { withoutSuggestions } from './graphql/suggestions.js';
-import { createFastLane } from './http/fast-lane.js';
+import { createFastPath } from './http/fast-path.js';
 import { createNodeHandler } from './http/node-handler.js';
 import { useOperationInfo } from './http/operations.js';
 import { SECURITY_HEADERS } from './http/policy/headers.js';
+import { createPersistedQueryStore } from './http/policy/persisted-queries.js';
 import { GRAPHQL_PATH } from './http/policy/routes.js';
 import { createHttpServer } from './http/server.js';
 import { useContentSecurityPolicy } from './http/use-content-security-policy.js';
+import { useCors } from './http/use-cors.js';
 import { useCsrfGuard } from './http/use-csrf.js';
 import { useDemoPage } from './http/use-demo-page.js';
 import { useGraphiQLPage } from './http/use-graphiql-page.js';
+import { useGraphQLResponse } from './http/use-graphql-response.js';
 import { useHiddenSuggestions } from './http/use-hidden-suggestions.js';
 import { useMetricsEndpoint } from './http/use-metrics.js';
+import { usePersistedQueries } from './http/use-persisted-queries.js';
 import { useQueryLimits } from './http/use-query-limits.js';
+import { useRequestParams } from './http/use-request-params.js';
 import { useRoutes } from './http/use-routes.js';
 import { sessionHeaders, useSession } from './http/use-session.js';
 import { createLogger, type Logger, withoutExpectedErrors } from './logger.js';
@@ -39,7 +44,7 @@ export interface AppOptions {
   /** @default JSON lines in production, text elsewhere, at LOG_LEVEL */
   logger?: Logger;
   /**
-   * Answer plain JSON queries and mutations on the fast lane; false sends
+   * Answer GraphQL queries and mutations on the fast path; false sends
    * every request to Yoga's own handler (the tests run both ways). @default true
    */
   fastPath?: boolean;
@@ -60,7 +65,7 @@ query MyCart {
 
 /**
  * The HTTP application: the session API on Yoga, and `handle`, the
- * node:http handler main.ts serves (a fast lane in front of Yoga). Builds
+ * node:http handler main.ts serves (the fast path in front of Yoga). Builds
  * only: no environment reads, no listening.
  */
 export function createApp({ config, database, clock = systemClock, logger, fastPath = true }: AppOptions) {
@@ -74,12 +79,14 @@ export function createApp({ config, database, clock = systemClock, logger, fastP
   });
   const rules = limitRules(config.limits);
   const documentCaches = { yoga: yogaParserCaches() };
+  const persistedQueries = createPersistedQueryStore();
   const sessions = new WeakMap<Request, RequestSession>();
   const newSession = (cookieHeader: string | null) => new RequestSession(store, config, clock, cookieHeader, metrics.events);
   // With introspection off, "Did you mean …?" would reveal the schema.
   const hide = (error: GraphQLError) => (config.limits.introspection ? error : withoutSuggestions(error));
-  const maskError = (error: unknown, message: string) => {
-    if (error instanceof GraphQLError && !error.originalError) return hide(error);
+  const maskError = (error: unknown, message: string) => hide(maskUnhidden(error, message));
+  const maskUnhidden = (error: unknown, message: string): GraphQLError => {
+    if (error instanceof GraphQLError && !error.originalError) return error;
     const original = error instanceof GraphQLError ? error.originalError : error;
     const expected = toClientError(original, config.maxBytes);
     if (expected?.extensions.code === 'SESSION_TOO_LARGE') metrics.events.tooLarge();
@@ -92,7 +99,7 @@ export function createApp({ config, database, clock = systemClock, logger, fastP
         extensions: expected.extensions,
       });
     }
-    return yogaMaskError(error, message, false);
+    return yogaMaskError(error, message, false) as GraphQLError;
   };
   const allowedOrigins = new Set(config.corsOrigins);
   const yogaLogger = withoutExpectedErrors(log);
@@ -118,18 +125,8 @@ export function createApp({ config, database, clock = systemClock, logger, fastP
     // Expected errors become the contract's codes; anything else is masked
     // (no stack, no SQL, also with NODE_ENV=development) and logged.
     maskedErrors: { isDev: false, maskError: (error, message) => maskError(error, message) },
-    // Only CORS_ORIGINS, with credentials; never `*`, never a reflected unknown origin.
-    cors: (request) => {
-      const origin = request.headers.get('origin');
-      if (!origin || !allowedOrigins.has(origin)) return false;
-      return {
-        origin,
-        credentials: true,
-        methods: ['GET', 'POST'],
-        allowedHeaders: ['content-type', 'accept'],
-        maxAge: 600,
-      };
-    },
+    // CORS is src/http/policy/cors.ts, the same on both paths (useCors).
+    cors: false,
     // GraphiQL (GRAPHIQL) is served by useGraphiQLPage: rendered once, cached by browsers.
     graphiql: false,
     // Bounded in bytes, not entries (docs/security.md, Memory bounds).
@@ -137,6 +134,10 @@ export function createApp({ config, database, clock = systemClock, logger, fastP
     plugins: [
       useRoutes(),
       useCsrfGuard({ allowedOrigins }),
+      useCors(allowedOrigins),
+      useRequestParams(),
+      usePersistedQueries(persistedQueries),
+      useGraphQLResponse(),
       // GraphiQL's bundled assets (no CDN) weigh ~45 MB in memory: loaded on first use.
       config.graphiql && useGraphiQLPage(renderGraphiQL),
       useMetricsEndpoint(metrics, config.metricsToken),
@@ -149,18 +150,16 @@ export function createApp({ config, database, clock = systemClock, logger, fastP
       useContentSecurityPolicy(),
       {
         onResponse({ response }) {
-          if (allowedOrigins.size > 0) response.headers.append('vary', 'Origin');
           for (const [name, value] of Object.entries(SECURITY_HEADERS)) response.headers.set(name, value);
         },
       },
     ],
   });
 
-  const fastLane = createFastLane({
+  const fastPathHandler = createFastPath({
     schema,
-    endpoint,
     allowedOrigins,
-    maxBodyBytes: config.requestMaxBytes,
+    persistedQueries,
     maxTokens: config.limits.maxTokens,
     rules,
     maskError: (error) => {
@@ -176,10 +175,10 @@ export function createApp({ config, database, clock = systemClock, logger, fastP
 
   metrics.watchCache('yoga_documents', documentCaches.yoga.documentCache);
   metrics.watchCache('yoga_errors', documentCaches.yoga.errorCache);
-  metrics.watchCache('fast_lane', fastLane.documents);
+  metrics.watchCache('fast_path', fastPathHandler.documents);
 
   const handle = createNodeHandler({
-    fastLane: fastPath ? fastLane : async () => undefined,
+    fastPathHandler: fastPath ? fastPathHandler : async () => undefined,
     yogaFetch: yoga.fetch,
     yogaListener: yoga.requestListener,
     maxBodyBytes: config.requestMaxBytes,

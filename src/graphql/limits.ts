@@ -6,6 +6,8 @@ import {
   Kind,
   NoSchemaIntrospectionCustomRule,
   type OperationDefinitionNode,
+  type ParseOptions,
+  parse,
   type SelectionSetNode,
   type ValidationContext,
   type ValidationRule,
@@ -154,6 +156,24 @@ export function measureDocument(document: DocumentNode, operation?: string): Doc
   }
   const aliases = meter.aliases();
   return { depth, rootFields, aliases, work: meter.work };
+}
+
+/**
+ * Parses with GRAPHQL_MAX_TOKENS: the parser stops at the limit, so 10,000
+ * aliased fields cost microseconds, not a parse of megabytes. The limit's
+ * error is a request error (status per media type, like a parse error).
+ */
+export function parseDocument(source: string, maxTokens: number, options?: ParseOptions): DocumentNode {
+  try {
+    return parse(source, { ...options, maxTokens });
+  } catch (error) {
+    if (error instanceof GraphQLError && /contains more th(?:an|at) \d+ tokens/.test(error.message)) {
+      throw new GraphQLError(`The document exceeds GRAPHQL_MAX_TOKENS (${maxTokens} tokens); parsing stopped.`, {
+        extensions: { code: 'QUERY_TOO_COMPLEX', limit: 'GRAPHQL_MAX_TOKENS', http: { status: 400 } },
+      });
+    }
+    throw error;
+  }
 }
 
 function limitError(name: string, limit: number, found: number, what: string): GraphQLError {

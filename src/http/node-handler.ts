@@ -10,7 +10,7 @@ import { csrfRefusal, originVerdict } from './policy/origin.js';
 import { parseTarget } from './policy/request-target.js';
 import { isRoute } from './policy/routes.js';
 
-type FastLane = (req: IncomingMessage, res: ServerResponse, body?: Buffer) => Promise<Buffer | null | undefined>;
+type FastPathHandler = (req: IncomingMessage, res: ServerResponse, body?: Buffer) => Promise<Buffer | null | undefined>;
 type Fetch = (url: string, init: RequestInit, context: { req: IncomingMessage; res: ServerResponse }) => Promise<Response> | Response;
 type Listener = (req: IncomingMessage, res: ServerResponse) => unknown;
 
@@ -34,11 +34,11 @@ function quoted(text: string | undefined): string {
  * The node:http handler main.ts serves. In order: the request target and
  * Host are checked (400, logged), unknown paths get 404, the CSRF rule runs
  * on every path, bodies over REQUEST_MAX_BYTES get 413 before anything is
- * parsed; then plain JSON queries and mutations go to the fast lane and
- * everything else, and whatever the fast lane declines, to Yoga.
+ * parsed; then GraphQL queries and mutations (POST or GET) go to the fast path and
+ * everything else, and whatever the fast path declines, to Yoga.
  */
 export function createNodeHandler(options: {
-  fastLane: FastLane;
+  fastPathHandler: FastPathHandler;
   yogaFetch: Fetch;
   yogaListener: Listener;
   maxBodyBytes: number;
@@ -46,7 +46,7 @@ export function createNodeHandler(options: {
   logger: Logger;
   metrics: Metrics;
 }) {
-  const { fastLane, maxBodyBytes, logger, metrics } = options;
+  const { fastPathHandler, maxBodyBytes, logger, metrics } = options;
   const tooLarge = `The request body exceeds REQUEST_MAX_BYTES (${maxBodyBytes} bytes).`;
 
   /** One log line and the operation metrics when the response is done. */
@@ -147,14 +147,14 @@ export function createNodeHandler(options: {
       if (declared === undefined && req.headers['transfer-encoding']) {
         const body = await readLimited(req, maxBodyBytes);
         if (!body) return await refuseTooLarge(req, res);
-        const left = await fastLane(req, res, body);
+        const left = await fastPathHandler(req, res, body);
         if (left !== null) await toYoga(req, res, left ?? body);
         return;
       }
-      const left = await fastLane(req, res);
+      const left = await fastPathHandler(req, res);
       if (left === null) return;
       if (left === undefined) return void (await options.yogaListener(req, res));
-      // The fast lane read the body and declined: hand Yoga the same request.
+      // The fast path read the body and declined: hand Yoga the same request.
       await toYoga(req, res, left);
     } catch (error) {
       // The client went away, or its body was malformed (Node's clientError answered it): not a server error.

@@ -44,5 +44,12 @@ export function useOperationInfo(): Plugin {
         },
       };
     },
+    // The outcome is the code clients see: errors are masked after onExecuteDone.
+    onResultProcess({ result, serverContext }) {
+      const res = (serverContext as { res?: ServerResponse }).res;
+      const info = res && operationOf(res);
+      const errors = !Array.isArray(result) && (result as { errors?: readonly GraphQLError[] }).errors;
+      if (info && errors && errors.length > 0) info.outcome = String(errors[0]?.extensions?.code ?? 'ERROR');
+    },
   };
 }

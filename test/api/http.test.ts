@@ -83,7 +83,7 @@ describe('HTTP: methods, content types, CSRF and CORS', async () => {
   it('same-origin requests with an Origin header (GraphiQL, the demo page) work', async () => {
     const r = await post({ 'content-type': 'application/json', origin: app.baseUrl }, JSON.stringify({ query: mutation }));
     expect(r.status).toBe(200);
-    // the same origin also when the request is not one the fast lane answers
+    // the same origin also when the request is not one the fast path answers
     const form = await post(
       { 'content-type': 'application/json', origin: app.baseUrl, accept: 'application/graphql-response+json' },
       JSON.stringify({ query: mutation }),

@@ -17,14 +17,16 @@ export interface HttpApp {
 
 /**
  * An app on this worker's database with a movable clock, served over real
- * HTTP by the same handler as production (the fast lane and Yoga behind it).
+ * HTTP by the same handler as production (the fast path and Yoga behind it).
  * `env` overrides the environment the config is read from.
  */
 export async function setup(env: Record<string, string> = {}, options: Pick<AppOptions, 'fastPath' | 'logger'> = {}) {
   const { database, statements } = recordingDatabase(await testDatabase());
   const config = loadConfig({ NODE_ENV: 'test', SESSION_SECRET: TEST_SECRET, ...env });
   const clock = new TestClock();
-  const built = createApp({ config, database, clock, ...options });
+  // SESSIONQL_TEST_ENTRY=yoga (vitest.config.ts): the whole API suite through Yoga's own handler.
+  const fastPath = options.fastPath ?? process.env.SESSIONQL_TEST_ENTRY !== 'yoga';
+  const built = createApp({ config, database, clock, ...options, fastPath });
   const app = await serve(built);
   /** `statements`: the SQL the app ran, for tests of what hits the database. */
   return { app, built, config, clock, database, statements, client: (origin?: string) => new CookieClient(app, origin) };

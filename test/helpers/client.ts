@@ -7,6 +7,35 @@ export interface GraphQLResponse<T = Record<string, any>> {
   setCookie: string | null;
 }
 
+/** The Accept headers real clients send (GraphQL over HTTP). */
+export const CLIENT_ACCEPTS = {
+  /** fetch by hand, curl, older clients. */
+  json: 'application/json',
+  /** Apollo Client 4's HttpLink. */
+  apollo: 'application/graphql-response+json,application/json;q=0.9',
+  /** urql 6's fetch exchange. */
+  urql: 'application/graphql-response+json, application/graphql+json, application/json, text/event-stream, multipart/mixed',
+  /** A browser's fetch with no Accept set. */
+  any: '*/*',
+} as const;
+
+/**
+ * The Accept header test clients send, in turn, so that the API suite runs
+ * with every client's form; SESSIONQL_TEST_ACCEPT=json|apollo|urql|any pins one.
+ */
+let turn = 0;
+function nextAccept(): string {
+  const pinned = process.env.SESSIONQL_TEST_ACCEPT as keyof typeof CLIENT_ACCEPTS | undefined;
+  if (pinned) return CLIENT_ACCEPTS[pinned];
+  const forms = Object.values(CLIENT_ACCEPTS);
+  return forms[turn++ % forms.length] as string;
+}
+
+/** The status of a GraphQL request error (parse, validation, variables) for a client sending `accept`. */
+export function requestErrorStatus(accept: string): number {
+  return accept.includes('graphql-response+json') ? 400 : 200;
+}
+
 /**
  * A browser-like client of the app: keeps cookies from Set-Cookie (a Max-Age=0
  * or past Expires removes one) and sends them back, like `credentials: 'include'`.
@@ -17,6 +46,8 @@ export class CookieClient {
   constructor(
     private readonly app: Pick<HttpApp, 'fetch'>,
     private readonly origin = 'http://localhost',
+    /** The Accept header of its GraphQL requests: by default the next client form in turn. */
+    readonly accept: string = nextAccept(),
   ) {}
 
   cookieHeader(): string {
@@ -53,7 +84,7 @@ export class CookieClient {
   ): Promise<GraphQLResponse<T>> {
     const response = await this.fetch('/graphql', {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json', ...headers },
+      headers: { 'content-type': 'application/json', accept: this.accept, ...headers },
       body: JSON.stringify({ query, variables }),
     });
     const text = await response.text();

@@ -25,7 +25,7 @@ import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { setup } from '../helpers/app.js';
-import type { CookieClient, GraphQLResponse } from '../helpers/client.js';
+import { type CookieClient, type GraphQLResponse, requestErrorStatus } from '../helpers/client.js';
 import type { TestClock } from '../helpers/clock.js';
 import {
   type ClientCookie,
@@ -734,16 +734,18 @@ async function mutate(run: Run, c: number, specs: OpSpec[], where: string): Prom
 
   const refused = resolved.flatMap(({ op }, i) => SessionModel.coercionErrors(op).map((a) => fields[i]!.argumentVariables[a]!));
   if (refused.length) {
-    count('400 (variable coercion)');
-    // Variable coercion fails: a 400 naming a variable, nothing runs, no cookie.
+    // Variable coercion fails: a request error naming a variable (400, or 200
+    // for an application/json client: GraphQL over HTTP), nothing runs, no cookie.
+    const status = requestErrorStatus(run.clients[c]!.accept);
+    count(`${status} (variable coercion)`);
     const message = r.body.errors?.[0]?.message ?? '';
     check(
-      r.status === 400 && !r.body.data && refused.some((v) => message.includes(`"$${v}"`)),
-      `${where}: 400 for variable(s) ${refused.join(', ')}`,
+      r.status === status && !r.body.data && refused.some((v) => message.includes(`"$${v}"`)),
+      `${where}: ${status} for variable(s) ${refused.join(', ')}`,
       refused,
       { status: r.status, body: r.body },
     );
-    check(parseSetCookie(r).kind === 'none', `${where}: no cookie on a 400`, 'none', r.headers.getSetCookie());
+    check(parseSetCookie(r).kind === 'none', `${where}: no cookie on a request error`, 'none', r.headers.getSetCookie());
     return;
   }
 

@@ -5,7 +5,7 @@ import { setup } from '../helpers/app.js';
 
 /**
  * The ways into the app an attacker can reach, each probed alike:
- * - `fast path`: the server main.ts runs (node:http, the fast lane first);
+ * - `fast path`: the server main.ts runs (node:http, the fast path first);
  * - `yoga handler`: the same server with every request on Yoga's own handler;
  * - `yoga.fetch`: Yoga's Fetch handler called directly, as a library user
  *   mounting it elsewhere would (its plugins are the only policy there).
