@@ -34,7 +34,7 @@ async function seedExpired(dataDir: string, n: number): Promise<void> {
   }
 }
 
-describe.runIf(engine === 'pglite')('one process per PGlite folder (the embedded store is locked)', () => {
+describe.runIf(engine === 'pglite')('one process per PGlite folder (the embedded store is locked)', { timeout: 90_000 }, () => {
   const dirs: string[] = [];
   const runs: Run[] = [];
   const tempDir = () => {

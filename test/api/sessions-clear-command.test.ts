@@ -8,7 +8,8 @@ import { migrate } from '../../src/db/migrate.js';
 import { testDatabase, testDatabaseUrl } from '../helpers/database.js';
 import { runScript } from '../helpers/process.js';
 
-describe('npm run sessions:clear', async () => {
+// Real processes, each opening PGlite or PostgreSQL: slow on a busy 2-core machine.
+describe('npm run sessions:clear', { timeout: 90_000 }, async () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'sessionql-clear-'));
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
   await testDatabase();

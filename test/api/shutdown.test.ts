@@ -7,7 +7,8 @@ import { openDatabase } from '../../src/db/client.js';
 import { testDatabase, testDatabaseUrl } from '../helpers/database.js';
 import { buildServer, freePort, runScript, waitFor } from '../helpers/process.js';
 
-describe('graceful shutdown', async () => {
+// Real processes, each opening PGlite or PostgreSQL: slow on a busy 2-core machine.
+describe('graceful shutdown', { timeout: 90_000 }, async () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'sessionql-shutdown-'));
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
   await testDatabase();

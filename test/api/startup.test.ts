@@ -16,7 +16,8 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('start-up (npm start: the built dist/main.mjs)', async () => {
+// Real processes, each opening PGlite or PostgreSQL: slow on a busy 2-core machine.
+describe('start-up (npm start: the built dist/main.mjs)', { timeout: 90_000 }, async () => {
   buildServer();
   await testDatabase();
   const databaseUrl = testDatabaseUrl();

@@ -56,7 +56,7 @@ export function spawnRun(command: string, argv: string[], env: Record<string, st
 }
 
 /** Resolves once `pattern` shows in the output; rejects if the process exits first or time runs out. */
-export async function waitFor(run: Run, pattern: RegExp, ms = 30_000): Promise<void> {
+export async function waitFor(run: Run, pattern: RegExp, ms = 60_000): Promise<void> {
   const started = Date.now();
   while (!pattern.test(run.output())) {
     if (run.child.exitCode !== null) throw new Error(`exited ${run.child.exitCode} before ${pattern}:\n${run.output()}`);
