@@ -8,7 +8,9 @@
 //                       keeps loadgen's 50 carts under the contract's 999 per line
 //   --connections C     concurrent connections = sessions per run (default 50)
 //   --warmup S          unmeasured 80/20 seconds per server after start (default 5)
-//   --targets a,b,...   default project,project-pglite,django,express,express-notouch,express-cluster2,floor,floor-fixed
+//   --targets a,b,...   default project,project-apollo,project-urql,project-urql-post,project-get,project-pglite,
+//                       django,express,express-notouch,express-cluster2,floor,floor-fixed; project-<client>: the
+//                       same server loaded with a real client's requests (bench/profiles.json)
 //   --mixes 1,0,0.8     read ratios (or read,write,mix); default all three
 //   --quick             1 rep, 5 s runs, 3 s warm-up (development)
 //   --lost-updates      also run lost-updates.mjs against every target (--lost-repeat N, default 3)
@@ -36,6 +38,9 @@ import postgres from 'postgres';
 import { makeFixedFloor, missingParts, runSetup, syncPeers } from './lib/peers.mjs';
 import { alive, cpuSpeed, HZ, loadavg1, machineBusy, sampleRss, ticks, treePids } from './lib/procfs.mjs';
 import {
+  CLIENT_TARGETS,
+  clientRows,
+  clientVerdicts,
   fmt,
   lostRows,
   median,
@@ -53,7 +58,12 @@ import { startTimelineLoad, windowStats } from './lib/timeline-load.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const WORK = path.join(REPO, 'bench', '.work');
-const DEFAULT_TARGETS = 'project,project-pglite,django,express,express-notouch,express-cluster2,floor,floor-fixed';
+const CLIENT_PROFILES = path.join(REPO, 'bench', 'profiles.json'); // written by bench/make-profiles.mjs
+const DEFAULT_TARGETS = [
+  'project',
+  ...Object.keys(CLIENT_TARGETS),
+  ...['project-pglite', 'django', 'express', 'express-notouch', 'express-cluster2', 'floor', 'floor-fixed'],
+].join(',');
 
 // --- options -------------------------------------------------------------------
 const { values: o } = parseArgs({
@@ -83,7 +93,8 @@ const { values: o } = parseArgs({
 if (o.help) {
   const head = readFileSync(fileURLToPath(import.meta.url), 'utf8')
     .split('\n')
-    .slice(1, 23);
+    .slice(1);
+  head.length = head.findIndex((l) => !l.startsWith('//'));
   console.log(head.map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
   process.exit(0);
 }
@@ -133,6 +144,10 @@ const TARGET_DEFS = {
   floor: { run: 'floor/run.sh', db: 'peers_floor' },
   'floor-cluster2': { run: 'floor/run.sh', db: 'peers_floor', env: { WORKERS: '2' } },
   'floor-fixed': { run: 'floor-fixed/run.sh', db: 'peers_floor' }, // the floor with our postgres.js patch
+  // The project's server started as for `project`, loaded with a client's profile from bench/profiles.json.
+  ...Object.fromEntries(
+    Object.entries(CLIENT_TARGETS).map(([name, c]) => [name, { project: true, db: 'sessionql_bench', profile: c.profile }]),
+  ),
 };
 const LOAD_TARGETS = [
   ...new Set(
@@ -182,6 +197,7 @@ const result = {
   scale: null,
   summary: null,
   verdicts: null,
+  client_verdicts: null,
   complete: false,
 };
 const save = () => {
@@ -415,7 +431,14 @@ function cleanEnv() {
 async function startTarget(name, t = { name, restarts: [] }) {
   const def = TARGET_DEFS[name];
   const port = await freePort();
-  Object.assign(t, { port, url: `http://127.0.0.1:${port}`, profile: def.project ? 'graphql' : 'peers', ok: false, error: null });
+  Object.assign(t, {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    profile: def.profile ?? (def.project ? 'graphql' : 'peers'),
+    profiles: def.profile ? CLIENT_PROFILES : null, // null: loadgen's own profiles.json
+    ok: false,
+    error: null,
+  });
   targets.set(name, t);
   let cmd;
   let args;
@@ -442,25 +465,17 @@ async function startTarget(name, t = { name, restarts: [] }) {
     cwd = path.dirname(cmd);
     Object.assign(env, def.env || {}, { DATABASE_URL: dbUrl(def.db) });
   }
-  t.command = `${def.project ? t.shown : def.run} (port ${port}${
+  t.command = `${def.project ? t.shown : def.run} (port ${port}${def.profile ? `, loaded as ${def.profile}` : ''}${
     def.env
       ? `, ${Object.entries(def.env)
           .map(([k, v]) => `${k}=${v}`)
           .join(' ')}`
       : ''
   }${def.pglite ? ', PGlite' : ''})`;
-  t.handle = startProcess(cmd, args, { cwd, env, logFile: path.join(LOG_DIR, `${name}.log`) });
   // Up = any HTTP answer to the profile's read (no cookie); then that read must
-  // answer 2xx, without GraphQL errors.
-  const read = (signal) =>
-    t.profile === 'graphql'
-      ? fetch(`${t.url}/graphql`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ query: '{ session { value(key:"username") } cart { items { sku quantity } } }' }),
-          signal,
-        })
-      : fetch(`${t.url}/session`, { signal });
+  // answer 2xx, without GraphQL errors when the profile checks them.
+  const { read, checkErrors } = profileRead(t);
+  t.handle = startProcess(cmd, args, { cwd, env, logFile: path.join(LOG_DIR, `${name}.log`) });
   const up = await waitHttp(t.handle, read, 120_000);
   if (!up) {
     t.error = t.handle.isRunning() ? 'no HTTP answer within 120 s' : 'exited during start';
@@ -471,7 +486,7 @@ async function startTarget(name, t = { name, restarts: [] }) {
   try {
     const r = await read(AbortSignal.timeout(10_000));
     const text = await r.text();
-    if (!r.ok || (t.profile === 'graphql' && text.includes('"errors"'))) throw new Error(`${r.status} ${text.slice(0, 200)}`);
+    if (!r.ok || (checkErrors && text.includes('"errors"'))) throw new Error(`${r.status} ${text.slice(0, 200)}`);
   } catch (e) {
     t.error = `check request failed: ${e.message}`;
     await stopProcess(t.handle);
@@ -482,6 +497,22 @@ async function startTarget(name, t = { name, restarts: [] }) {
   log(`  ${name}: up on ${t.url} (pid ${t.handle.pid})`);
   return t;
 }
+/** The read template of t's profile as a fetch (as loadgen's compile() builds it, without a cookie). */
+function profileRead(t) {
+  const file = t.profiles ?? path.join(PEERS, 'loadgen', 'profiles.json');
+  const profile = JSON.parse(readFileSync(file, 'utf8'))[t.profile];
+  if (!profile?.read) throw new Error(`no profile ${t.profile} with a read in ${file}`);
+  const { method, path: target, headers = {}, body } = profile.read;
+  const text = body == null ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+  const all = Object.fromEntries(Object.entries({ ...profile.headers, ...headers }).map(([k, v]) => [k.toLowerCase(), String(v)]));
+  if (text !== undefined) all['content-type'] ??= 'application/json';
+  return {
+    read: (signal) => fetch(`${t.url}${target}`, { method, headers: all, body: text, signal }),
+    checkErrors: !!profile.checkErrors,
+  };
+}
+/** loadgen's and lost-updates.mjs's --profile (and --profiles) arguments for t. */
+const profileArgs = (t) => ['--profile', t.profile, ...(t.profiles ? ['--profiles', t.profiles] : [])];
 const indent = (s) =>
   s
     .split('\n')
@@ -493,6 +524,7 @@ const targetInfo = (t) => ({
   pid: t.handle?.pid ?? null,
   command: t.command,
   profile: t.profile,
+  profiles: t.profiles ? path.relative(REPO, t.profiles) : undefined,
   ok: t.ok,
   error: t.error ?? null,
   log: t.handle?.logFile,
@@ -555,12 +587,11 @@ async function loadRun(t, { readRatio, duration, label, extra = {} }) {
     String(duration),
     '-r',
     String(readRatio),
-    '--profile',
-    t.profile,
+    ...profileArgs(t),
     '--label',
     label,
   ];
-  if (t.profile === 'graphql') args.push('--check-errors');
+  if (t.profile !== 'peers') args.push('--check-errors');
   checkStop();
   const quiet = extra.phase === 'warmup' ? {} : await waitQuiet();
   const speed = cpuSpeed();
@@ -662,8 +693,7 @@ async function lostUpdates(live) {
     const args = [
       path.join(PEERS, 'lost-updates', 'lost-updates.mjs'),
       t.url,
-      '--profile',
-      t.profile,
+      ...profileArgs(t),
       '--repeat',
       String(LOST_REPEAT),
       '--label',
@@ -930,6 +960,14 @@ function render(result, mdPath) {
     const v = renderVerdicts(result.verdicts);
     sections.push({ title: 'Targets (issue 3)', text: v, md: `\`\`\`\n${v}\n\`\`\`` });
   }
+  if (result.client_verdicts) {
+    const { rows, notes: lines } = clientRows(result.client_verdicts);
+    sections.push({
+      title: 'Client profiles (issue 10): the project as Apollo Client 4 and urql 6 send (bench/profiles.json)',
+      text: `${renderText(rows)}\n${lines.join('\n')}`,
+      md: `${renderMarkdown(rows)}\n\n${lines.map((l) => `- ${l}`).join('\n')}`,
+    });
+  }
   if (result.lost_updates?.length) {
     const rows = lostRows(result.lost_updates);
     sections.push({ title: 'Lost updates (50 concurrent writes on one session)', text: renderText(rows), md: renderMarkdown(rows) });
@@ -1039,6 +1077,7 @@ async function main() {
   const verdict = verdicts(summary);
   result.summary = summary;
   result.verdicts = verdict;
+  result.client_verdicts = clientVerdicts(summary);
   result.meta.finished = new Date().toISOString();
   result.meta.minutes = round((Date.now() - startedAt.getTime()) / 60_000, 1);
   result.complete = true;
@@ -1054,6 +1093,7 @@ try {
     const saved = JSON.parse(readFileSync(o.report, 'utf8'));
     saved.summary = summarize(saved.runs.filter((r) => r.phase === 'load'));
     saved.verdicts = verdicts(saved.summary);
+    saved.client_verdicts = clientVerdicts(saved.summary);
     render(saved, `${o.report.replace(/\.json$/, '')}.md`);
   } else await main();
 } catch (e) {

@@ -100,13 +100,21 @@ export function runSetup(dest, log, timeoutMs = 15 * 60_000) {
 /**
  * floor-fixed: the copy's floor/ (node_modules included) at dest/floor-fixed,
  * with the postgres.js queue patch this project installs for itself
- * (scripts/patch-postgres.mjs). The floor as shipped carries that bug, so its
- * speed falls the longer its process runs; this one shows the ceiling without it.
+ * (scripts/patch-postgres.mjs). The floor as first shipped carried that bug, so
+ * its speed fell the longer its process ran; this one shows the ceiling without it.
+ * Peers whose floor brings its own fix (floor/fix-queue.mjs, which its run.sh
+ * insists on) get that fix instead: floor-fixed is then the floor itself.
  */
 export function makeFixedFloor(dest, log) {
   const to = path.join(dest, 'floor-fixed');
   rmSync(to, { recursive: true, force: true });
   cpSync(path.join(dest, 'floor'), to, { recursive: true });
+  if (existsSync(path.join(to, 'fix-queue.mjs'))) {
+    const r = spawnSync(process.execPath, ['fix-queue.mjs'], { cwd: to, encoding: 'utf8', timeout: 60_000 });
+    if (r.status !== 0) throw new Error(`floor-fixed: floor/fix-queue.mjs failed: ${(r.stderr || r.error?.message || '').trim()}`);
+    log('peers: floor-fixed = floor (its own postgres.js queue fix, fix-queue.mjs)');
+    return;
+  }
   if (patchPostgres(path.join(to, 'node_modules', 'postgres')) !== 0) throw new Error('floor-fixed: could not patch its postgres.js');
   log('peers: floor-fixed = floor with the postgres.js queue patch');
 }

@@ -4,6 +4,21 @@
 export const PROJECT = 'project';
 export const isPeer = (t) => t.startsWith('django') || t.startsWith('express');
 export const isFloor = (t) => t.startsWith('floor');
+/** The single-process floors; the client report divides by the faster of the two measured. */
+const FLOORS = ['floor', 'floor-fixed'];
+
+/**
+ * The project loaded as real clients send (profiles in bench/profiles.json,
+ * written by bench/make-profiles.mjs): target → profile and what it is.
+ */
+export const CLIENT_TARGETS = {
+  'project-apollo': { profile: 'apollo', label: 'Apollo Client 4 (POST)' },
+  'project-urql': { profile: 'urql', label: 'urql 6 (GET queries, its default)' },
+  'project-urql-post': { profile: 'urql-post', label: 'urql 6, preferGetMethod: false' },
+  'project-get': { profile: 'apollo-get', label: 'Apollo 4, useGETForQueries' },
+};
+/** Issue 10's targets for every client profile, per mix. */
+const CLIENT_WANT = { peer: 1.5, project: 0.85 };
 
 /** The contract's answer to an add past 999 of one SKU (BAD_USER_INPUT, nothing changed). */
 const CAP = /at most 999/;
@@ -111,6 +126,89 @@ export function verdicts(summary) {
     pass: mixCell?.rss_max_mb == null ? null : mixCell.rss_max_mb < 200,
   };
   return { mixes: out, memory };
+}
+
+/**
+ * Per mix, the plain-JSON project and every client profile measured: req/s,
+ * its ratio to the best peer (want ≥ 1.5), to project (want ≥ 0.85) and to
+ * the floor (reported only). Null when no client target was measured.
+ */
+export function clientVerdicts(summary) {
+  const names = Object.keys(CLIENT_TARGETS);
+  if (!summary.some((s) => names.includes(s.target))) return null;
+  const mixes = [...new Set(summary.map((s) => s.read_ratio))];
+  return mixes.map((rr) => {
+    const here = summary.filter((s) => s.read_ratio === rr && s.rps_median != null);
+    const best = (pick) => here.filter(pick).reduce((b, s) => (!b || s.rps_median > b.rps_median ? s : b), null);
+    const peer = best((s) => isPeer(s.target));
+    const floor = best((s) => FLOORS.includes(s.target));
+    const project = here.find((s) => s.target === PROJECT) ?? null;
+    const div = (a, b) => (a?.rps_median != null && b?.rps_median ? a.rps_median / b.rps_median : null);
+    const rows = [PROJECT, ...names]
+      .map((name) => summary.find((s) => s.target === name && s.read_ratio === rr))
+      .filter(Boolean)
+      .map((s) => {
+        const vsPeer = div(s, peer);
+        const vsProject = s.target === PROJECT ? null : div(s, project);
+        return {
+          target: s.target,
+          profile: CLIENT_TARGETS[s.target]?.profile ?? 'graphql',
+          rps: s.rps_median,
+          p99_ms: s.p99_ms,
+          errors: s.errors,
+          vs_peer: vsPeer,
+          vs_project: vsProject,
+          vs_floor: div(s, floor),
+          pass_peer: vsPeer == null ? null : vsPeer >= CLIENT_WANT.peer,
+          pass_project: s.target === PROJECT || vsProject == null ? null : vsProject >= CLIENT_WANT.project,
+        };
+      });
+    const ref = (s) => (s ? { target: s.target, rps: s.rps_median } : null);
+    return { mix: mixName(rr), read_ratio: rr, peer: ref(peer), project: ref(project), floor: ref(floor), rows };
+  });
+}
+
+/** The client-profile table (header first) and its footnotes, from clientVerdicts(). */
+export function clientRows(mixes) {
+  const rows = [
+    [
+      'target',
+      'mix',
+      'req/s',
+      'p99 ms',
+      'errors',
+      `÷ best peer (want ≥ ${CLIENT_WANT.peer})`,
+      `÷ project (want ≥ ${CLIENT_WANT.project})`,
+      '÷ floor',
+    ],
+  ];
+  const cell = (x, pass) => (x == null ? '–' : `${ratio(x)}${pass == null ? '' : ` ${verdict(pass)}`}`);
+  for (const m of mixes) {
+    for (const r of m.rows) {
+      rows.push([
+        r.target === PROJECT ? 'project (plain JSON)' : `${r.target} (${r.profile})`,
+        m.mix,
+        r.rps == null ? 'failed' : fmt(r.rps),
+        fmt(r.p99_ms, 1),
+        fmt(r.errors),
+        cell(r.vs_peer, r.target === PROJECT ? null : r.pass_peer),
+        r.target === PROJECT ? '' : cell(r.vs_project, r.pass_project),
+        cell(r.vs_floor, null),
+      ]);
+    }
+  }
+  const named = (x) => (x ? `${x.target} ${fmt(x.rps)} req/s` : 'not measured');
+  const notes = mixes.map(
+    (m) => `${m.mix}: best peer ${named(m.peer)}; ${m.project ? named(m.project) : 'project not measured'}; floor ${named(m.floor)}`,
+  );
+  const cells = mixes.flatMap((m) => m.rows.filter((r) => r.target !== PROJECT));
+  const checks = cells.flatMap((r) => [r.pass_peer, r.pass_project]);
+  const failed = checks.filter((p) => p === false).length;
+  const unknown = checks.filter((p) => p == null).length;
+  notes.push(
+    `${failed ? 'FAIL' : unknown ? 'n/a ' : 'PASS'}  ${cells.length} profile × mix cells, ${checks.length - failed - unknown} of ${checks.length} checks pass${unknown ? ` (${unknown} not measured)` : ''}`,
+  );
+  return { rows, notes };
 }
 
 /** Rows of the comparison table (header first). */
