@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { CookieClient } from '../helpers/client.js';
 import { testDatabase, testDatabaseUrl } from '../helpers/database.js';
 import { buildServer, freePort, runScript, waitFor } from '../helpers/process.js';
@@ -48,6 +48,8 @@ describe('start-up (npm start: the built dist/main.mjs)', { timeout: 90_000 }, a
     const env = { SESSIONQL_DATA_DIR: dataDir, PORT: String(port), DATABASE_URL: databaseUrl };
     const start = async () => {
       const run = runScript('dist/main.mjs', env);
+      // Stopped by PID also when an expectation fails or the test times out.
+      onTestFinished(() => void run.child.kill('SIGKILL'));
       await waitFor(run, /sessionql on http/);
       return run;
     };
