@@ -80,6 +80,20 @@ export function negotiate(accept: string | null | undefined): GraphQLMediaType |
   // The common headers, answered without parsing.
   if (accept === JSON_TYPE || accept === '*/*') return JSON_TYPE;
   if (accept === RESPONSE) return RESPONSE;
+  // Each client library sends one header, always the same: remember a few.
+  const known = verdicts.get(accept);
+  if (known !== undefined) return known;
+  const verdict = decide(accept);
+  if (accept.length <= 512) {
+    if (verdicts.size >= 64) verdicts.clear();
+    verdicts.set(accept, verdict);
+  }
+  return verdict;
+}
+
+const verdicts = new Map<string, GraphQLMediaType | null>();
+
+function decide(accept: string): GraphQLMediaType | null {
   const list = ranges(accept);
   const response = quality(list, RESPONSE);
   const json = quality(list, JSON_TYPE);
