@@ -125,6 +125,8 @@ export function createApp({ config, database, clock = systemClock, logger, fastP
     // Expected errors become the contract's codes; anything else is masked
     // (no stack, no SQL, also with NODE_ENV=development) and logged.
     maskedErrors: { isDev: false, maskError: (error, message) => maskError(error, message) },
+    // REQUEST_MAX_BYTES also when Yoga's fetch handler is mounted on its own (node:http checks it first otherwise).
+    maxRequestBodySize: config.requestMaxBytes,
     // CORS is src/http/policy/cors.ts, the same on both paths (useCors).
     cors: false,
     // GraphiQL (GRAPHIQL) is served by useGraphiQLPage: rendered once, cached by browsers.

@@ -218,3 +218,14 @@ describe.each(HTTP_ENTRY_POINTS)('oversized bodies through %s', (entry) => {
     expect(e.statements.filter((s) => /insert|update/i.test(s) && /big/.test(s))).toEqual([]);
   });
 });
+
+// A library user may mount Yoga's fetch handler without our node:http
+// handler in front: REQUEST_MAX_BYTES holds there too (Yoga's default is 25 MB).
+describe('oversized bodies through yoga.fetch', () => {
+  it('a body over REQUEST_MAX_BYTES is refused with 413 and nothing runs', async () => {
+    const e = await openEntry('yoga.fetch', { REQUEST_MAX_BYTES: '1024' });
+    const r = await e.postQuery(`mutation { setSessionValue(key: "big", value: 1) { exists } } #${'x'.repeat(2000)}`);
+    expect(r.status).toBe(413);
+    expect(r.headers['set-cookie']).toBeUndefined();
+  });
+});
