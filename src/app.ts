@@ -165,8 +165,9 @@ export function createApp({ config, database, clock = systemClock, logger, fastP
     maxTokens: config.limits.maxTokens,
     rules,
     maskError: (error) => {
-      // Errors thrown by resolvers are logged (expected ones are filtered out by yogaLogger).
-      if (error.originalError) yogaLogger.error(error);
+      // Failures inside resolvers are logged (expected ones are filtered out by yogaLogger);
+      // a client's request errors (a variable of the wrong type wraps a GraphQLError) are not.
+      if (error.originalError && !(error.originalError instanceof GraphQLError)) yogaLogger.error(error);
       return maskError(error, 'Unexpected error.') as GraphQLError;
     },
     context: (cookieHeader) => {

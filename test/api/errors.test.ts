@@ -5,7 +5,7 @@ import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { type Database, type Db, openDatabase } from '../../src/db/client.js';
 import type { Logger } from '../../src/logger.js';
-import { serve, TEST_SECRET } from '../helpers/app.js';
+import { serve, TEST_SECRET, testFastPath } from '../helpers/app.js';
 import { CookieClient } from '../helpers/client.js';
 import { emptyDatabaseUrl, postgresUrl } from '../helpers/database.js';
 
@@ -40,7 +40,7 @@ describe('unexpected failures', async () => {
     async (nodeEnv) => {
       logged.length = 0;
       const config = loadConfig({ NODE_ENV: nodeEnv, SESSION_SECRET: TEST_SECRET });
-      const c = new CookieClient(await serve(createApp({ config, database, logger })));
+      const c = new CookieClient(await serve(createApp({ config, database, logger, fastPath: testFastPath() })));
       const r = await c.gql('mutation { addToCart(sku: "A") { totalQuantity } }');
       expect(r.body.errors).toHaveLength(1);
       const [error] = r.body.errors!;
@@ -60,9 +60,13 @@ describe('unexpected failures', async () => {
   it('expected errors (BAD_USER_INPUT) are not logged as errors', async () => {
     logged.length = 0;
     const config = loadConfig({ NODE_ENV: 'production', SESSION_SECRET: TEST_SECRET });
-    const c = new CookieClient(await serve(createApp({ config, database, logger })));
+    const c = new CookieClient(await serve(createApp({ config, database, logger, fastPath: testFastPath() })));
     const e = await c.error('mutation { addToCart(sku: "") { totalQuantity } }');
     expect(e.code).toBe('BAD_USER_INPUT');
+    // Nor are a client's request errors: a variable of the wrong type, a parse or validation error.
+    await c.error('mutation($sku: String!) { addToCart(sku: $sku) { totalQuantity } }', { sku: 5 });
+    await c.error('{ session {');
+    await c.error('{ session { nope } }');
     expect(logged).toEqual([]);
   });
 });

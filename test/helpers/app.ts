@@ -24,13 +24,15 @@ export async function setup(env: Record<string, string> = {}, options: Pick<AppO
   const { database, statements } = recordingDatabase(await testDatabase());
   const config = loadConfig({ NODE_ENV: 'test', SESSION_SECRET: TEST_SECRET, ...env });
   const clock = new TestClock();
-  // SESSIONQL_TEST_ENTRY=yoga (vitest.config.ts): the whole API suite through Yoga's own handler.
-  const fastPath = options.fastPath ?? process.env.SESSIONQL_TEST_ENTRY !== 'yoga';
+  const fastPath = options.fastPath ?? testFastPath();
   const built = createApp({ config, database, clock, ...options, fastPath });
   const app = await serve(built);
   /** `statements`: the SQL the app ran, for tests of what hits the database. */
   return { app, built, config, clock, database, statements, client: (origin?: string) => new CookieClient(app, origin) };
 }
+
+/** SESSIONQL_TEST_ENTRY=yoga (vitest.config.ts): the whole API suite through Yoga's own handler. */
+export const testFastPath = () => process.env.SESSIONQL_TEST_ENTRY !== 'yoga';
 
 /** Serves an app on a loopback port, as main.ts does (the server does not hold the test process open). */
 export async function serve(built: App): Promise<HttpApp> {
