@@ -7,8 +7,7 @@ import type { GraphQLParams } from './persisted-queries.js';
 const PARAMETERS = new Set(['query', 'variables', 'operationName', 'extensions']);
 
 /** A malformed request: 400 whatever the media type. */
-export const badRequest = (message: string, headers?: Record<string, string>) =>
-  new GraphQLError(message, { extensions: { code: 'BAD_REQUEST', http: { status: 400, ...(headers ? { headers } : {}) } } });
+export const badRequest = (message: string) => new GraphQLError(message, { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } });
 
 const typeOf = (value: unknown) => (value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value);
 
@@ -38,11 +37,16 @@ export function checkParams(params: GraphQLParams): GraphQLError | null {
   return null;
 }
 
-/** GET parameters: `variables` and `extensions` are JSON in the query string. */
+/**
+ * GET parameters: `variables` and `extensions` are JSON in the query string.
+ * Other keys in the URL (a cache buster, a tracking tag) are not GraphQL's
+ * and are ignored, as Yoga's own GET parser did.
+ */
 export function paramsFromSearch(search: string): GraphQLParams | GraphQLError {
   const query = new URLSearchParams(search);
   const params: GraphQLParams = {};
-  for (const [key, value] of query) {
+  for (const key of PARAMETERS) {
+    const value = query.get(key);
     if (!value) continue;
     if (key === 'variables' || key === 'extensions') {
       try {
@@ -50,7 +54,7 @@ export function paramsFromSearch(search: string): GraphQLParams | GraphQLError {
       } catch {
         return badRequest(`The "${key}" parameter is not valid JSON.`);
       }
-    } else (params as Record<string, unknown>)[key] = value;
+    } else params[key as 'query' | 'operationName'] = value;
   }
   return params;
 }
