@@ -17,8 +17,8 @@ import { recordOperation } from './operations.js';
 import { corsHeaders } from './policy/cors.js';
 import { SECURITY_HEADERS } from './policy/headers.js';
 import { type GraphQLMediaType, negotiate } from './policy/negotiate.js';
-import { checkParams, paramsFromBody, paramsFromSearch } from './policy/params.js';
-import { type GraphQLParams, type PersistedQueryStore, resolvePersistedQuery } from './policy/persisted-queries.js';
+import { checkParams, type GraphQLParams, paramsFromBody, paramsFromSearch } from './policy/params.js';
+import { type PersistedQueryStore, resolvePersistedQuery } from './policy/persisted-queries.js';
 import { graphqlResponse } from './policy/response.js';
 import { GRAPHQL_PATH } from './policy/routes.js';
 

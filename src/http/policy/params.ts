@@ -1,8 +1,15 @@
 import { GraphQLError } from 'graphql';
-import type { GraphQLParams } from './persisted-queries.js';
 
 // The GraphQL-over-HTTP request parameters, read the same way at both entry
 // points (the fast path, and Yoga's request parser: use-request-params.ts).
+
+/** Request parameters as both entry points read them (GraphQL over HTTP §Request Parameters). */
+export interface GraphQLParams {
+  query?: unknown;
+  variables?: unknown;
+  operationName?: unknown;
+  extensions?: unknown;
+}
 
 const PARAMETERS = new Set(['query', 'variables', 'operationName', 'extensions']);
 
