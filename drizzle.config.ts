@@ -1,9 +1,9 @@
 import { defineConfig } from 'drizzle-kit';
 
-// Migrations are generated from src/db/schema.ts (`npm run db:generate`) and
-// committed; the server applies them at start-up (src/db/migrate.ts).
+// Migrations are generated from src/engines/postgres/schema.ts (`npm run db:generate`) and
+// committed; the server applies them at start-up (src/engines/postgres/migrate.ts).
 export default defineConfig({
   dialect: 'postgresql',
-  schema: './src/db/schema.ts',
+  schema: './src/engines/postgres/schema.ts',
   out: './drizzle',
 });

@@ -18,7 +18,7 @@
 //   --scale-rows N      rows for the large table and expired rows for the clear (default 1,000,000)
 //   --no-load           skip the comparison runs (e.g. --no-load --scale)
 //   --project-run HOW   start: the project as `npm start` runs it (the esbuild bundle, built into
-//                       bench/.work/dist), the default; tsx: node --import tsx src/main.ts
+//                       bench/.work/dist), the default; tsx: node --import tsx src/server/main.ts
 //   --quiet-wait S      before each run, wait up to S s (default 15, quick 5; 0 = off; 10 min in all) for the rest
 //   --quiet-cores X     of the machine to use ≤ X cores (default 0.3) over one second
 //   --peers DIR         the peers' folder (default ../shared/peers from the repo root)
@@ -134,7 +134,7 @@ const TARGET_DEFS = {
   project: { project: true, db: 'sessionql_bench' },
   'project-pglite': { project: true, pglite: true },
   'project-large': { project: true, db: 'sessionql_bench_large' }, // --scale's 1M-row table
-  'project-tsx': { project: true, db: 'sessionql_bench', tsx: true }, // always node --import tsx src/main.ts
+  'project-tsx': { project: true, db: 'sessionql_bench', tsx: true }, // always node --import tsx src/server/main.ts
   django: { run: 'django/run.sh', db: 'peers_django' },
   'django-sync': { run: 'django/run.sh', db: 'peers_django', env: { GUNICORN_WORKER_CLASS: 'sync' } },
   express: { run: 'express/run.sh', db: 'peers_express' },
@@ -446,7 +446,9 @@ async function startTarget(name, t = { name, restarts: [] }) {
   const env = cleanEnv();
   if (def.project) {
     const run =
-      def.tsx || !projectBundle ? { args: ['--import', 'tsx', 'src/main.ts'], shown: 'node --import tsx src/main.ts' } : projectBundle;
+      def.tsx || !projectBundle
+        ? { args: ['--import', 'tsx', 'src/server/main.ts'], shown: 'node --import tsx src/server/main.ts' }
+        : projectBundle;
     cmd = process.execPath;
     args = run.args;
     t.shown = run.shown;
@@ -936,7 +938,7 @@ function render(result, mdPath) {
   const capped = summary.filter((s) => s.cap_refusals);
   const speeds = [...(result.runs || []), ...(result.scale?.runs || [])].map((r) => r.cpu_speed).filter((x) => x != null);
   const notes = [
-    `project: ${meta.project_run ?? 'node --import tsx src/main.ts'}.`,
+    `project: ${meta.project_run ?? 'node --import tsx src/server/main.ts'}.`,
     ...Object.entries(result.targets || {})
       .filter(([, t]) => t.restarts?.length)
       .map(
@@ -1050,7 +1052,7 @@ async function main() {
       postgres: pg.version,
       postgres_ours: pg.ours,
     },
-    project_run: projectBundle?.shown ?? 'node --import tsx src/main.ts',
+    project_run: projectBundle?.shown ?? 'node --import tsx src/server/main.ts',
     logs: LOG_DIR,
   };
   save();

@@ -9,10 +9,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { createApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
-import { openDatabase } from '../src/db/client.js';
-import { migrate } from '../src/db/migrate.js';
+import { openDatabase } from '../src/engines/postgres/client.js';
+import { migrate } from '../src/engines/postgres/migrate.js';
+import { createApp } from '../src/server/app.js';
+import { loadConfig } from '../src/server/config.js';
 import { launchChromium } from '../test/browser/chromium.js';
 
 const docs = new URL('../docs/', import.meta.url).pathname;

@@ -1,6 +1,6 @@
 import SchemaBuilder from '@pothos/core';
-import type { Config } from '../config.js';
-import type { RequestSession } from '../session/request-session.js';
+import type { RequestSession } from '../core/session.js';
+import type { Config } from '../server/config.js';
 
 export interface Context {
   readonly session: RequestSession;

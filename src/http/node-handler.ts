@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Logger } from '../logger.js';
-import type { Metrics } from '../metrics.js';
+import type { Logger } from '../server/logger.js';
+import type { Metrics } from '../server/metrics.js';
 import { operationOf } from './operations.js';
 import { drainBody, readLimited } from './policy/body.js';
 import { jsonError } from './policy/errors.js';

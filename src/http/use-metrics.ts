@@ -1,5 +1,5 @@
 import type { Plugin } from 'graphql-yoga';
-import { bearerMatches, type Metrics } from '../metrics.js';
+import { bearerMatches, type Metrics } from '../server/metrics.js';
 
 /**
  * GET /metrics in Prometheus text format, only when METRICS_TOKEN is set and

@@ -1,5 +1,5 @@
 import type { Plugin } from 'graphql-yoga';
-import type { RequestSession } from '../session/request-session.js';
+import type { RequestSession } from '../core/session.js';
 
 /**
  * What a response must say about the session: the cookie its writes call for,

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { SessionStore } from '../../src/session/store.js';
+import { SessionStore } from '../../src/engines/postgres/store.js';
 import { setup } from '../helpers/app.js';
 
 describe('pruning expired sessions (clearsessions)', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { signSessionKey } from '../../src/session/signing.js';
+import { signSessionKey } from '../../src/core/signing.js';
 import { setup, TEST_SECRET } from '../helpers/app.js';
 
 const write = 'mutation { setSessionValue(key: "k", value: "v") { exists } }';
@@ -45,7 +45,7 @@ describe('the session cookie', async () => {
     await c.gql(write);
     const key = c.sessionCookie!.split('.')[0]!;
     const { sql } = await import('drizzle-orm');
-    const { hashSessionKey } = await import('../../src/session/keys.js');
+    const { hashSessionKey } = await import('../../src/core/keys.js');
     const { database } = await setup();
     const rows = await database.rows<{ n: number }>(
       sql`SELECT count(*)::int AS n FROM sessionql_session WHERE key_hash = ${key} OR data::text LIKE ${`%${key}%`}`,

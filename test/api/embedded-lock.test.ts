@@ -4,23 +4,23 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/db/client.js';
-import { acquireFolderLock } from '../../src/db/folder-lock.js';
-import { migrate } from '../../src/db/migrate.js';
+import { openDatabase } from '../../src/engines/postgres/client.js';
+import { acquireFolderLock } from '../../src/engines/postgres/folder-lock.js';
+import { migrate } from '../../src/engines/postgres/migrate.js';
 import { CookieClient } from '../helpers/client.js';
 import { engine } from '../helpers/database.js';
 import { freePort, type Run, runScript, spawnRun, waitFor } from '../helpers/process.js';
 
 /** The server from source in one process (tsx's CLI would put a second process in front), so its PID is the lock's. */
 function startServer(env: Record<string, string>): Run {
-  return spawnRun(process.execPath, ['--import', 'tsx', 'src/main.ts'], { LOG_LEVEL: 'info', SESSION_PRUNE_INTERVAL: '0', ...env });
+  return spawnRun(process.execPath, ['--import', 'tsx', 'src/server/main.ts'], { LOG_LEVEL: 'info', SESSION_PRUNE_INTERVAL: '0', ...env });
 }
 
 /** `run`'s exit code, or 'still running' after `ms`. */
 const exitWithin = (run: Run, ms: number) =>
   Promise.race([run.exited, new Promise<'still running'>((r) => setTimeout(() => r('still running'), ms).unref())]);
 
-const clearSessions = (dataDir: string) => runScript('src/scripts/clear-sessions.ts', { SESSIONQL_DATA_DIR: dataDir });
+const clearSessions = (dataDir: string) => runScript('src/server/scripts/clear-sessions.ts', { SESSIONQL_DATA_DIR: dataDir });
 
 /** Inserts `n` sessions that expired an hour ago into the PGlite folder of `dataDir`, from this process. */
 async function seedExpired(dataDir: string, n: number): Promise<void> {
@@ -78,7 +78,7 @@ describe.runIf(engine === 'pglite')('one process per PGlite folder (the embedded
     runs.push(second);
     expect(await exitWithin(second, 20_000)).toBe(1);
     expect(second.output()).toContain(`${path.join(dataDir, 'pglite')} is in use by process ${server.child.pid}`);
-    expect(second.output()).toContain('src/main.ts');
+    expect(second.output()).toContain('src/server/main.ts');
     expect(second.output()).not.toMatch(/sessionql on http/);
     expect((await browser.data('{ cart { items { sku quantity } } }')).cart.items).toEqual([{ sku: 'kept', quantity: 1 }]);
   });

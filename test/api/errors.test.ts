@@ -1,10 +1,10 @@
 import { PGlite } from '@electric-sql/pglite';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { type Database, type Db, openDatabase } from '../../src/db/client.js';
-import type { Logger } from '../../src/logger.js';
+import { type Database, type Db, openDatabase } from '../../src/engines/postgres/client.js';
+import { createApp } from '../../src/server/app.js';
+import { loadConfig } from '../../src/server/config.js';
+import type { Logger } from '../../src/server/logger.js';
 import { serve, TEST_SECRET, testFastPath } from '../helpers/app.js';
 import { CookieClient } from '../helpers/client.js';
 import { emptyDatabaseUrl, postgresUrl } from '../helpers/database.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RequestLog } from '../../src/logger.js';
+import type { RequestLog } from '../../src/server/logger.js';
 import { setup } from '../helpers/app.js';
 
 const TOKEN = 'metrics-token-0123456789abcdef';
@@ -57,8 +57,8 @@ describe('/metrics', () => {
 describe('request logs', () => {
   it('one entry per request with id, operation, status and duration, and never the cookie', async () => {
     const entries: RequestLog[] = [];
-    const { createApp } = await import('../../src/app.js');
-    const { loadConfig } = await import('../../src/config.js');
+    const { createApp } = await import('../../src/server/app.js');
+    const { loadConfig } = await import('../../src/server/config.js');
     const { serve, TEST_SECRET } = await import('../helpers/app.js');
     const { testDatabase } = await import('../helpers/database.js');
     const { CookieClient } = await import('../helpers/client.js');

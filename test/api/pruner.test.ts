@@ -1,9 +1,9 @@
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { describe, expect, it } from 'vitest';
-import type { Database } from '../../src/db/client.js';
-import { noSessionEvents } from '../../src/metrics.js';
-import { createPruner } from '../../src/session/pruner.js';
+import type { Database } from '../../src/engines/postgres/client.js';
+import { createPruner } from '../../src/engines/postgres/pruner.js';
+import { noSessionEvents } from '../../src/server/metrics.js';
 import { setup } from '../helpers/app.js';
 import { engine, testDatabaseUrl } from '../helpers/database.js';
 
@@ -24,7 +24,7 @@ async function left(database: Database, tag: string) {
 
 describe('the in-process pruner (SESSION_PRUNE_INTERVAL)', async () => {
   const { database, config } = await setup();
-  const { SessionStore } = await import('../../src/session/store.js');
+  const { SessionStore } = await import('../../src/engines/postgres/store.js');
   const store = new SessionStore(database, { ageSeconds: 100, browserCloseByDefault: false, maxBytes: config.maxBytes });
   const clock = { now: () => Date.now() };
 

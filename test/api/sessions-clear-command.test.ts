@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/db/client.js';
-import { migrate } from '../../src/db/migrate.js';
+import { openDatabase } from '../../src/engines/postgres/client.js';
+import { migrate } from '../../src/engines/postgres/migrate.js';
 import { testDatabase, testDatabaseUrl } from '../helpers/database.js';
 import { runScript } from '../helpers/process.js';
 
@@ -26,7 +26,7 @@ describe('npm run sessions:clear', { timeout: 90_000 }, async () => {
       SELECT ${tag} || '-live-' || i, '{}'::jsonb, now() + interval '1 hour' FROM generate_series(1, 5) AS i`);
     if (!url) await database.close();
 
-    const run = runScript('src/scripts/clear-sessions.ts', { SESSIONQL_DATA_DIR: dataDir, DATABASE_URL: url }, ['--batch', '10']);
+    const run = runScript('src/server/scripts/clear-sessions.ts', { SESSIONQL_DATA_DIR: dataDir, DATABASE_URL: url }, ['--batch', '10']);
     expect(await run.exited).toBe(0);
     const deleted = Number(/Deleted (\d+) expired sessions?/.exec(run.output())?.[1]);
     expect(deleted).toBeGreaterThanOrEqual(25);

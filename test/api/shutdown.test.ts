@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/db/client.js';
+import { openDatabase } from '../../src/engines/postgres/client.js';
 import { testDatabase, testDatabaseUrl } from '../helpers/database.js';
 import { buildServer, freePort, runScript, waitFor } from '../helpers/process.js';
 

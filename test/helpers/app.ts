@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
-import { type App, type AppOptions, createApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
+import { type App, type AppOptions, createApp } from '../../src/server/app.js';
+import { loadConfig } from '../../src/server/config.js';
 import { CookieClient } from './client.js';
 import { TestClock } from './clock.js';
 import { testDatabase } from './database.js';

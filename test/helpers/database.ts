@@ -1,6 +1,6 @@
 import postgres from 'postgres';
-import { type Database, openDatabase } from '../../src/db/client.js';
-import { migrate } from '../../src/db/migrate.js';
+import { type Database, openDatabase } from '../../src/engines/postgres/client.js';
+import { migrate } from '../../src/engines/postgres/migrate.js';
 
 /** postgres://… when the suite runs on PostgreSQL, else undefined (PGlite). */
 export const postgresUrl = process.env.DATABASE_URL || undefined;

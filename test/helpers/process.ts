@@ -23,7 +23,7 @@ export interface Run {
   exited: Promise<number | null>;
 }
 
-/** `npm start`'s build step: src/main.ts bundled into dist/main.mjs. */
+/** `npm start`'s build step: src/server/main.ts bundled into dist/main.mjs. */
 export function buildServer(): void {
   execFileSync('npm', ['run', 'build', '--silent'], { cwd: repoRoot, stdio: 'inherit' });
 }

@@ -1,4 +1,4 @@
-import type { Database } from '../../src/db/client.js';
+import type { Database } from '../../src/engines/postgres/client.js';
 
 /** The same database, recording the text of every statement the app runs through it. */
 export function recordingDatabase(database: Database): { database: Database; statements: string[] } {

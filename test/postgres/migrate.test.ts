@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import postgres from 'postgres';
 import { describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/db/client.js';
-import { migrate } from '../../src/db/migrate.js';
+import { openDatabase } from '../../src/engines/postgres/client.js';
+import { migrate } from '../../src/engines/postgres/migrate.js';
 import { emptyDatabaseUrl, postgresUrl } from '../helpers/database.js';
 
 const journal = JSON.parse(readFileSync(new URL('../../drizzle/meta/_journal.json', import.meta.url), 'utf8')) as {

@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { connect } from 'node:net';
-import type { Logger } from '../../src/logger.js';
+import type { Logger } from '../../src/server/logger.js';
 import { setup } from '../helpers/app.js';
 
 /**

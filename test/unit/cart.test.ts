@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CART_LIMITS, cartFromData, validateAddQuantity, validateLabel, validateSetQuantity, validateSku } from '../../src/cart/cart.js';
+import { CART_LIMITS, cartFromData, validateAddQuantity, validateLabel, validateSetQuantity, validateSku } from '../../src/areas/cart.js';
 import { inputError } from '../helpers/input-error.js';
 
 describe('cart validation: BAD_USER_INPUT names the argument and the rule', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configVariables, type LoadOptions, loadConfig } from '../../src/config.js';
+import { ConfigError, configVariables, type LoadOptions, loadConfig } from '../../src/server/config.js';
 
 const SECRET = 's'.repeat(32);
 const OLD_SECRET = 'o'.repeat(40);

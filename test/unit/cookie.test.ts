@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Config } from '../../src/config.js';
-import { expiredSessionCookie, readCookie, sessionCookie } from '../../src/session/cookie.js';
+import { expiredSessionCookie, readCookie, sessionCookie } from '../../src/core/cookie.js';
+import type { Config } from '../../src/server/config.js';
 
 type CookieSettings = Config['cookie'];
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renewedExpiry, secondsLeft } from '../../src/session/expiry.js';
+import { renewedExpiry, secondsLeft } from '../../src/core/expiry.js';
 
 const T = Date.UTC(2026, 10, 26, 10, 0, 0); // a whole second, in ms
 const AGE = 1209600;

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { acquireFolderLock, FolderLocked } from '../../src/db/folder-lock.js';
+import { acquireFolderLock, FolderLocked } from '../../src/engines/postgres/folder-lock.js';
 import { repoRoot } from '../helpers/process.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'sessionql-lock-'));
@@ -24,7 +24,7 @@ afterAll(async () => {
  */
 function contender(folder: string, startAt = 0) {
   const code = `// lock-contender
-    const { acquireFolderLock, FolderLocked } = await import(${JSON.stringify(path.join(repoRoot, 'src/db/folder-lock.ts'))});
+    const { acquireFolderLock, FolderLocked } = await import(${JSON.stringify(path.join(repoRoot, 'src/engines/postgres/folder-lock.ts'))});
     while (Date.now() < ${startAt});
     try {
       acquireFolderLock(${JSON.stringify(folder)});

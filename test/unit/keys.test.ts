@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { hashSessionKey, newSessionKey, SESSION_KEY_PATTERN } from '../../src/session/keys.js';
+import { hashSessionKey, newSessionKey, SESSION_KEY_PATTERN } from '../../src/core/keys.js';
 
 describe('session keys (a random session key of at least 128 bits from a CSPRNG)', () => {
   it('a new session key is 43 base64url characters', () => {

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { postgresQueuePatched } from '../../src/db/postgres-queue.js';
+import { postgresQueuePatched } from '../../src/engines/postgres/postgres-queue.js';
 
 interface Queue<T> {
   readonly length: number;

@@ -6,7 +6,7 @@ import {
   type PreferencesInput,
   preferencesFromData,
   validatePreferences,
-} from '../../src/preferences/preferences.js';
+} from '../../src/areas/preferences.js';
 import { inputError } from '../helpers/input-error.js';
 
 const filter = (field: string, n = 1): PreferenceFilter => ({ field, values: Array.from({ length: n }, (_, i) => `v${i}`) });

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { newSessionKey } from '../../src/session/keys.js';
-import { signSessionKey, unsignSessionKey } from '../../src/session/signing.js';
+import { newSessionKey } from '../../src/core/keys.js';
+import { signSessionKey, unsignSessionKey } from '../../src/core/signing.js';
 
 const CURRENT = 'current-secret-0123456789abcdefghijklmnop';
 const OLD = 'old-secret-0123456789abcdefghijklmnopqrstu';

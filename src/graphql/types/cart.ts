@@ -6,9 +6,9 @@ import {
   validateLabel,
   validateSetQuantity,
   validateSku,
-} from '../../cart/cart.js';
-import { addToCart, clearCart, removeFromCart, setCartQuantity } from '../../cart/changes.js';
-import type { SessionSnapshot } from '../../session/request-session.js';
+} from '../../areas/cart.js';
+import type { SessionSnapshot } from '../../core/session.js';
+import { addToCart, clearCart, removeFromCart, setCartQuantity } from '../../engines/postgres/compiled/cart.js';
 import { builder } from '../builder.js';
 
 export const CartRef = builder.objectRef<Cart>('Cart');

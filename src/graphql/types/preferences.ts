@@ -1,12 +1,6 @@
-import { resetPreferences, updatePreferences } from '../../preferences/changes.js';
-import {
-  type PreferenceFilter,
-  type Preferences,
-  preferencesFromData,
-  THEMES,
-  validatePreferences,
-} from '../../preferences/preferences.js';
-import type { SessionSnapshot } from '../../session/request-session.js';
+import { type PreferenceFilter, type Preferences, preferencesFromData, THEMES, validatePreferences } from '../../areas/preferences.js';
+import type { SessionSnapshot } from '../../core/session.js';
+import { resetPreferences, updatePreferences } from '../../engines/postgres/compiled/preferences.js';
 import { builder } from '../builder.js';
 
 export const PreferencesRef = builder.objectRef<Preferences>('Preferences');

@@ -1,10 +1,10 @@
-import { InputError } from '../../errors.js';
-import type { ExpiryPolicy } from '../../session/expiry.js';
-import type { SessionSnapshot } from '../../session/request-session.js';
-import { WriteRefused } from '../../session/store.js';
-import { clearValues, removeValue, setValue, TYPED_KEYS, validateKey } from '../../session/values.js';
-import { validateJsonValue } from '../../text.js';
+import type { ExpiryPolicy } from '../../core/expiry.js';
+import type { SessionSnapshot } from '../../core/session.js';
+import { validateJsonValue } from '../../core/text.js';
+import { clearValues, removeValue, setValue, TYPED_KEYS, validateKey } from '../../core/values.js';
+import { WriteRefused } from '../../engines/postgres/store.js';
 import { builder } from '../builder.js';
+import { InputError } from '../errors.js';
 
 /** The largest age a GraphQL Int (expiryAge) can report. */
 const MAX_AGE_SECONDS = 2 ** 31 - 1;

@@ -23,7 +23,7 @@ const DEFAULT_BATCH = 10_000;
 
 /**
  * The local control endpoint of a server on PGlite. Only one process may open
- * a PGlite folder (src/db/folder-lock.ts), so `npm run sessions:clear` asks
+ * a PGlite folder (src/engines/postgres/folder-lock.ts), so `npm run sessions:clear` asks
  * the running server to prune instead of opening the folder a second time.
  * Protocol: HTTP on the Unix socket `<dataDir>/pglite.sock` (mode 0600, so
  * only the server's user can connect): `POST /prune?batch=N` answers 200

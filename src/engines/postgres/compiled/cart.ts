@@ -1,6 +1,6 @@
 import { type SQL, sql } from 'drizzle-orm';
-import type { DataChange } from '../session/store.js';
-import { CART_LIMITS } from './cart.js';
+import { CART_LIMITS } from '../../../areas/cart.js';
+import type { DataChange } from '../store.js';
 
 // The cart's rules as SQL over the stored data, so that each cart mutation is
 // one UPDATE: 50 concurrent adds of one SKU queue on the row lock and sum to 50.

@@ -1,11 +1,11 @@
-import type { Clock } from '../clock.js';
-import type { Config } from '../config.js';
-import { noSessionEvents, type SessionEvents } from '../metrics.js';
+import type { DataChange, SessionStore, StoredSession } from '../engines/postgres/store.js';
+import type { Config } from '../server/config.js';
+import { noSessionEvents, type SessionEvents } from '../server/metrics.js';
+import type { Clock } from './clock.js';
 import { expiredSessionCookie, readCookie, sessionCookie } from './cookie.js';
 import { type ExpiryPolicy, renewedExpiry, secondsLeft } from './expiry.js';
 import { hashSessionKey, newSessionKey } from './keys.js';
 import { signSessionKey, unsignSessionKey } from './signing.js';
-import type { DataChange, SessionStore, StoredSession } from './store.js';
 
 /** What the GraphQL layer reads: one consistent view of the session. */
 export interface SessionSnapshot {

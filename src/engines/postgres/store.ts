@@ -1,9 +1,9 @@
 import { and, eq, fillPlaceholders, gt, lte, type SQL, sql } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
-import type { Database, StatementResult } from '../db/client.js';
-import { sessions } from '../db/schema.js';
-import { DatabaseUnavailable } from '../db/unavailable.js';
-import { renewedExpiry } from './expiry.js';
+import { renewedExpiry } from '../../core/expiry.js';
+import type { Database, StatementResult } from './client.js';
+import { sessions } from './schema.js';
+import { DatabaseUnavailable } from './unavailable.js';
 
 /** A stored session as the server sees it; times in seconds since the epoch. */
 export interface StoredSession {
@@ -107,7 +107,7 @@ type ExpiryColumns = { expiresAt: number; browserClose: boolean; maxAge: number 
  * statement, so each is atomic on its row; a write on a row that is gone or
  * expired affects nothing and the caller starts a fresh session instead (no
  * resurrection). Statements are built with Drizzle from the table in
- * src/db/schema.ts, compiled once, and run as prepared statements.
+ * src/engines/postgres/schema.ts, compiled once, and run as prepared statements.
  */
 export class SessionStore {
   private readonly prepared = new Map<string, ReturnType<typeof this.prepareChange>>();

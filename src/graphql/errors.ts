@@ -1,6 +1,6 @@
 import { GraphQLError } from 'graphql';
-import { isUnavailable } from './db/unavailable.js';
-import { type Violation, WriteRefused } from './session/store.js';
+import { type Violation, WriteRefused } from '../engines/postgres/store.js';
+import { isUnavailable } from '../engines/postgres/unavailable.js';
 
 /**
  * Invalid input found by a pure validator (cart, preferences, keys). Domain

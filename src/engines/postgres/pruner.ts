@@ -1,7 +1,7 @@
 import type { YogaLogger } from 'graphql-yoga';
-import type { Clock } from '../clock.js';
-import type { Database } from '../db/client.js';
-import type { SessionEvents } from '../metrics.js';
+import type { Clock } from '../../core/clock.js';
+import type { SessionEvents } from '../../server/metrics.js';
+import type { Database } from './client.js';
 import type { SessionStore } from './store.js';
 
 /** An arbitrary 64-bit key for pg_try_advisory_lock, shared by every instance. */

@@ -2,16 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { systemClock } from '../core/clock.js';
+import { openDatabase } from '../engines/postgres/client.js';
+import { FolderLocked } from '../engines/postgres/folder-lock.js';
+import { migrate } from '../engines/postgres/migrate.js';
+import { postgresQueuePatched } from '../engines/postgres/postgres-queue.js';
+import { createPruneControl, pruneSocketPath } from '../engines/postgres/prune-control.js';
+import { createPruner } from '../engines/postgres/pruner.js';
 import { createApp } from './app.js';
-import { systemClock } from './clock.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
-import { openDatabase } from './db/client.js';
-import { FolderLocked } from './db/folder-lock.js';
-import { migrate } from './db/migrate.js';
-import { postgresQueuePatched } from './db/postgres-queue.js';
 import { createLogger } from './logger.js';
-import { createPruneControl, pruneSocketPath } from './session/prune-control.js';
-import { createPruner } from './session/pruner.js';
 
 /**
  * Outside production a missing SESSION_SECRET is generated once and kept in

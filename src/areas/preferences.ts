@@ -1,5 +1,5 @@
-import { InputError } from '../errors.js';
-import { validateText } from '../text.js';
+import { validateText } from '../core/text.js';
+import { InputError } from '../graphql/errors.js';
 
 export const THEMES = ['SYSTEM', 'LIGHT', 'DARK'] as const;
 export type Theme = (typeof THEMES)[number];

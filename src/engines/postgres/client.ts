@@ -18,7 +18,7 @@ export interface StatementResult {
 
 /**
  * An open database: Drizzle on postgres.js (PostgreSQL) or on PGlite
- * (embedded). Drizzle builds every statement (src/session/store.ts); the hot
+ * (embedded). Drizzle builds every statement (src/engines/postgres/store.ts); the hot
  * path runs the compiled SQL through `query`, which bounds it in time and
  * cancels what times out, so that a statement queued during an outage never
  * runs after its caller has been told it failed.
@@ -52,7 +52,7 @@ export interface DatabaseOptions {
 
 /**
  * Opens the database of `options`. A PGlite folder is locked first (see
- * src/db/folder-lock.ts): two processes on one folder would each keep their
+ * src/engines/postgres/folder-lock.ts): two processes on one folder would each keep their
  * own copy of the data in memory and write over each other's files.
  * @throws FolderLocked when another live process has the folder open.
  */

@@ -1,4 +1,4 @@
-import type { Config } from '../config.js';
+import type { Config } from '../server/config.js';
 
 type CookieSettings = Config['cookie'];
 

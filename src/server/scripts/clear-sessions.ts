@@ -1,16 +1,16 @@
 // Django's `clearsessions`: deletes expired sessions in batches and prints how many.
 // Usage: npm run sessions:clear [-- --batch 10000]
 // On PGlite only one process may open the data folder: while the server runs,
-// this asks it to prune (src/session/prune-control.ts) instead.
+// this asks it to prune (src/engines/postgres/prune-control.ts) instead.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { systemClock } from '../clock.js';
+import { systemClock } from '../../core/clock.js';
+import { type Database, openDatabase } from '../../engines/postgres/client.js';
+import { FolderLocked } from '../../engines/postgres/folder-lock.js';
+import { migrate } from '../../engines/postgres/migrate.js';
+import { pruneSocketPath, requestPrune } from '../../engines/postgres/prune-control.js';
+import { SessionStore } from '../../engines/postgres/store.js';
 import { ConfigError, loadConfig } from '../config.js';
-import { type Database, openDatabase } from '../db/client.js';
-import { FolderLocked } from '../db/folder-lock.js';
-import { migrate } from '../db/migrate.js';
-import { pruneSocketPath, requestPrune } from '../session/prune-control.js';
-import { SessionStore } from '../session/store.js';
 
 const { values } = parseArgs({ options: { batch: { type: 'string', default: '10000' } } });
 const batch = Number(values.batch);
@@ -31,7 +31,7 @@ const report = (deleted: number, started: number, how = '') =>
 
 let database: Database;
 try {
-  // On PGlite this takes the folder's lock (src/db/folder-lock.ts) and keeps it until close.
+  // On PGlite this takes the folder's lock (src/engines/postgres/folder-lock.ts) and keeps it until close.
   database = await openDatabase({ url: config.databaseUrl, pgliteDir: path.join(config.dataDir, 'pglite'), poolSize: 1 });
 } catch (error) {
   if (!(error instanceof FolderLocked)) throw error;

@@ -1,5 +1,5 @@
-import { InputError } from '../errors.js';
-import { validateText } from '../text.js';
+import { validateText } from '../core/text.js';
+import { InputError } from '../graphql/errors.js';
 
 export interface CartLine {
   sku: string;

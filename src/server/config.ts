@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { QueryLimits } from './graphql/limits.js';
+import type { QueryLimits } from '../graphql/limits.js';
 
 /**
  * Every setting of the server, read once from the environment by

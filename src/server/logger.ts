@@ -1,8 +1,8 @@
 import { writeSync } from 'node:fs';
 import { GraphQLError } from 'graphql';
 import type { YogaLogger } from 'graphql-yoga';
-import { InputError } from './errors.js';
-import { WriteRefused } from './session/store.js';
+import { WriteRefused } from '../engines/postgres/store.js';
+import { InputError } from '../graphql/errors.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import type { DataChange } from '../session/store.js';
+import type { DataChange } from '../store.js';
 
 /** updatePreferences: the given fields merged over the stored ones, in one statement. */
 export const updatePreferences: DataChange = {

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
-import { InputError } from '../errors.js';
-import { validateText } from '../text.js';
-import type { DataChange } from './store.js';
+import type { DataChange } from '../engines/postgres/store.js';
+import { InputError } from '../graphql/errors.js';
+import { validateText } from './text.js';
 
 /** Session keys written only through their own typed mutations. */
 export const TYPED_KEYS: ReadonlySet<string> = new Set(['cart', 'preferences']);
