@@ -4,8 +4,9 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { patchPostgres } from '../../scripts/patch-postgres.mjs';
+import { fileURLToPath } from 'node:url';
 
 const MARKER = '.bench-source.json';
 const NPM_DIRS = ['express', 'loadgen', 'floor'];
@@ -100,7 +101,7 @@ export function runSetup(dest, log, timeoutMs = 15 * 60_000) {
 /**
  * floor-fixed: the copy's floor/ (node_modules included) at dest/floor-fixed,
  * with the postgres.js queue patch this project installs for itself
- * (scripts/patch-postgres.mjs). The floor as first shipped carried that bug, so
+ * (patches/postgres+3.4.9.patch, applied by patch-package). The floor as first shipped carried that bug, so
  * its speed fell the longer its process ran; this one shows the ceiling without it.
  * Peers whose floor brings its own fix (floor/fix-queue.mjs, which its run.sh
  * insists on) get that fix instead: floor-fixed is then the floor itself.
@@ -115,6 +116,11 @@ export function makeFixedFloor(dest, log) {
     log('peers: floor-fixed = floor (its own postgres.js queue fix, fix-queue.mjs)');
     return;
   }
-  if (patchPostgres(path.join(to, 'node_modules', 'postgres')) !== 0) throw new Error('floor-fixed: could not patch its postgres.js');
+  // patch-package wants the patch folder relative to the app it patches (the copy).
+  const patches = path.relative(to, fileURLToPath(new URL('../../patches', import.meta.url)));
+  const cli = createRequire(import.meta.url).resolve('patch-package/index.js');
+  const r = spawnSync(process.execPath, [cli, '--error-on-fail', '--patch-dir', patches], { cwd: to, encoding: 'utf8', timeout: 60_000 });
+  if (r.status !== 0)
+    throw new Error(`floor-fixed: could not patch its postgres.js: ${(r.stdout + r.stderr || r.error?.message || '').trim()}`);
   log('peers: floor-fixed = floor with the postgres.js queue patch');
 }

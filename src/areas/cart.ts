@@ -1,6 +1,9 @@
+import { z } from 'zod';
+import { defineArea } from '../core/area.js';
+import { InputError } from '../core/errors.js';
 import { validateText } from '../core/text.js';
-import { InputError } from '../graphql/errors.js';
 
+/** A cart line as the API shows it. */
 export interface CartLine {
   sku: string;
   label: string | null;
@@ -51,22 +54,73 @@ export function validateSetQuantity(quantity: number): number {
   return quantity;
 }
 
+/** A line as stored: the label only when one was given. */
+const storedLine = z.object({
+  sku: z.string(),
+  quantity: z.number().int().min(1).max(CART_LIMITS.lineQuantity),
+  // A label that is not text (null, a number in a hand-edited row) reads as none.
+  label: z.string().optional().catch(undefined),
+});
+export type StoredLine = z.infer<typeof storedLine>;
+
+/** Lines the server did not write (a hand-edited row) are skipped rather than failing the request. */
+const lines = z
+  .array(z.unknown())
+  .transform((raw) => raw.flatMap((line) => (storedLine.safeParse(line).success ? [storedLine.parse(line)] : [])));
+
+const withoutLine = (stored: StoredLine[], sku: string) => stored.filter((line) => line.sku !== sku);
+
 /**
- * The cart stored under the session key `cart`. Lines the server did not
- * write (a hand-edited row) are skipped rather than failing the request.
+ * The cart, stored under the session key `cart` as a list of lines. Each
+ * operation is one pure function; the engine makes it atomic, so 50 concurrent
+ * adds of one SKU sum to 50.
  */
-export function cartFromData(data: Record<string, unknown>): Cart {
-  const raw = data.cart;
-  const items: CartLine[] = [];
-  if (Array.isArray(raw)) {
-    for (const line of raw) {
-      if (line === null || typeof line !== 'object') continue;
-      const { sku, quantity, label } = line as Record<string, unknown>;
-      if (typeof sku !== 'string' || typeof quantity !== 'number' || !Number.isInteger(quantity)) continue;
-      if (quantity < 1 || quantity > CART_LIMITS.lineQuantity) continue;
-      items.push({ sku, quantity, label: typeof label === 'string' ? label : null });
-    }
-  }
-  const totalQuantity = items.reduce((sum, line) => sum + line.quantity, 0);
-  return { items, totalQuantity, isEmpty: items.length === 0 };
-}
+export const cart = defineArea({
+  key: 'cart',
+  schema: lines,
+  default: [] as StoredLine[],
+  view: (stored): Cart => {
+    const items = stored.map((line) => ({ sku: line.sku, label: line.label ?? null, quantity: line.quantity }));
+    return { items, totalQuantity: items.reduce((sum, line) => sum + line.quantity, 0), isEmpty: items.length === 0 };
+  },
+  refusals: {
+    CART_LINE_QUANTITY: { argument: 'quantity', rule: 'a cart line holds at most 999; nothing was changed' },
+    CART_LINES: { argument: 'sku', rule: 'the cart holds at most 100 distinct lines; nothing was changed' },
+  },
+})
+  .operation('add', {
+    /** An existing line's quantity grows (and a given label replaces the old one). */
+    input: (input: { sku: string; quantity?: number | null; label?: string | null }) => ({
+      sku: validateSku(input.sku),
+      quantity: validateAddQuantity(input.quantity ?? 1),
+      label: validateLabel(input.label),
+    }),
+    apply: (stored, { sku, quantity, label }, refuse) => {
+      const line = stored.find((l) => l.sku === sku);
+      if (!line) {
+        if (stored.length >= CART_LIMITS.lines) return refuse('CART_LINES');
+        return [...stored, label === null ? { sku, quantity } : { sku, quantity, label }];
+      }
+      if (line.quantity + quantity > CART_LIMITS.lineQuantity) return refuse('CART_LINE_QUANTITY');
+      return stored.map((l) => (l === line ? { ...l, quantity: l.quantity + quantity, ...(label === null ? {} : { label }) } : l));
+    },
+  })
+  .operation('setQuantity', {
+    /** Sets a line's quantity, adding the line when absent; 0 removes it. */
+    input: (input: { sku: string; quantity: number }) => ({ sku: validateSku(input.sku), quantity: validateSetQuantity(input.quantity) }),
+    apply: (stored, { sku, quantity }, refuse) => {
+      if (quantity === 0) return withoutLine(stored, sku);
+      if (stored.some((l) => l.sku === sku)) return stored.map((l) => (l.sku === sku ? { ...l, quantity } : l));
+      if (stored.length >= CART_LIMITS.lines) return refuse('CART_LINES');
+      return [...stored, { sku, quantity }];
+    },
+  })
+  .operation('remove', {
+    /** Removes a line; no error when absent. */
+    input: (input: { sku: string }) => ({ sku: validateSku(input.sku) }),
+    apply: (stored, { sku }) => withoutLine(stored, sku),
+  })
+  .operation('clear', {
+    input: (_input: Record<string, never>) => ({}),
+    apply: () => undefined,
+  });

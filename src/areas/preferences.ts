@@ -1,5 +1,7 @@
+import { z } from 'zod';
+import { defineArea } from '../core/area.js';
+import { InputError } from '../core/errors.js';
 import { validateText } from '../core/text.js';
-import { InputError } from '../graphql/errors.js';
 
 export const THEMES = ['SYSTEM', 'LIGHT', 'DARK'] as const;
 export type Theme = (typeof THEMES)[number];
@@ -98,27 +100,47 @@ export function validatePreferences(input: PreferencesInput): PreferencesPatch {
   return patch;
 }
 
-/** The preferences stored in session data, defaults filling what is unset. */
-export function preferencesFromData(data: Record<string, unknown>): Preferences {
-  const stored = data.preferences;
-  const s = stored !== null && typeof stored === 'object' && !Array.isArray(stored) ? (stored as Record<string, unknown>) : {};
-  const filters = Array.isArray(s.filters)
-    ? (s.filters as unknown[]).flatMap((f) => {
-        const { field, values } = (f ?? {}) as Record<string, unknown>;
-        return typeof field === 'string' && Array.isArray(values)
-          ? [{ field, values: values.filter((v): v is string => typeof v === 'string') }]
-          : [];
-      })
-    : [];
-  return {
-    theme: THEMES.includes(s.theme as Theme) ? (s.theme as Theme) : PREFERENCE_DEFAULTS.theme,
-    language: typeof s.language === 'string' ? s.language : PREFERENCE_DEFAULTS.language,
-    pageSize:
-      Number.isInteger(s.pageSize) &&
-      (s.pageSize as number) >= PREFERENCE_LIMITS.pageSizeMin &&
-      (s.pageSize as number) <= PREFERENCE_LIMITS.pageSizeMax
-        ? (s.pageSize as number)
-        : PREFERENCE_DEFAULTS.pageSize,
-    filters,
-  };
+/** Each stored field on its own: one that does not parse (a hand-edited row) reads as unset. */
+const lenient = <T extends z.ZodType>(schema: T) => schema.optional().catch(undefined);
+const filter = z.object({ field: z.string(), values: z.array(z.unknown()) });
+const stored = z
+  .object({
+    theme: lenient(z.enum(THEMES)),
+    language: lenient(z.string()),
+    pageSize: lenient(z.number().int().min(PREFERENCE_LIMITS.pageSizeMin).max(PREFERENCE_LIMITS.pageSizeMax)),
+    filters: lenient(
+      z.array(z.unknown()).transform((raw) =>
+        raw.flatMap((f) => {
+          const parsed = filter.safeParse(f);
+          return parsed.success
+            ? [{ field: parsed.data.field, values: parsed.data.values.filter((v): v is string => typeof v === 'string') }]
+            : [];
+        }),
+      ),
+    ),
+  })
+  .catch({});
+
+/** The preferences a reader sees: the stored fields over the defaults. */
+export function withDefaults(patch: PreferencesPatch): Preferences {
+  const set = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
+  return { ...PREFERENCE_DEFAULTS, filters: [], ...set };
 }
+
+/** Preferences: only the fields a visitor set are stored; readers get defaults for the rest. */
+export const preferences = defineArea({
+  key: 'preferences',
+  schema: stored as z.ZodType<PreferencesPatch>,
+  default: {} as PreferencesPatch,
+  view: withDefaults,
+})
+  .operation('update', {
+    /** Partial update: fields left out keep their value. */
+    input: validatePreferences,
+    apply: (current, patch) => ({ ...current, ...patch }),
+  })
+  .operation('reset', {
+    /** The stored preferences removed: defaults again. */
+    input: (_input: Record<string, never>) => ({}),
+    apply: () => undefined,
+  });

@@ -1,6 +1,19 @@
-import type { Config } from '../server/config.js';
-
-type CookieSettings = Config['cookie'];
+/** The session cookie's attributes (Django's SESSION_COOKIE_* settings). */
+export interface CookieSettings {
+  /** @default 'sessionid' */
+  readonly name: string;
+  /** @default 1209600 (two weeks, Django's) */
+  readonly ageSeconds: number;
+  readonly domain: string | undefined;
+  /** @default '/' */
+  readonly path: string;
+  /** @default false */
+  readonly secure: boolean;
+  /** @default true */
+  readonly httpOnly: boolean;
+  /** @default 'Lax' */
+  readonly sameSite: 'Strict' | 'Lax' | 'None';
+}
 
 /**
  * The value of the named cookie in a Cookie header (RFC 6265 §5.4), or null.

@@ -1,17 +1,52 @@
-import type { DataChange, SessionStore, StoredSession } from '../engines/postgres/store.js';
-import type { Config } from '../server/config.js';
-import { noSessionEvents, type SessionEvents } from '../server/metrics.js';
+import type { Area, InputOf, ResultOf } from './area.js';
 import type { Clock } from './clock.js';
-import { expiredSessionCookie, readCookie, sessionCookie } from './cookie.js';
+import { type CookieSettings, expiredSessionCookie, readCookie, sessionCookie } from './cookie.js';
+import type { ExpiryColumns, SessionChange, SessionData, SessionEngine, StoredSession } from './engine.js';
+import { InputError, tooLarge, WriteRefused } from './errors.js';
 import { type ExpiryPolicy, renewedExpiry, secondsLeft } from './expiry.js';
 import { hashSessionKey, newSessionKey } from './keys.js';
 import { signSessionKey, unsignSessionKey } from './signing.js';
+import { validateJsonValue } from './text.js';
+import { clearValues, deleteValue, popValue, setDefaultValue, setValue, updateValue, validateKey } from './values.js';
 
-/** What the GraphQL layer reads: one consistent view of the session. */
+/** Django's session settings, as the session reads them. */
+export interface SessionSettings {
+  /** The first signs cookies; all verify (rotation). */
+  readonly secrets: readonly string[];
+  readonly cookie: CookieSettings;
+  /** SESSION_EXPIRE_AT_BROWSER_CLOSE */
+  readonly expireAtBrowserClose: boolean;
+  /** SESSION_SAVE_EVERY_REQUEST */
+  readonly saveEveryRequest: boolean;
+  /** SESSION_MAX_BYTES: the largest session, in bytes of stored JSON. */
+  readonly maxBytes: number;
+}
+
+/** What happened to sessions (the server counts them for /metrics). Never throws. */
+export interface SessionEvents {
+  created(): void;
+  loaded(): void;
+  written(): void;
+  flushed(): void;
+  cycled(): void;
+  /** A session cookie whose signature did not verify (forged, tampered, old secret). */
+  rejectedCookie(): void;
+}
+
+export const noSessionEvents: SessionEvents = {
+  created() {},
+  loaded() {},
+  written() {},
+  flushed() {},
+  cycled() {},
+  rejectedCookie() {},
+};
+
+/** One consistent view of the session, as of the last read or write of this request. */
 export interface SessionSnapshot {
   /** True once stored server-side. */
   readonly exists: boolean;
-  readonly data: Readonly<Record<string, unknown>>;
+  readonly data: SessionData;
   /** Seconds since the epoch; null when not stored. */
   readonly expiresAt: number | null;
   readonly expireAtBrowserClose: boolean;
@@ -19,27 +54,42 @@ export interface SessionSnapshot {
   readonly expiryAge: number;
 }
 
+/** Django's set_expiry() argument: seconds (0: at browser close), a date, or null (the default). */
+export type Expiry = number | Date | null | { browserClose: boolean };
+
 type CookieAction = { kind: 'none' } | { kind: 'set'; value: string; maxAge: number | null } | { kind: 'clear' };
 
+type AnyArea = Area<any, any, any, any>;
+
+/** The largest age a GraphQL Int (expiryAge) can report. */
+export const MAX_AGE_SECONDS = 2 ** 31 - 1;
+
 /**
- * `request.session` for one HTTP request. Loads lazily and at most once, never
- * writes on a read (except SESSION_SAVE_EVERY_REQUEST), turns each write into
- * one store statement, and remembers what the response's cookie must say.
+ * Django's `request.session`, async: one per request (`ctx.session`).
+ *
+ * It loads lazily and at most once, never writes on a read (except with
+ * SESSION_SAVE_EVERY_REQUEST), and makes each write one atomic change on the
+ * engine, so concurrent requests never lose each other's writes. A session
+ * that is not stored (no cookie; a forged, unknown, expired or flushed one)
+ * gets a fresh key when a write stores data: a cookie's key is never adopted.
+ * It remembers what the response's cookie must say.
  */
-export class RequestSession {
+export class Session {
   /** The verified key: from the cookie, or the new one after a create/cycle. Null after a flush. */
   private key: string | null | undefined;
   private loaded: Promise<StoredSession | null> | undefined;
   private cookie: CookieAction = { kind: 'none' };
-  /** Whether anything about the response depends on the session. */
+  /** Whether anything about the response depends on the session (then it varies by Cookie). */
   accessed = false;
 
   constructor(
-    private readonly store: SessionStore,
-    private readonly config: Config,
+    private readonly engine: SessionEngine,
+    private readonly settings: SessionSettings,
     private readonly clock: Clock,
     private readonly cookieHeader: string | null,
     private readonly events: SessionEvents = noSessionEvents,
+    /** Keys owned by areas: written only through their operations. */
+    private readonly areaKeys: ReadonlySet<string> = new Set(),
   ) {}
 
   /** Milliseconds since the epoch, from the injected clock. */
@@ -47,11 +97,264 @@ export class RequestSession {
     return this.clock.now();
   }
 
-  /** The key the cookie carries, if its signature verifies; no database involved. */
+  // ---- reading ---------------------------------------------------------------
+
+  /** The session as stored now: one consistent snapshot (one engine read per request at most). */
+  async load(): Promise<SessionSnapshot> {
+    this.accessed = true;
+    if (!this.loaded) {
+      const key = this.cookieKey();
+      const now = this.clock.now();
+      if (!key) this.loaded = Promise.resolve(null);
+      else if (this.settings.saveEveryRequest) {
+        this.loaded = this.engine.touch(hashSessionKey(key), now).then((row) => {
+          if (row) this.remember(key, row, now);
+          return row;
+        });
+      } else {
+        this.loaded = this.engine.load(hashSessionKey(key), now).then((row) => {
+          if (row) this.events.loaded();
+          return row;
+        });
+      }
+      // A failed read is not cached: the next call tries again.
+      this.loaded.catch(() => {
+        this.loaded = undefined;
+      });
+    }
+    return this.snapshot(await this.loaded, this.clock.now());
+  }
+
+  /** `session.get(key, default)` */
+  async get<T = unknown>(key: string, fallback?: T): Promise<T | undefined> {
+    const { data } = await this.load();
+    return Object.hasOwn(data, key) ? (data[key] as T) : fallback;
+  }
+
+  /** `key in session` (also when the value is null) */
+  async has(key: string): Promise<boolean> {
+    return Object.hasOwn((await this.load()).data, key);
+  }
+
+  /** `session.keys()`, sorted. */
+  async keys(): Promise<string[]> {
+    return Object.keys((await this.load()).data).sort();
+  }
+
+  /** `session.items()`, sorted by key. */
+  async items(): Promise<[string, unknown][]> {
+    const { data } = await this.load();
+    return Object.keys(data)
+      .sort()
+      .map((key) => [key, data[key]]);
+  }
+
+  /** `session.is_empty()` */
+  async isEmpty(): Promise<boolean> {
+    return Object.keys((await this.load()).data).length === 0;
+  }
+
+  /** `session.get_expiry_age()`: seconds until expiry (the configured age when not stored). */
+  async getExpiryAge(): Promise<number> {
+    return (await this.load()).expiryAge;
+  }
+
+  /** `session.get_expiry_date()` */
+  async getExpiryDate(): Promise<Date> {
+    const s = await this.load();
+    return new Date(s.expiresAt === null ? this.clock.now() + s.expiryAge * 1000 : Math.round(s.expiresAt * 1000));
+  }
+
+  /** The value of an area, viewed (the default when not set). */
+  async read<W>(area: Area<unknown, W, string, Record<string, never>> | AnyArea): Promise<W> {
+    return area.read((await this.load()).data);
+  }
+
+  // ---- writing ---------------------------------------------------------------
+
+  /** `session[key] = value`: a JSON value under a key that no area owns. */
+  async set(key: string, value: unknown): Promise<void> {
+    this.writableKey(key);
+    validateJsonValue('value', value);
+    const json = JSON.stringify(value ?? null);
+    // Too large on its own: refused before any engine work.
+    if (Buffer.byteLength(json) > this.settings.maxBytes) throw tooLarge();
+    await this.change(setValue(key, value ?? null, json));
+  }
+
+  /** `del session[key]`; no error when absent. An area's key may be deleted too (its value is then the default). */
+  async delete(key: string): Promise<void> {
+    validateKey(key);
+    await this.change(deleteValue(key));
+  }
+
+  /** `session.pop(key, default)`: the value removed, atomically. */
+  async pop<T = unknown>(key: string, fallback?: T): Promise<T | undefined> {
+    this.writableKey(key);
+    const { previous } = await this.change(popValue(key));
+    return previous && Object.hasOwn(previous, key) ? (previous[key] as T) : fallback;
+  }
+
+  /** `session.setdefault(key, default)`: the value now stored under key, atomically. */
+  async setdefault<T>(key: string, fallback: T): Promise<T> {
+    this.writableKey(key);
+    validateJsonValue('value', fallback);
+    const { previous } = await this.change(setDefaultValue(key, fallback ?? null));
+    return previous && Object.hasOwn(previous, key) ? (previous[key] as T) : fallback;
+  }
+
+  /**
+   * An atomic read-modify-write of one key: `fn` gets the current value
+   * (undefined when absent) and returns the new one (undefined removes the
+   * key). It may run more than once under contention, so it must be pure.
+   * Returns the value written.
+   */
+  async update<T>(key: string, fn: (value: T | undefined) => T | undefined): Promise<T | undefined> {
+    this.writableKey(key);
+    const change = updateValue(key, (value) => {
+      const next = fn(value as T | undefined);
+      if (next !== undefined) validateJsonValue('value', next);
+      return next;
+    });
+    const { snapshot } = await this.change(change);
+    return snapshot.data[key] as T | undefined;
+  }
+
+  /** `session.clear()`: every key removed, the session key kept. */
+  async clear(): Promise<void> {
+    await this.change(clearValues);
+  }
+
+  /** Runs an area's operation; returns its result (the area's new value, viewed, by default). */
+  async apply<A extends AnyArea, N extends keyof A['operations'] & string>(
+    area: A,
+    name: N,
+    input: InputOf<A['operations'][N]>,
+  ): Promise<ResultOf<A['operations'][N]>> {
+    const change = area.change(name, input);
+    const { snapshot, previous } = await this.change(change);
+    return change.result(snapshot.data, previous ?? {}) as ResultOf<A['operations'][N]>;
+  }
+
+  /** `session.set_expiry(value)`: seconds (0: at browser close), a Date, or null (the configured default). */
+  async setExpiry(value: Expiry): Promise<void> {
+    await this.setExpiryPolicy(resolveExpiry(value, this.clock.now()));
+  }
+
+  /** `session.flush()`: the stored session deleted, the cookie expired; later writes get a new key. */
+  async flush(): Promise<void> {
+    this.accessed = true;
+    const key = this.cookieKey();
+    if (key) await this.engine.flush(hashSessionKey(key));
+    this.events.flushed();
+    this.forget();
+    this.cookie = { kind: 'clear' };
+  }
+
+  /** `session.cycle_key()`: the same data under a new key; the old key stops working. Nothing happens when not stored. */
+  async cycleKey(): Promise<void> {
+    this.accessed = true;
+    const now = this.clock.now();
+    const key = this.cookieKey();
+    if (key) {
+      const fresh = newSessionKey();
+      const row = await this.engine.cycle(hashSessionKey(key), hashSessionKey(fresh), now);
+      if (row) {
+        this.events.cycled();
+        this.remember(fresh, row, now);
+        return;
+      }
+    }
+    this.forget();
+  }
+
+  /** set_expiry() from a resolved policy (the GraphQL mutation's arguments); stores an empty session when none is. */
+  async setExpiryPolicy(policy: ExpiryPolicy): Promise<void> {
+    this.accessed = true;
+    const now = this.clock.now();
+    const { ageSeconds } = this.settings.cookie;
+    const columns: ExpiryColumns =
+      policy.kind === 'age'
+        ? { expiresAt: renewedExpiry(now, policy.seconds), browserClose: false, maxAge: policy.seconds, fixedExpiry: false }
+        : policy.kind === 'at'
+          ? { expiresAt: policy.at, browserClose: false, maxAge: null, fixedExpiry: true }
+          : {
+              expiresAt: renewedExpiry(now, ageSeconds),
+              browserClose: policy.kind === 'browserClose' || (policy.kind === 'default' && this.settings.expireAtBrowserClose),
+              maxAge: null,
+              fixedExpiry: false,
+            };
+    const key = this.cookieKey();
+    if (key) {
+      const row = await this.engine.setExpiry(hashSessionKey(key), columns, now);
+      if (row) {
+        this.events.written();
+        this.remember(key, row, now);
+        return;
+      }
+    }
+    const fresh = newSessionKey();
+    const row = await this.engine.create(hashSessionKey(fresh), {}, columns, now);
+    this.events.created();
+    this.remember(fresh, row, now);
+  }
+
+  /**
+   * Applies a change atomically. On a session that is not stored, the change
+   * is applied to empty data, and a session is created (under a fresh key)
+   * only when that stores something.
+   */
+  async change(change: SessionChange): Promise<{ snapshot: SessionSnapshot; previous?: SessionData }> {
+    this.accessed = true;
+    const now = this.clock.now();
+    const key = this.cookieKey();
+    if (key) {
+      const known = this.loaded ? await this.loaded.catch(() => null) : null;
+      const applied = await this.engine.change(hashSessionKey(key), change, now, known);
+      if (applied) {
+        this.events.written();
+        return { snapshot: this.remember(key, applied.row, now), previous: applied.previous };
+      }
+    }
+    const data = change.next({});
+    if (data instanceof WriteRefused) throw data;
+    if (Object.keys(data).length === 0) {
+      this.forget();
+      return { snapshot: this.snapshot(null, now), previous: {} };
+    }
+    const fresh = newSessionKey();
+    const expiry = {
+      expiresAt: renewedExpiry(now, this.settings.cookie.ageSeconds),
+      browserClose: this.settings.expireAtBrowserClose,
+      maxAge: null,
+      fixedExpiry: false,
+    };
+    const row = await this.engine.create(hashSessionKey(fresh), data, expiry, now);
+    this.events.created();
+    return { snapshot: this.remember(fresh, row, now), previous: {} };
+  }
+
+  /** The Set-Cookie header this request's writes call for, if any. */
+  setCookieHeader(): string | null {
+    const c = this.cookie;
+    if (c.kind === 'none') return null;
+    if (c.kind === 'clear') return expiredSessionCookie(this.settings.cookie);
+    return sessionCookie(this.settings.cookie, c.value, c.maxAge, this.clock.now());
+  }
+
+  // ---- internals -------------------------------------------------------------
+
+  /** A key the dict-like API may write: valid, and not owned by an area. */
+  private writableKey(key: string): void {
+    validateKey(key);
+    if (this.areaKeys.has(key)) throw new InputError('key', `"${key}" belongs to a session area; write it through the area's operations`);
+  }
+
+  /** The key the cookie carries, if its signature verifies; no engine involved. */
   private cookieKey(): string | null {
     if (this.key === undefined) {
-      const value = readCookie(this.cookieHeader, this.config.cookie.name);
-      this.key = value ? unsignSessionKey(value, this.config.secrets) : null;
+      const value = readCookie(this.cookieHeader, this.settings.cookie.name);
+      this.key = value ? unsignSessionKey(value, this.settings.secrets) : null;
       if (value && !this.key) this.events.rejectedCookie();
     }
     return this.key;
@@ -63,8 +366,8 @@ export class RequestSession {
         exists: false,
         data: {},
         expiresAt: null,
-        expireAtBrowserClose: this.config.expireAtBrowserClose,
-        expiryAge: this.config.cookie.ageSeconds,
+        expireAtBrowserClose: this.settings.expireAtBrowserClose,
+        expiryAge: this.settings.cookie.ageSeconds,
       };
     }
     return {
@@ -76,35 +379,13 @@ export class RequestSession {
     };
   }
 
-  /** The session as stored now (one statement per request at most). */
-  async load(): Promise<SessionSnapshot> {
-    this.accessed = true;
-    if (!this.loaded) {
-      const key = this.cookieKey();
-      const now = this.clock.now();
-      if (!key) this.loaded = Promise.resolve(null);
-      else if (this.config.saveEveryRequest) {
-        this.loaded = this.store.touch(hashSessionKey(key), now).then((row) => {
-          if (row) this.remember(key, row, now);
-          return row;
-        });
-      } else {
-        this.loaded = this.store.load(hashSessionKey(key), now).then((row) => {
-          if (row) this.events.loaded();
-          return row;
-        });
-      }
-    }
-    return this.snapshot(await this.loaded, this.clock.now());
-  }
-
-  /** After a write: the row is what the statement returned, and the cookie says so. */
+  /** After a write: the row is what the engine returned, and the cookie says so. */
   private remember(key: string, row: StoredSession, nowMs: number): SessionSnapshot {
     this.key = key;
     this.loaded = Promise.resolve(row);
     this.cookie = {
       kind: 'set',
-      value: signSessionKey(key, this.config.secrets),
+      value: signSessionKey(key, this.settings.secrets),
       maxAge: row.browserClose ? null : secondsLeft(nowMs, row.expiresAt),
     };
     return this.snapshot(row, nowMs);
@@ -114,96 +395,26 @@ export class RequestSession {
     this.key = null;
     this.loaded = Promise.resolve(null);
   }
+}
 
-  /**
-   * Applies a data change. A session that is not stored (no cookie, a forged,
-   * unknown or expired one, or one flushed meanwhile) gets a fresh key when
-   * the change creates data: a cookie's key is never adopted.
-   */
-  async change(change: DataChange, params: Record<string, unknown>): Promise<SessionSnapshot> {
-    this.accessed = true;
-    const now = this.clock.now();
-    const key = this.cookieKey();
-    if (key) {
-      const row = await this.store.change(hashSessionKey(key), change, params, now);
-      if (row) {
-        this.events.written();
-        return this.remember(key, row, now);
-      }
+/** Django's set_expiry() argument, checked and resolved. */
+export function resolveExpiry(value: Expiry, nowMs: number): ExpiryPolicy {
+  if (value === null) return { kind: 'default' };
+  if (typeof value === 'number') {
+    if (value < 0) throw new InputError('seconds', `must be 0 or more (got ${value})`);
+    if (!Number.isInteger(value) || value > MAX_AGE_SECONDS) {
+      throw new InputError('seconds', `must be a whole number of at most ${MAX_AGE_SECONDS} (got ${value})`);
     }
-    if (!change.createsSession) {
-      this.forget();
-      return this.snapshot(null, now);
-    }
-    const fresh = newSessionKey();
-    const row = await this.store.create(hashSessionKey(fresh), change, params, null, now);
-    this.events.created();
-    return this.remember(fresh, row, now);
+    return value === 0 ? { kind: 'browserClose' } : { kind: 'age', seconds: value };
   }
-
-  /** Django's set_expiry(); on a session not yet stored it stores an empty one. */
-  async setExpiry(policy: ExpiryPolicy): Promise<SessionSnapshot> {
-    this.accessed = true;
-    const now = this.clock.now();
-    const { ageSeconds } = this.config.cookie;
-    const columns =
-      policy.kind === 'age'
-        ? { expiresAt: renewedExpiry(now, policy.seconds), browserClose: false, maxAge: policy.seconds, fixedExpiry: false }
-        : policy.kind === 'at'
-          ? { expiresAt: policy.at, browserClose: false, maxAge: null, fixedExpiry: true }
-          : {
-              expiresAt: renewedExpiry(now, ageSeconds),
-              browserClose: policy.kind === 'browserClose' || (policy.kind === 'default' && this.config.expireAtBrowserClose),
-              maxAge: null,
-              fixedExpiry: false,
-            };
-    const key = this.cookieKey();
-    if (key) {
-      const row = await this.store.setExpiry(hashSessionKey(key), columns, now);
-      if (row) {
-        this.events.written();
-        return this.remember(key, row, now);
-      }
-    }
-    const fresh = newSessionKey();
-    const row = await this.store.create(hashSessionKey(fresh), null, {}, columns, now);
-    this.events.created();
-    return this.remember(fresh, row, now);
+  if (value instanceof Date) {
+    const at = value.getTime();
+    if (Number.isNaN(at) || at <= nowMs)
+      throw new InputError('at', `must be in the future (got ${Number.isNaN(at) ? 'an invalid date' : value.toISOString()})`);
+    // expiryAge is a GraphQL Int: a deadline must be expressible in it.
+    if (at - nowMs > MAX_AGE_SECONDS * 1000)
+      throw new InputError('at', `must be at most ${MAX_AGE_SECONDS} seconds (about 68 years) from now`);
+    return { kind: 'at', at: at / 1000 };
   }
-
-  /** Django's flush(): the row deleted, the cookie expired, later writes get a new key. */
-  async flush(): Promise<SessionSnapshot> {
-    this.accessed = true;
-    const key = this.cookieKey();
-    if (key) await this.store.flush(hashSessionKey(key));
-    this.events.flushed();
-    this.forget();
-    this.cookie = { kind: 'clear' };
-    return this.snapshot(null, this.clock.now());
-  }
-
-  /** Django's cycle_key(): same data under a new key; nothing happens when not stored. */
-  async cycleKey(): Promise<SessionSnapshot> {
-    this.accessed = true;
-    const now = this.clock.now();
-    const key = this.cookieKey();
-    if (key) {
-      const fresh = newSessionKey();
-      const row = await this.store.cycle(hashSessionKey(key), hashSessionKey(fresh), now);
-      if (row) {
-        this.events.cycled();
-        return this.remember(fresh, row, now);
-      }
-    }
-    this.forget();
-    return this.snapshot(null, now);
-  }
-
-  /** The Set-Cookie header this request's writes call for, if any. */
-  setCookieHeader(): string | null {
-    const c = this.cookie;
-    if (c.kind === 'none') return null;
-    if (c.kind === 'clear') return expiredSessionCookie(this.config.cookie);
-    return sessionCookie(this.config.cookie, c.value, c.maxAge, this.clock.now());
-  }
+  return value.browserClose ? { kind: 'browserClose' } : { kind: 'persistent' };
 }

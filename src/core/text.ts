@@ -1,4 +1,4 @@
-import { InputError } from '../graphql/errors.js';
+import { InputError } from './errors.js';
 
 /**
  * PostgreSQL text and jsonb cannot hold U+0000, and a lone UTF-16 surrogate

@@ -1,14 +1,11 @@
-import { sql } from 'drizzle-orm';
-import type { DataChange } from '../engines/postgres/store.js';
-import { InputError } from '../graphql/errors.js';
+import type { SessionChange, SessionData } from './engine.js';
+import { InputError } from './errors.js';
 import { validateText } from './text.js';
 
-/** Session keys written only through their own typed mutations. */
-export const TYPED_KEYS: ReadonlySet<string> = new Set(['cart', 'preferences']);
-
 /**
- * A session key a client may write: 1 to 256 characters, not starting with
- * `_` (reserved, as Django reserves its own `_auth_user_id` and friends).
+ * A session key a caller may write: 1 to 256 characters, not starting with
+ * `_` (reserved for built-in areas, as Django reserves `_auth_user_id`,
+ * `_messages` and friends).
  */
 export function validateKey(key: string): string {
   const length = [...key].length;
@@ -17,23 +14,54 @@ export function validateKey(key: string): string {
   return validateText('key', key);
 }
 
-/** `request.session[key] = value` */
-export const setValue: DataChange = {
-  name: 'set_value',
-  createsSession: true,
-  next: (d) => sql`${d} || jsonb_build_object(${sql.placeholder('key')}::text, ${sql.placeholder('value')}::text::jsonb)`,
+const without = (data: SessionData, key: string): SessionData => {
+  if (!Object.hasOwn(data, key)) return data;
+  const { [key]: _, ...rest } = data;
+  return rest;
 };
 
-/** `del request.session[key]` (no error when absent) */
-export const removeValue: DataChange = {
-  name: 'remove_value',
-  createsSession: false,
-  next: (d) => sql`${d} - ${sql.placeholder('key')}::text`,
-};
+// Django's dict-like writes. The names are those of the compiled forms the
+// PostgreSQL engine holds for the hot ones (set, delete, clear).
 
-/** `request.session.clear()` */
-export const clearValues: DataChange = {
-  name: 'clear',
-  createsSession: false,
-  next: () => sql`'{}'::jsonb`,
-};
+/** `session[key] = value` (`json` is the value's JSON text, for a compiled form). */
+export const setValue = (key: string, value: unknown, json: string): SessionChange => ({
+  name: 'session.set',
+  args: { key, value: json },
+  next: (data) => ({ ...data, [key]: value }),
+});
+
+/** `del session[key]`, with no error when absent. */
+export const deleteValue = (key: string): SessionChange => ({
+  name: 'session.delete',
+  args: { key },
+  next: (data) => without(data, key),
+});
+
+/** `session.clear()` */
+export const clearValues: SessionChange = { name: 'session.clear', args: {}, next: () => ({}) };
+
+/** `session.pop(key)`: the caller reads the removed value from the previous data. */
+export const popValue = (key: string): SessionChange => ({
+  name: 'session.pop',
+  args: { key },
+  needsPrevious: true,
+  next: (data) => without(data, key),
+});
+
+/** `session.setdefault(key, value)`: sets only when absent. */
+export const setDefaultValue = (key: string, value: unknown): SessionChange => ({
+  name: 'session.setdefault',
+  args: { key },
+  needsPrevious: true,
+  next: (data) => (Object.hasOwn(data, key) ? data : { ...data, [key]: value }),
+});
+
+/** `session.update(key, fn)`: one key read, changed by `fn` and written, atomically; `undefined` removes it. */
+export const updateValue = (key: string, fn: (value: unknown) => unknown): SessionChange => ({
+  name: 'session.update',
+  args: { key },
+  next: (data) => {
+    const value = fn(Object.hasOwn(data, key) ? structuredClone(data[key]) : undefined);
+    return value === undefined ? without(data, key) : { ...data, [key]: value };
+  },
+});

@@ -1,11 +1,7 @@
 import SchemaBuilder from '@pothos/core';
-import type { RequestSession } from '../core/session.js';
-import type { Config } from '../server/config.js';
+import type { SessionContext } from '../pothos.js';
 
-export interface Context {
-  readonly session: RequestSession;
-  readonly config: Config;
-}
+export type Context = SessionContext;
 
 /** The Pothos builder; it defines no types itself (see graphql/types/). */
 export const builder = new SchemaBuilder<{

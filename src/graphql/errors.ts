@@ -1,21 +1,11 @@
 import { GraphQLError } from 'graphql';
-import { type Violation, WriteRefused } from '../engines/postgres/store.js';
-import { isUnavailable } from '../engines/postgres/unavailable.js';
+import { InputError, StoreUnavailable, TOO_LARGE, WriteRefused } from '../core/errors.js';
 
 /**
- * Invalid input found by a pure validator (cart, preferences, keys). Domain
- * code throws this; {@link toClientError} turns it into the contract's
- * BAD_USER_INPUT at the edge, so the domain needs no GraphQL.
+ * The one place where domain errors (src/core/errors.ts) become the
+ * contract's GraphQL errors. Everything else is unexpected: masked for the
+ * client, logged for us.
  */
-export class InputError extends Error {
-  override name = 'InputError';
-  constructor(
-    readonly argument: string,
-    readonly rule: string,
-  ) {
-    super(`${argument}: ${rule}`);
-  }
-}
 
 /** Invalid input: `extensions.code` for clients, a message naming the argument and the rule. */
 export function badUserInput(argument: string, rule: string): GraphQLError {
@@ -28,17 +18,12 @@ export function sessionTooLarge(maxBytes: number): GraphQLError {
   });
 }
 
-/** The database did not answer: HTTP 503, retry shortly; the cause is logged, not shown. */
+/** The store did not answer: HTTP 503, retry shortly; the cause is logged, not shown. */
 export function serviceUnavailable(): GraphQLError {
   return new GraphQLError('The session store is unavailable; try again shortly.', {
     extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503, headers: { 'retry-after': '1' } } },
   });
 }
-
-const refusals: Record<Exclude<Violation, 'SESSION_TOO_LARGE'>, [string, string]> = {
-  CART_LINE_QUANTITY: ['quantity', 'a cart line holds at most 999; nothing was changed'],
-  CART_LINES: ['sku', 'the cart holds at most 100 distinct lines; nothing was changed'],
-};
 
 /**
  * The client-facing form of an expected domain error, or null when the error
@@ -46,11 +31,38 @@ const refusals: Record<Exclude<Violation, 'SESSION_TOO_LARGE'>, [string, string]
  */
 export function toClientError(error: unknown, maxBytes: number): GraphQLError | null {
   if (error instanceof InputError) return badUserInput(error.argument, error.rule);
-  if (isUnavailable(error)) return serviceUnavailable();
+  if (error instanceof StoreUnavailable) return serviceUnavailable();
   if (error instanceof WriteRefused) {
-    if (error.violation === 'SESSION_TOO_LARGE') return sessionTooLarge(maxBytes);
-    const [argument, rule] = refusals[error.violation];
-    return badUserInput(argument, rule);
+    if (error.code === TOO_LARGE) return sessionTooLarge(maxBytes);
+    return badUserInput(error.argument ?? 'input', error.rule ?? error.code);
   }
   return null;
+}
+
+/**
+ * Whether an error is one a client caused and was told about (its input, a
+ * refused write): not worth an error log line. A store outage is expected by
+ * the client too, but it is ours to know about, so it is logged.
+ */
+export function isClientError(error: unknown): boolean {
+  const original = error instanceof GraphQLError ? error.originalError : error;
+  return original instanceof InputError || original instanceof WriteRefused;
+}
+
+/**
+ * The domain error in a resolver's error, as a GraphQL error with the
+ * contract's code and the original's position, or null when it is not one.
+ */
+export function mapDomainError(error: unknown, maxBytes: number): GraphQLError | null {
+  const original = error instanceof GraphQLError ? error.originalError : error;
+  const expected = toClientError(original, maxBytes);
+  if (!expected) return null;
+  if (!(error instanceof GraphQLError)) return expected;
+  return new GraphQLError(expected.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    extensions: expected.extensions,
+  });
 }

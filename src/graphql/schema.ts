@@ -1,6 +1,7 @@
 import { builder } from './builder.js';
 import './scalars.js';
 import './types/cart.js';
+import './types/flash.js';
 import './types/preferences.js';
 import './types/session.js';
 

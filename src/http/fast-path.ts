@@ -28,7 +28,7 @@ export interface FastPathOptions {
   /** The same masking Yoga applies, for every error either path sends. */
   maskError: (error: GraphQLError) => GraphQLError;
   /** Builds the per-request context and, after execution, the session headers. */
-  context: (cookieHeader: string | null) => { value: unknown; headers: () => Record<string, string | string[]> };
+  context: (cookieHeader: string | null, req: IncomingMessage) => { value: unknown; headers: () => Record<string, string | string[]> };
   /** GRAPHQL_MAX_TOKENS, checked while parsing. */
   maxTokens: number;
   /** The validation rules Yoga runs besides the specified ones (limits). */
@@ -171,7 +171,7 @@ export function createFastPath(options: FastPathOptions) {
       return refuse([error]);
     }
 
-    const context = options.context(req.headers.cookie ?? null);
+    const context = options.context(req.headers.cookie ?? null, req);
     const result = (await execute({
       schema: options.schema,
       document: prepared.document,

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../server/logger.js';
-import type { Metrics } from '../server/metrics.js';
 import { operationOf } from './operations.js';
 import { drainBody, readLimited } from './policy/body.js';
 import { jsonError } from './policy/errors.js';
@@ -43,10 +42,14 @@ export function createNodeHandler(options: {
   yogaListener: Listener;
   maxBodyBytes: number;
   allowedOrigins: ReadonlySet<string>;
-  logger: Logger;
-  metrics: Metrics;
+  logger: Pick<Logger, 'warn' | 'error' | 'debug'> & Partial<Pick<Logger, 'request'>>;
+  /** Operation counts and durations (the server's /metrics). */
+  metrics?: { operation(type: string, name: string | undefined, outcome: string, seconds: number): void };
+  /** The paths served; others get 404 before any handler. @default the server's routes (policy/routes.ts) */
+  isRoute?: (path: string) => boolean;
 }) {
   const { fastPathHandler, maxBodyBytes, logger, metrics } = options;
+  const served = options.isRoute ?? isRoute;
   const tooLarge = `The request body exceeds REQUEST_MAX_BYTES (${maxBodyBytes} bytes).`;
 
   /** One log line and the operation metrics when the response is done. */
@@ -58,8 +61,8 @@ export function createNodeHandler(options: {
     res.once('finish', () => {
       const durationMs = performance.now() - started;
       const op = operationOf(res);
-      if (op) metrics.operation(op.type, op.name, op.outcome, durationMs / 1000);
-      logger.request({
+      if (op) metrics?.operation(op.type, op.name, op.outcome, durationMs / 1000);
+      logger.request?.({
         requestId,
         method: req.method ?? '',
         path: (req.url ?? '/').split('?')[0] ?? '/',
@@ -120,7 +123,7 @@ export function createNodeHandler(options: {
       req.url = target.path + target.search;
       req.headers.host = target.host;
     }
-    if (!isRoute(target.path)) {
+    if (!served(target.path)) {
       refuse(res, 404, 'Not found.', 'NOT_FOUND');
       return false;
     }

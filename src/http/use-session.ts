@@ -1,5 +1,5 @@
 import type { Plugin } from 'graphql-yoga';
-import type { RequestSession } from '../core/session.js';
+import type { Session } from '../core/session.js';
 
 /**
  * What a response must say about the session: the cookie its writes call for,
@@ -7,7 +7,7 @@ import type { RequestSession } from '../core/session.js';
  * `Cache-Control: private, no-store` (SEMANTICS.md, "Reading"), so that no
  * shared cache serves one visitor's session to another.
  */
-export function sessionHeaders(session: RequestSession | undefined): Record<string, string> {
+export function sessionHeaders(session: Session | undefined): Record<string, string> {
   if (!session?.accessed) return {};
   const headers: Record<string, string> = { vary: 'Cookie', 'cache-control': 'private, no-store' };
   const cookie = session.setCookieHeader();
@@ -15,8 +15,8 @@ export function sessionHeaders(session: RequestSession | undefined): Record<stri
   return headers;
 }
 
-/** The session headers on Yoga's responses; the context makes the RequestSession. */
-export function useSession(sessions: WeakMap<Request, RequestSession>): Plugin {
+/** The session headers on Yoga's responses; the context makes the Session. */
+export function useSession(sessions: WeakMap<Request, Session>): Plugin {
   return {
     onResponse({ request, response }) {
       for (const [name, value] of Object.entries(sessionHeaders(sessions.get(request)))) {

@@ -2,13 +2,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GraphQLError } from 'graphql';
 import { createYoga, useReadinessCheck, maskError as yogaMaskError } from 'graphql-yoga';
 import { type Clock, systemClock } from '../core/clock.js';
-import { RequestSession } from '../core/session.js';
+import { Session } from '../core/session.js';
 import type { Database } from '../engines/postgres/client.js';
-import { isReady } from '../engines/postgres/migrate.js';
 import { SessionStore } from '../engines/postgres/store.js';
 import type { Context } from '../graphql/builder.js';
 import { yogaParserCaches } from '../graphql/document-cache.js';
-import { toClientError } from '../graphql/errors.js';
+import { mapDomainError } from '../graphql/errors.js';
 import { limitRules } from '../graphql/limits.js';
 import { schema } from '../graphql/schema.js';
 import { withoutSuggestions } from '../graphql/suggestions.js';
@@ -32,6 +31,7 @@ import { useQueryLimits } from '../http/use-query-limits.js';
 import { useRequestParams } from '../http/use-request-params.js';
 import { useRoutes } from '../http/use-routes.js';
 import { sessionHeaders, useSession } from '../http/use-session.js';
+import { cart, flash, preferences } from '../index.js';
 import type { Config } from './config.js';
 import { createLogger, type Logger, withoutExpectedErrors } from './logger.js';
 import { createMetrics } from './metrics.js';
@@ -73,33 +73,23 @@ export function createApp({ config, database, clock = systemClock, logger, fastP
   const metrics = createMetrics();
   const store = new SessionStore(database, {
     ageSeconds: config.cookie.ageSeconds,
-    browserCloseByDefault: config.expireAtBrowserClose,
     maxBytes: config.maxBytes,
     timeoutMs: config.databaseTimeoutMs,
   });
+  const areaKeys = new Set([cart.key, preferences.key, flash.key]);
   const rules = limitRules(config.limits);
   const documentCaches = { yoga: yogaParserCaches() };
   const persistedQueries = createPersistedQueryStore();
-  const sessions = new WeakMap<Request, RequestSession>();
-  const newSession = (cookieHeader: string | null) => new RequestSession(store, config, clock, cookieHeader, metrics.events);
+  const sessions = new WeakMap<Request, Session>();
+  const newSession = (cookieHeader: string | null) => new Session(store, config, clock, cookieHeader, metrics.events, areaKeys);
   // With introspection off, "Did you mean …?" would reveal the schema.
   const hide = (error: GraphQLError) => (config.limits.introspection ? error : withoutSuggestions(error));
   const maskError = (error: unknown, message: string) => hide(maskUnhidden(error, message));
   const maskUnhidden = (error: unknown, message: string): GraphQLError => {
     if (error instanceof GraphQLError && !error.originalError) return error;
-    const original = error instanceof GraphQLError ? error.originalError : error;
-    const expected = toClientError(original, config.maxBytes);
+    const expected = mapDomainError(error, config.maxBytes);
     if (expected?.extensions.code === 'SESSION_TOO_LARGE') metrics.events.tooLarge();
-    if (expected && error instanceof GraphQLError) {
-      return new GraphQLError(expected.message, {
-        nodes: error.nodes,
-        source: error.source,
-        positions: error.positions,
-        path: error.path,
-        extensions: expected.extensions,
-      });
-    }
-    return yogaMaskError(error, message, false) as GraphQLError;
+    return expected ?? (yogaMaskError(error, message, false) as GraphQLError);
   };
   const allowedOrigins = new Set(config.corsOrigins);
   const yogaLogger = withoutExpectedErrors(log);
@@ -120,7 +110,7 @@ export function createApp({ config, database, clock = systemClock, logger, fastP
     context: ({ request }) => {
       const session = newSession(request.headers.get('cookie'));
       sessions.set(request, session);
-      return { session, config };
+      return { session };
     },
     // Expected errors become the contract's codes; anything else is masked
     // (no stack, no SQL, also with NODE_ENV=development) and logged.
@@ -147,7 +137,7 @@ export function createApp({ config, database, clock = systemClock, logger, fastP
       useSession(sessions),
       useQueryLimits(config.limits, rules),
       !config.limits.introspection && useHiddenSuggestions(),
-      useReadinessCheck({ endpoint: '/ready', check: () => isReady(database, config.databaseTimeoutMs) }),
+      useReadinessCheck({ endpoint: '/ready', check: () => store.ready() }),
       useDemoPage(),
       useContentSecurityPolicy(),
       {
@@ -172,7 +162,7 @@ export function createApp({ config, database, clock = systemClock, logger, fastP
     },
     context: (cookieHeader) => {
       const session = newSession(cookieHeader);
-      return { value: { session, config } satisfies Context, headers: () => sessionHeaders(session) };
+      return { value: { session } satisfies Context, headers: () => sessionHeaders(session) };
     },
   });
 

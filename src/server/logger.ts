@@ -1,16 +1,8 @@
 import { writeSync } from 'node:fs';
-import { GraphQLError } from 'graphql';
 import type { YogaLogger } from 'graphql-yoga';
-import { WriteRefused } from '../engines/postgres/store.js';
-import { InputError } from '../graphql/errors.js';
+import { isClientError } from '../graphql/errors.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
-
-/** An error a client caused and was told about: not worth an error log line. */
-export function isExpected(arg: unknown): boolean {
-  const original = arg instanceof GraphQLError ? arg.originalError : arg;
-  return original instanceof InputError || original instanceof WriteRefused;
-}
 
 /**
  * Lines for one file descriptor, written in batches: a line per request at
@@ -100,7 +92,7 @@ export function withoutExpectedErrors<T extends YogaLogger>(logger: T): T {
   return {
     ...logger,
     error: (...args: unknown[]) => {
-      if (!args.some(isExpected)) logger.error(...args);
+      if (!args.some(isClientError)) logger.error(...args);
     },
   };
 }

@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   });
   if (database.engine === 'postgres' && !postgresQueuePatched()) {
     log.warn(
-      'postgres.js is not patched (installed with --ignore-scripts?): throughput will fall the longer this process runs; run `node scripts/patch-postgres.mjs`',
+      'postgres.js is not patched (installed with --ignore-scripts?): throughput will fall the longer this process runs; run `npx patch-package` (patches/postgres+3.4.9.patch)',
     );
   }
   await migrate(database);

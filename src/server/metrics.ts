@@ -1,29 +1,14 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { noSessionEvents, type SessionEvents } from '../core/session.js';
 
-/** What happened to sessions, for /metrics. Domain code calls these; they never throw. */
-export interface SessionEvents {
-  created(): void;
-  loaded(): void;
-  written(): void;
-  flushed(): void;
-  cycled(): void;
-  /** A session cookie whose signature did not verify (forged, tampered, old secret). */
-  rejectedCookie(): void;
+/** What happened to sessions, for /metrics: the session's events, and the server's own. They never throw. */
+export interface ServerEvents extends SessionEvents {
   tooLarge(): void;
   pruned(rows: number): void;
 }
 
-export const noSessionEvents: SessionEvents = {
-  created() {},
-  loaded() {},
-  written() {},
-  flushed() {},
-  cycled() {},
-  rejectedCookie() {},
-  tooLarge() {},
-  pruned() {},
-};
+export const noServerEvents: ServerEvents = { ...noSessionEvents, tooLarge() {}, pruned() {} };
 
 /** At most this many distinct operation names are labelled; the rest count as "other". */
 const MAX_OPERATION_NAMES = 100;
@@ -71,7 +56,7 @@ export function createMetrics() {
     },
   });
 
-  const events: SessionEvents = {
+  const events: ServerEvents = {
     created: () => sessions.created.inc(),
     loaded: () => sessions.loaded.inc(),
     written: () => sessions.written.inc(),

@@ -3,7 +3,7 @@
  * from and written to the session API at /graphql with fetch and the session
  * cookie (credentials: 'include'). No framework: the state comes back from
  * the server after every change and the page is drawn again from it.
- * Bundled for the browser by esbuild (src/http/use-demo-page.ts).
+ * Bundled for the browser by esbuild at build time (scripts/build.mjs).
  */
 
 type Theme = 'SYSTEM' | 'LIGHT' | 'DARK';

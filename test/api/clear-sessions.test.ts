@@ -18,7 +18,7 @@ describe('pruning expired sessions (clearsessions)', async () => {
 
     const count = async () => (await database.rows<{ n: number }>(sql`SELECT count(*)::int AS n FROM sessionql_session`))[0]!.n;
     const before = await count();
-    const store = new SessionStore(database, { ageSeconds: 100, browserCloseByDefault: false, maxBytes: config.maxBytes });
+    const store = new SessionStore(database, { ageSeconds: 100, maxBytes: config.maxBytes });
     const deleted = await store.prune(clock.now(), 3);
     expect(deleted).toBeGreaterThanOrEqual(7);
     expect(await count()).toBe(before - deleted);

@@ -3,7 +3,7 @@ import postgres from 'postgres';
 import { describe, expect, it } from 'vitest';
 import type { Database } from '../../src/engines/postgres/client.js';
 import { createPruner } from '../../src/engines/postgres/pruner.js';
-import { noSessionEvents } from '../../src/server/metrics.js';
+import { noServerEvents } from '../../src/server/metrics.js';
 import { setup } from '../helpers/app.js';
 import { engine, testDatabaseUrl } from '../helpers/database.js';
 
@@ -25,7 +25,7 @@ async function left(database: Database, tag: string) {
 describe('the in-process pruner (SESSION_PRUNE_INTERVAL)', async () => {
   const { database, config } = await setup();
   const { SessionStore } = await import('../../src/engines/postgres/store.js');
-  const store = new SessionStore(database, { ageSeconds: 100, browserCloseByDefault: false, maxBytes: config.maxBytes });
+  const store = new SessionStore(database, { ageSeconds: 100, maxBytes: config.maxBytes });
   const clock = { now: () => Date.now() };
 
   it('runs every interval and deletes expired rows in batches, keeping live ones', async () => {
@@ -39,7 +39,7 @@ describe('the in-process pruner (SESSION_PRUNE_INTERVAL)', async () => {
       intervalSeconds: 0.2,
       logger: quiet,
       events: {
-        ...noSessionEvents,
+        ...noServerEvents,
         pruned: (n) => {
           pruned += n;
         },
@@ -60,7 +60,7 @@ describe('the in-process pruner (SESSION_PRUNE_INTERVAL)', async () => {
   it.runIf(engine === 'postgres')('with several instances only one prunes at a time (advisory lock)', async () => {
     const tag = `locked-${Date.now()}`;
     await seed(database, tag, 4, 1);
-    const pruner = createPruner({ store, database, clock, intervalSeconds: 0, logger: quiet, events: noSessionEvents });
+    const pruner = createPruner({ store, database, clock, intervalSeconds: 0, logger: quiet, events: noServerEvents });
     // Another instance is pruning: it holds the lock.
     const other = postgres(testDatabaseUrl()!, { max: 1, onnotice: () => {} });
     await other`SELECT pg_advisory_lock(7312694025118440002)`;

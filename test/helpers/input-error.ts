@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { InputError } from '../../src/graphql/errors.js';
+import { InputError } from '../../src/core/errors.js';
 
 /** The InputError thrown by `fn`; fails the test when it throws nothing or something else. */
 export function inputError(fn: () => unknown): InputError {

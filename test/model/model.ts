@@ -588,7 +588,10 @@ export class SessionModel {
         });
       case 'updatePreferences': {
         const { errors, patch } = preferencesPatch(op.input);
-        return this.change(ctx, now, true, errors, (d) => {
+        // Writing nothing to preferences that are not set changes nothing (and creates no session).
+        const empty = Object.keys(patch).length === 0;
+        return this.change(ctx, now, !empty, errors, (d) => {
+          if (empty && !d.has('preferences')) return same(d);
           const old = d.get('preferences');
           return same(d.set('preferences', { ...(isObject(old) ? old : {}), ...patch }));
         });

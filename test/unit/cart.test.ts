@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { CART_LIMITS, cartFromData, validateAddQuantity, validateLabel, validateSetQuantity, validateSku } from '../../src/areas/cart.js';
+import {
+  CART_LIMITS,
+  cart as cartArea,
+  validateAddQuantity,
+  validateLabel,
+  validateSetQuantity,
+  validateSku,
+} from '../../src/areas/cart.js';
 import { inputError } from '../helpers/input-error.js';
 
 describe('cart validation: BAD_USER_INPUT names the argument and the rule', () => {
@@ -61,14 +68,14 @@ describe('cart validation: BAD_USER_INPUT names the argument and the rule', () =
   });
 });
 
-describe('cartFromData: the cart stored under the session key `cart`', () => {
+describe('the cart area: the cart stored under the session key `cart`', () => {
   it('a session without a cart has an empty cart', () => {
-    expect(cartFromData({})).toEqual({ items: [], totalQuantity: 0, isEmpty: true });
-    expect(cartFromData({ other: 1 })).toEqual({ items: [], totalQuantity: 0, isEmpty: true });
+    expect(cartArea.read({})).toEqual({ items: [], totalQuantity: 0, isEmpty: true });
+    expect(cartArea.read({ other: 1 })).toEqual({ items: [], totalQuantity: 0, isEmpty: true });
   });
 
   it('lines keep insertion order and totalQuantity is the sum of the quantities', () => {
-    const cart = cartFromData({
+    const cart = cartArea.read({
       cart: [
         { sku: 'B', quantity: 2, label: 'Bee' },
         { sku: 'A', quantity: 5 },
@@ -85,17 +92,17 @@ describe('cartFromData: the cart stored under the session key `cart`', () => {
   });
 
   it('an empty cart list is an empty cart', () => {
-    expect(cartFromData({ cart: [] })).toEqual({ items: [], totalQuantity: 0, isEmpty: true });
+    expect(cartArea.read({ cart: [] })).toEqual({ items: [], totalQuantity: 0, isEmpty: true });
   });
 
   it('a cart value that is not a list reads as an empty cart', () => {
     for (const cart of [null, 'A', 42, { sku: 'A', quantity: 1 }, true]) {
-      expect(cartFromData({ cart })).toEqual({ items: [], totalQuantity: 0, isEmpty: true });
+      expect(cartArea.read({ cart })).toEqual({ items: [], totalQuantity: 0, isEmpty: true });
     }
   });
 
   it('malformed lines are skipped rather than failing the request', () => {
-    const cart = cartFromData({
+    const cart = cartArea.read({
       cart: [
         null,
         'A',
@@ -118,7 +125,7 @@ describe('cartFromData: the cart stored under the session key `cart`', () => {
   it('a stored line whose quantity is outside 1 to 999 was not written by the server and is skipped', () => {
     // A line never exceeds 999 and 0 removes the line, so such a line is a hand-edited row;
     // kept, it would make totalQuantity wrong or break GraphQL Int serialisation (2 ** 31).
-    const cart = cartFromData({
+    const cart = cartArea.read({
       cart: [
         { sku: 'ZERO', quantity: 0 },
         { sku: 'NEG', quantity: -5 },
@@ -132,6 +139,6 @@ describe('cartFromData: the cart stored under the session key `cart`', () => {
   });
 
   it('a cart of only malformed lines is empty', () => {
-    expect(cartFromData({ cart: [null, { sku: 'X' }] })).toEqual({ items: [], totalQuantity: 0, isEmpty: true });
+    expect(cartArea.read({ cart: [null, { sku: 'X' }] })).toEqual({ items: [], totalQuantity: 0, isEmpty: true });
   });
 });

@@ -1,4 +1,5 @@
-// The postinstall patch of postgres.js's pool queue (scripts/patch-postgres.mjs).
+// The patch of postgres.js's pool queue (patches/postgres+3.4.9.patch, applied by
+// patch-package from the postinstall script scripts/postinstall.mjs).
 // Unpatched, the busy-connection queue grows by one slot per query for as long
 // as the process runs under load, and each query scans it.
 import { readFileSync } from 'node:fs';

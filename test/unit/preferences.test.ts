@@ -4,7 +4,7 @@ import {
   PREFERENCE_DEFAULTS,
   type PreferenceFilter,
   type PreferencesInput,
-  preferencesFromData,
+  preferences as preferencesArea,
   validatePreferences,
 } from '../../src/areas/preferences.js';
 import { inputError } from '../helpers/input-error.js';
@@ -148,30 +148,30 @@ describe('updatePreferences: partial update, fields left out keep their value', 
 describe('preferences stored under the session key `preferences`', () => {
   it('defaults when unset: theme SYSTEM, language "en", pageSize 20, filters []', () => {
     expect(PREFERENCE_DEFAULTS).toEqual({ theme: 'SYSTEM', language: 'en', pageSize: 20, filters: [] });
-    expect(preferencesFromData({})).toEqual({ theme: 'SYSTEM', language: 'en', pageSize: 20, filters: [] });
+    expect(preferencesArea.read({})).toEqual({ theme: 'SYSTEM', language: 'en', pageSize: 20, filters: [] });
   });
 
   it('stored fields override the defaults one by one', () => {
-    expect(preferencesFromData({ preferences: { theme: 'DARK' } })).toEqual({ theme: 'DARK', language: 'en', pageSize: 20, filters: [] });
-    expect(preferencesFromData({ preferences: { language: 'pt-BR', pageSize: 50 } })).toEqual({
+    expect(preferencesArea.read({ preferences: { theme: 'DARK' } })).toEqual({ theme: 'DARK', language: 'en', pageSize: 20, filters: [] });
+    expect(preferencesArea.read({ preferences: { language: 'pt-BR', pageSize: 50 } })).toEqual({
       theme: 'SYSTEM',
       language: 'pt-BR',
       pageSize: 50,
       filters: [],
     });
-    expect(preferencesFromData({ preferences: { filters: [{ field: 'c', values: ['x', 'y'] }] } }).filters).toEqual([
+    expect(preferencesArea.read({ preferences: { filters: [{ field: 'c', values: ['x', 'y'] }] } }).filters).toEqual([
       { field: 'c', values: ['x', 'y'] },
     ]);
   });
 
   it('a stored value that is not an object reads as the defaults', () => {
     for (const preferences of [null, 'DARK', 3, [], [{ theme: 'DARK' }]]) {
-      expect(preferencesFromData({ preferences })).toEqual({ theme: 'SYSTEM', language: 'en', pageSize: 20, filters: [] });
+      expect(preferencesArea.read({ preferences })).toEqual({ theme: 'SYSTEM', language: 'en', pageSize: 20, filters: [] });
     }
   });
 
   it('malformed stored fields fall back to the defaults and malformed filters are skipped', () => {
-    const p = preferencesFromData({
+    const p = preferencesArea.read({
       preferences: {
         theme: 'PINK',
         language: 42,
@@ -185,14 +185,14 @@ describe('preferences stored under the session key `preferences`', () => {
   it('a stored pageSize that is not a whole number from 1 to 100 reads as the default', () => {
     // Preferences.pageSize is "Items per page, 1 to 100" (an Int!): 2.5 or 10 ** 12 would fail the request.
     for (const pageSize of [0, -1, 101, 2.5, 10 ** 12, Number.NaN]) {
-      expect(preferencesFromData({ preferences: { pageSize } }).pageSize, String(pageSize)).toBe(20);
+      expect(preferencesArea.read({ preferences: { pageSize } }).pageSize, String(pageSize)).toBe(20);
     }
   });
 
   it('the defaults are not shared: changing one result does not change the next', () => {
-    const first = preferencesFromData({});
+    const first = preferencesArea.read({});
     first.filters.push({ field: 'x', values: [] });
-    expect(preferencesFromData({}).filters).toEqual([]);
+    expect(preferencesArea.read({}).filters).toEqual([]);
     expect(PREFERENCE_DEFAULTS.filters).toEqual([]);
   });
 });

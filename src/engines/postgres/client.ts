@@ -6,7 +6,7 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { acquireFolderLock, type FolderLock } from './folder-lock.js';
 import * as schema from './schema.js';
-import { isUnavailable, withTimeout } from './unavailable.js';
+import { DatabaseUnavailable, isUnavailable, withTimeout } from './unavailable.js';
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 
@@ -148,8 +148,9 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
       const result = await withTimeout(pending, timeoutMs, () => void pending.cancel());
       return { rows: result as unknown as Record<string, unknown>[], count: result.count };
     } catch (error) {
-      if (isUnavailable(error)) recover();
-      throw error;
+      if (!isUnavailable(error)) throw error;
+      recover();
+      throw error instanceof DatabaseUnavailable ? error : new DatabaseUnavailable('the database is unavailable', { cause: error });
     }
   };
   return {

@@ -1,6 +1,10 @@
 import type { YogaLogger } from 'graphql-yoga';
 import type { Clock } from '../../core/clock.js';
-import type { SessionEvents } from '../../server/metrics.js';
+/** What the pruner reports (the server counts it for /metrics). */
+export interface PruneEvents {
+  pruned(rows: number): void;
+}
+
 import type { Database } from './client.js';
 import type { SessionStore } from './store.js';
 
@@ -14,7 +18,7 @@ export interface PrunerOptions {
   /** SESSION_PRUNE_INTERVAL, seconds; 0 = off. */
   intervalSeconds: number;
   logger: YogaLogger;
-  events: SessionEvents;
+  events: PruneEvents;
   /** @default 10000 */
   batchSize?: number;
 }

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { boolean, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, boolean, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 
 /**
  * The session table (Django's `django_session`, made safer):
@@ -10,7 +10,10 @@ import { boolean, index, integer, jsonb, pgTable, text, timestamp } from 'drizzl
  *   is rounded to whole seconds so that writes within one second leave it
  *   unchanged and PostgreSQL can update the row in place (HOT);
  * - `max_age` is a custom inactivity age from setSessionExpiry(seconds),
- *   `fixed_expiry` marks an absolute deadline from setSessionExpiry(at).
+ *   `fixed_expiry` marks an absolute deadline from setSessionExpiry(at);
+ * - `version` counts the writes: a change computed in JavaScript (an area's
+ *   pure function) is written only if the version is still the one it read
+ *   (compare-and-set), so concurrent writers never lose each other's changes.
  */
 export const sessions = pgTable(
   'sessionql_session',
@@ -21,6 +24,7 @@ export const sessions = pgTable(
     browserClose: boolean('browser_close').notNull().default(false),
     maxAge: integer('max_age'),
     fixedExpiry: boolean('fixed_expiry').notNull().default(false),
+    version: bigint('version', { mode: 'number' }).notNull().default(0),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },

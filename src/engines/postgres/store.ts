@@ -1,45 +1,13 @@
 import { and, eq, fillPlaceholders, gt, lte, type SQL, sql } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
+import type { Applied, ExpiryColumns, SessionChange, SessionData, SessionEngine, StoredSession } from '../../core/engine.js';
+import { TOO_LARGE, tooLarge, WriteRefused } from '../../core/errors.js';
 import { renewedExpiry } from '../../core/expiry.js';
 import type { Database, StatementResult } from './client.js';
+import { type CompiledForm, compiledForms } from './compiled/index.js';
+import { isReady } from './migrate.js';
 import { sessions } from './schema.js';
 import { DatabaseUnavailable } from './unavailable.js';
-
-/** A stored session as the server sees it; times in seconds since the epoch. */
-export interface StoredSession {
-  data: Record<string, unknown>;
-  expiresAt: number;
-  browserClose: boolean;
-  /** Custom inactivity age from setSessionExpiry(seconds), else null. */
-  maxAge: number | null;
-  /** A fixed deadline from setSessionExpiry(at), not renewed by writes. */
-  fixedExpiry: boolean;
-}
-
-/**
- * A change to the session data, written as SQL over the current data `d` so
- * that PostgreSQL applies it to the row in one atomic statement: concurrent
- * writers queue on the row lock and each sees the others' results.
- */
-export interface DataChange {
-  /** Names the prepared statements; one per kind of change. */
-  readonly name: string;
-  /** The new data, given the current data. */
-  readonly next: (d: SQL) => SQL;
-  /** A text expression: a violated rule's code, or NULL when the change is allowed. */
-  readonly violation?: (d: SQL) => SQL;
-  /** Whether applying it to a session that is not stored creates one. */
-  readonly createsSession: boolean;
-}
-
-/** The codes a DataChange's violation may yield, besides the size limit. */
-export type Violation = 'SESSION_TOO_LARGE' | 'CART_LINE_QUANTITY' | 'CART_LINES';
-
-export class WriteRefused extends Error {
-  constructor(readonly violation: Violation) {
-    super(violation);
-  }
-}
 
 const p = {
   hash: sql.placeholder('hash'),
@@ -47,6 +15,8 @@ const p = {
   age: sql.placeholder('age'),
   max: sql.placeholder('max'),
   deadline: sql.placeholder('deadline'),
+  data: sql.placeholder('data'),
+  version: sql.placeholder('version'),
 };
 const nowTs = sql`to_timestamp(${p.now}::float8 / 1000)`;
 const dialect = new PgDialect();
@@ -63,32 +33,31 @@ const returned = {
   browserClose: sql<boolean>`${sessions.browserClose}`.as('browserClose'),
   maxAge: sql<number | null>`${sessions.maxAge}`.as('maxAge'),
   fixedExpiry: sql<boolean>`${sessions.fixedExpiry}`.as('fixedExpiry'),
+  version: sql<number>`${sessions.version}`.as('version'),
 };
+const returning = sql`${sessions.data} AS data, extract(epoch from ${sessions.expiresAt})::float8 AS "expiresAt",
+  ${sessions.browserClose} AS "browserClose", ${sessions.maxAge} AS "maxAge", ${sessions.fixedExpiry} AS "fixedExpiry",
+  ${sessions.version} AS version`;
 /** Each write renews the deadline (whole seconds) unless it is fixed. */
 const renewed = sql`CASE WHEN ${sessions.fixedExpiry} THEN ${sessions.expiresAt}
   ELSE to_timestamp(ceil(${p.now}::float8 / 1000) + coalesce(${sessions.maxAge}, ${p.age}::int)) END`;
-
-function violationOf(change: DataChange, d: SQL): SQL {
-  const size = sql`CASE WHEN octet_length((${change.next(d)})::text) > ${p.max}::int THEN 'SESSION_TOO_LARGE' END`;
-  return change.violation ? sql`coalesce(${change.violation(d)}, ${size})` : size;
-}
+const sizeViolation = (next: SQL) => sql`CASE WHEN octet_length((${next})::text) > ${p.max}::int THEN '${sql.raw(TOO_LARGE)}' END`;
 
 function toStored(row: Record<string, unknown> | undefined): StoredSession | null {
-  if (!row) return null;
+  if (!row || row.expiresAt == null) return null;
   return {
-    data: (row.data ?? {}) as Record<string, unknown>,
+    data: (row.data ?? {}) as SessionData,
     expiresAt: Number(row.expiresAt),
     browserClose: row.browserClose === true,
     maxAge: row.maxAge === null || row.maxAge === undefined ? null : Number(row.maxAge),
     fixedExpiry: row.fixedExpiry === true,
+    version: Number(row.version ?? 0),
   };
 }
 
 export interface StoreSettings {
   /** SESSION_COOKIE_AGE */
   ageSeconds: number;
-  /** SESSION_EXPIRE_AT_BROWSER_CLOSE */
-  browserCloseByDefault: boolean;
   /** SESSION_MAX_BYTES */
   maxBytes: number;
   /** DATABASE_TIMEOUT_MS: a statement that takes longer fails with DatabaseUnavailable. @default 5000 */
@@ -100,23 +69,29 @@ interface Statement {
   run(values: Record<string, unknown>, timeoutMs?: number): Promise<StatementResult>;
 }
 
-type ExpiryColumns = { expiresAt: number; browserClose: boolean; maxAge: number | null; fixedExpiry: boolean };
-
 /**
- * Every SQL statement the server runs on sessions. Each method is one
- * statement, so each is atomic on its row; a write on a row that is gone or
- * expired affects nothing and the caller starts a fresh session instead (no
- * resurrection). Statements are built with Drizzle from the table in
- * src/engines/postgres/schema.ts, compiled once, and run as prepared statements.
+ * The `db` engine: sessions in one PostgreSQL table (or PGlite). Every method
+ * is one statement, atomic on its row; a write on a row that is gone or
+ * expired affects nothing (no resurrection). Statements are built with
+ * Drizzle from src/engines/postgres/schema.ts, compiled once, and run as
+ * prepared statements.
+ *
+ * A change is written one of two ways:
+ * - its compiled form, when this engine holds one (the cart, preferences and
+ *   Django's set/delete/clear): one `UPDATE` computing the new data in SQL
+ *   under the row lock (docs/decisions/0006);
+ * - otherwise compare-and-set: the pure function applied to the data read,
+ *   written only if the row's version is unchanged, retried on a conflict.
  */
-export class SessionStore {
-  private readonly prepared = new Map<string, ReturnType<typeof this.prepareChange>>();
+export class SessionStore implements SessionEngine {
+  private readonly prepared = new Map<string, ReturnType<typeof this.prepareForm>>();
   private readonly statements;
   private readonly timeoutMs: number;
 
   constructor(
     private readonly database: Database,
     private readonly settings: StoreSettings,
+    private readonly forms: ReadonlyMap<string, CompiledForm> = compiledForms,
   ) {
     this.timeoutMs = settings.timeoutMs ?? 5000;
     const db = database.db;
@@ -126,6 +101,7 @@ export class SessionStore {
       maxAge: sql`${sql.placeholder('maxAge')}::int`,
       fixedExpiry: sql`${sql.placeholder('fixedExpiry')}::boolean`,
     };
+    const bumped = sql`${sessions.version} + 1`;
     this.statements = {
       load: this.compile(db.select(returned).from(sessions).where(alive)),
       touch: this.compile(db.update(sessions).set({ expiresAt: renewed, updatedAt: nowTs }).where(and(alive, inTime)).returning(returned)),
@@ -133,27 +109,37 @@ export class SessionStore {
       cycle: this.compile(
         db
           .update(sessions)
-          .set({ keyHash: sql`${sql.placeholder('newHash')}::text`, expiresAt: renewed, updatedAt: nowTs })
+          .set({ keyHash: sql`${sql.placeholder('newHash')}::text`, expiresAt: renewed, updatedAt: nowTs, version: bumped })
           .where(and(alive, inTime))
           .returning(returned),
       ),
       setExpiry: this.compile(
         db
           .update(sessions)
-          .set({ ...expiryColumns, updatedAt: nowTs })
+          .set({ ...expiryColumns, updatedAt: nowTs, version: bumped })
           .where(and(alive, inTime))
           .returning(returned),
       ),
-      create: this.compile(
-        db
-          .insert(sessions)
-          .select(
-            sql`SELECT ${p.hash}::text, ${sql.placeholder('data')}::text::jsonb, ${expiryColumns.expiresAt},
-              ${expiryColumns.browserClose}, ${expiryColumns.maxAge}, ${expiryColumns.fixedExpiry}, ${nowTs}, ${nowTs}
-              WHERE ${inTime}`,
-          )
-          .returning(returned),
-      ),
+      // The size is checked on the stored form (jsonb's text), the same measure as every other write.
+      create: this.raw(sql`WITH chk AS (
+          SELECT d AS data, ${sizeViolation(sql`d`)} AS violation FROM (SELECT ${p.data}::text::jsonb AS d) AS given
+        ), ins AS (
+          INSERT INTO ${sessions} (key_hash, data, expires_at, browser_close, max_age, fixed_expiry, created_at, updated_at)
+          SELECT ${p.hash}::text, chk.data, ${expiryColumns.expiresAt}, ${expiryColumns.browserClose}, ${expiryColumns.maxAge},
+            ${expiryColumns.fixedExpiry}, ${nowTs}, ${nowTs}
+          FROM chk WHERE chk.violation IS NULL AND ${inTime}
+          RETURNING ${returning}
+        )
+        SELECT ins.*, chk.violation FROM chk LEFT JOIN ins ON true`),
+      // Compare-and-set: written only while the row is alive and still at the version read.
+      swap: this.raw(sql`WITH chk AS (
+          SELECT d AS data, ${sizeViolation(sql`d`)} AS violation FROM (SELECT ${p.data}::text::jsonb AS d) AS given
+        ), upd AS (
+          UPDATE ${sessions} SET data = chk.data, expires_at = ${renewed}, updated_at = ${nowTs}, version = ${bumped}
+          FROM chk WHERE ${and(alive, inTime)} AND ${sessions.version} = ${p.version}::bigint AND chk.violation IS NULL
+          RETURNING ${returning}
+        )
+        SELECT upd.*, chk.violation FROM chk LEFT JOIN upd ON true`),
       // Expired rows are never written (writes only touch live ones), so a
       // batch needs no row locks: it finds rows by the expiry index and deletes
       // them by physical address (ctid), the cheapest delete there is.
@@ -175,51 +161,48 @@ export class SessionStore {
     };
   }
 
+  private raw(statement: SQL): Statement {
+    return this.compile({ toSQL: () => dialect.sqlToQuery(statement) });
+  }
+
   /**
-   * A change is one statement. The row is locked and the new data computed
-   * once (`cur`: SELECT … FOR UPDATE, whose LATERAL is re-evaluated on the
-   * latest version when a concurrent writer got there first), the rules and
+   * A compiled form is one statement. The row is locked and the new data
+   * computed once (`cur`: SELECT … FOR UPDATE, whose LATERAL is re-evaluated on
+   * the latest version when a concurrent writer got there first), the rules and
    * the size limit checked on that one result (`chk`), the row updated only
-   * when they pass (`upd`), and the answer says which: no row (not stored),
-   * a violation (refused, nothing written), or the updated row.
+   * when they pass (`upd`), and the answer says which: no row (not stored), a
+   * violation (refused, nothing written), or the updated row.
    */
-  private prepareChange(change: DataChange) {
-    const db = this.database.db;
+  private prepareForm(form: CompiledForm) {
     const d = sql`${sessions.data}`;
-    const empty = sql`'{}'::jsonb`;
-    const statement = sql`WITH cur AS (
-        SELECT ${sessions.keyHash} AS key_hash, n.next, ${change.violation ? change.violation(d) : sql`NULL::text`} AS rule
-        FROM ${sessions} CROSS JOIN LATERAL (SELECT ${change.next(d)} AS next) AS n
-        WHERE ${and(alive, inTime)}
-        FOR UPDATE OF ${sessions}
-      ), chk AS (
-        SELECT key_hash, next, coalesce(rule, CASE WHEN octet_length(next::text) > ${p.max}::int THEN 'SESSION_TOO_LARGE' END) AS violation
-        FROM cur
-      ), upd AS (
-        UPDATE ${sessions} SET data = chk.next, expires_at = ${renewed}, updated_at = ${nowTs}
-        FROM chk WHERE ${sessions.keyHash} = chk.key_hash AND chk.violation IS NULL
-        RETURNING ${sessions.data} AS data, extract(epoch from ${sessions.expiresAt})::float8 AS "expiresAt",
-          ${sessions.browserClose} AS "browserClose", ${sessions.maxAge} AS "maxAge", ${sessions.fixedExpiry} AS "fixedExpiry"
-      )
-      SELECT upd.*, chk.violation FROM chk LEFT JOIN upd ON true`;
+    const rule = form.violation ? form.violation(d) : sql`NULL::text`;
     return {
-      update: this.compile({ toSQL: () => dialect.sqlToQuery(statement) }),
-      fromEmpty: this.compile(
-        db
-          .select({
-            data: sql<unknown>`${change.next(empty)}`.as('data'),
-            violation: sql<Violation | null>`${violationOf(change, empty)}`.as('violation'),
-          })
-          .from(sql`(SELECT 1) AS one`),
+      update: this.raw(sql`WITH cur AS (
+          SELECT ${sessions.keyHash} AS key_hash, n.next, ${rule} AS rule
+          FROM ${sessions} CROSS JOIN LATERAL (SELECT ${form.next(d)} AS next) AS n
+          WHERE ${and(alive, inTime)}
+          FOR UPDATE OF ${sessions}
+        ), chk AS (
+          SELECT key_hash, next, coalesce(rule, ${sizeViolation(sql`next`)}) AS violation FROM cur
+        ), upd AS (
+          UPDATE ${sessions} SET data = chk.next, expires_at = ${renewed}, updated_at = ${nowTs}, version = ${sessions.version} + 1
+          FROM chk WHERE ${sessions.keyHash} = chk.key_hash AND chk.violation IS NULL
+          RETURNING ${returning}
+        )
+        SELECT upd.*, chk.violation FROM chk LEFT JOIN upd ON true`),
+      /** The form applied to given data, writing nothing (the property tests compare it with the pure function). */
+      evaluate: this.raw(
+        sql`SELECT n.next AS data, coalesce(${form.violation ? form.violation(sql`g.d`) : sql`NULL::text`}, ${sizeViolation(sql`n.next`)}) AS violation
+          FROM (SELECT ${p.data}::text::jsonb AS d) AS g CROSS JOIN LATERAL (SELECT ${form.next(sql`g.d`)} AS next) AS n`,
       ),
     };
   }
 
-  private statementsFor(change: DataChange) {
-    let s = this.prepared.get(change.name);
+  private statementsFor(form: CompiledForm) {
+    let s = this.prepared.get(form.name);
     if (!s) {
-      s = this.prepareChange(change);
-      this.prepared.set(change.name, s);
+      s = this.prepareForm(form);
+      this.prepared.set(form.name, s);
     }
     return s;
   }
@@ -229,72 +212,83 @@ export class SessionStore {
     return { now: nowMs, age: this.settings.ageSeconds, max: this.settings.maxBytes, deadline: Date.now() + this.timeoutMs };
   }
 
-  /** The unexpired session stored under `keyHash`, or null. */
-  async load(keyHash: string, nowMs: number): Promise<StoredSession | null> {
-    return toStored((await this.statements.load.run({ hash: keyHash, now: nowMs })).rows[0]);
+  private refused(form: CompiledForm, code: string): WriteRefused {
+    return code === TOO_LARGE ? tooLarge() : form.refusal(code);
   }
 
-  /** SESSION_SAVE_EVERY_REQUEST: load and renew the deadline in one statement. */
-  async touch(keyHash: string, nowMs: number): Promise<StoredSession | null> {
-    return toStored((await this.statements.touch.run({ hash: keyHash, ...this.base(nowMs) })).rows[0]);
+  async load(hash: string, nowMs: number): Promise<StoredSession | null> {
+    return toStored((await this.statements.load.run({ hash, now: nowMs })).rows[0]);
+  }
+
+  async touch(hash: string, nowMs: number): Promise<StoredSession | null> {
+    return toStored((await this.statements.touch.run({ hash, ...this.base(nowMs) })).rows[0]);
+  }
+
+  async change(hash: string, change: SessionChange, nowMs: number, known?: StoredSession | null): Promise<Applied | null> {
+    const form = change.needsPrevious ? undefined : this.forms.get(change.name);
+    if (form) {
+      const args = { ...form.params(change.args), hash, ...this.base(nowMs) };
+      const row = (await this.statementsFor(form).update.run(args)).rows[0];
+      if (!row) return null;
+      if (row.violation) throw this.refused(form, String(row.violation));
+      const stored = toStored(row);
+      return stored ? { row: stored } : null;
+    }
+    return this.compareAndSet(hash, change, nowMs, known ?? null);
   }
 
   /**
-   * Applies `change` to the stored session. Returns null when the session is
-   * not stored (gone, expired, flushed); throws WriteRefused when a rule or
-   * the size limit refuses it, having written nothing.
+   * The pure function applied to the data read, written if the version is
+   * unchanged; on a conflict, read again and retry, until DATABASE_TIMEOUT_MS.
    */
-  async change(keyHash: string, change: DataChange, params: Record<string, unknown>, nowMs: number): Promise<StoredSession | null> {
-    const args = { ...params, hash: keyHash, ...this.base(nowMs) };
-    const row = (await this.statementsFor(change).update.run(args)).rows[0];
-    if (!row) return null;
-    if (row.violation) throw new WriteRefused(row.violation as Violation);
-    return row.expiresAt == null ? null : toStored(row);
+  private async compareAndSet(hash: string, change: SessionChange, nowMs: number, known: StoredSession | null): Promise<Applied | null> {
+    const deadline = Date.now() + this.timeoutMs;
+    let current = known ?? (await this.load(hash, nowMs));
+    for (let attempt = 1; current; attempt++) {
+      const next = change.next(current.data);
+      if (next instanceof WriteRefused) throw next;
+      const values = { hash, version: current.version, data: JSON.stringify(next), ...this.base(nowMs) };
+      const row = (await this.statements.swap.run(values)).rows[0];
+      if (row?.violation) throw tooLarge();
+      const stored = toStored(row);
+      if (stored) return { row: stored, previous: current.data };
+      if (Date.now() > deadline) throw new DatabaseUnavailable(`no write of session data after ${attempt} conflicting attempts`);
+      // Under contention, a random pause spreads the retries.
+      if (attempt > 2) await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(attempt, 20)));
+      current = await this.load(hash, nowMs);
+    }
+    return null;
   }
 
-  /** Stores a new session under `keyHash` whose data is `change` applied to `{}`. */
-  async create(
-    keyHash: string,
-    change: DataChange | null,
-    params: Record<string, unknown>,
-    policy: ExpiryColumns | null,
-    nowMs: number,
-  ): Promise<StoredSession> {
-    const base = this.base(nowMs);
-    let data = '{}';
-    if (change) {
-      const first = (await this.statementsFor(change).fromEmpty.run({ ...params, ...base })).rows[0];
-      if (first?.violation) throw new WriteRefused(first.violation as Violation);
-      data = JSON.stringify(first?.data ?? {});
-    }
-    const expiry = policy ?? {
+  async create(hash: string, data: SessionData, expiry: ExpiryColumns | null, nowMs: number): Promise<StoredSession> {
+    const columns = expiry ?? {
       expiresAt: renewedExpiry(nowMs, this.settings.ageSeconds),
-      browserClose: this.settings.browserCloseByDefault,
+      browserClose: false,
       maxAge: null,
       fixedExpiry: false,
     };
-    const row = toStored((await this.statements.create.run({ hash: keyHash, data, ...base, ...expiry })).rows[0]);
-    if (!row) throw new DatabaseUnavailable('the session insert arrived after its deadline');
-    return row;
+    const row = (await this.statements.create.run({ hash, data: JSON.stringify(data), ...this.base(nowMs), ...columns })).rows[0];
+    if (row?.violation) throw tooLarge();
+    const stored = toStored(row);
+    if (!stored) throw new DatabaseUnavailable('the session insert arrived after its deadline');
+    return stored;
   }
 
-  async setExpiry(keyHash: string, policy: ExpiryColumns, nowMs: number): Promise<StoredSession | null> {
-    return toStored((await this.statements.setExpiry.run({ hash: keyHash, ...this.base(nowMs), ...policy })).rows[0]);
+  async setExpiry(hash: string, expiry: ExpiryColumns, nowMs: number): Promise<StoredSession | null> {
+    return toStored((await this.statements.setExpiry.run({ hash, ...this.base(nowMs), ...expiry })).rows[0]);
   }
 
-  /** Moves the row to a new key in one statement; null when not stored. */
-  async cycle(keyHash: string, newKeyHash: string, nowMs: number): Promise<StoredSession | null> {
-    return toStored((await this.statements.cycle.run({ hash: keyHash, newHash: newKeyHash, ...this.base(nowMs) })).rows[0]);
+  async cycle(hash: string, newHash: string, nowMs: number): Promise<StoredSession | null> {
+    return toStored((await this.statements.cycle.run({ hash, newHash, ...this.base(nowMs) })).rows[0]);
   }
 
-  async flush(keyHash: string): Promise<void> {
-    await this.statements.flush.run({ hash: keyHash, deadline: Date.now() + this.timeoutMs });
+  async flush(hash: string): Promise<void> {
+    await this.statements.flush.run({ hash, deadline: Date.now() + this.timeoutMs });
   }
 
   /**
    * Django's clearsessions: deletes expired rows in batches of `batchSize`
-   * (short statements, no long lock), skipping rows a writer holds. Returns
-   * how many rows were deleted.
+   * (short statements, no long lock). Returns how many rows were deleted.
    */
   async prune(nowMs: number, batchSize = 10_000): Promise<number> {
     let total = 0;
@@ -303,5 +297,22 @@ export class SessionStore {
       total += count;
       if (count < batchSize) return total;
     }
+  }
+
+  /** The compiled form of `name` applied to `data` with `args`, writing nothing: what the property tests compare. */
+  async evaluate(name: string, data: SessionData, args: Record<string, unknown>): Promise<SessionData | WriteRefused> {
+    const form = this.forms.get(name);
+    if (!form) throw new Error(`no compiled form ${name}`);
+    const values = { ...form.params(args), data: JSON.stringify(data), max: this.settings.maxBytes };
+    const row = (await this.statementsFor(form).evaluate.run(values)).rows[0]!;
+    return row.violation ? this.refused(form, String(row.violation)) : (row.data as SessionData);
+  }
+
+  ready(): Promise<boolean> {
+    return isReady(this.database, this.timeoutMs);
+  }
+
+  close(): Promise<void> {
+    return this.database.close();
   }
 }

@@ -1,9 +1,11 @@
+import { StoreUnavailable } from '../../core/errors.js';
+
 /**
  * The database could not answer in time: stopped, unreachable, restarting,
  * out of connections. Clients get SERVICE_UNAVAILABLE (HTTP 503) and may
  * retry; the process stays up and postgres.js reconnects by itself.
  */
-export class DatabaseUnavailable extends Error {
+export class DatabaseUnavailable extends StoreUnavailable {
   override name = 'DatabaseUnavailable';
 }
 

@@ -1,13 +1,10 @@
-import { type PreferenceFilter, type Preferences, preferencesFromData, THEMES, validatePreferences } from '../../areas/preferences.js';
-import type { SessionSnapshot } from '../../core/session.js';
-import { resetPreferences, updatePreferences } from '../../engines/postgres/compiled/preferences.js';
+import { type Preferences, preferences, THEMES } from '../../index.js';
+import { areaField, areaMutation } from '../../pothos.js';
 import { builder } from '../builder.js';
 
 export const PreferencesRef = builder.objectRef<Preferences>('Preferences');
-const FilterRef = builder.objectRef<PreferenceFilter>('PreferenceFilter');
+const FilterRef = builder.objectRef<Preferences['filters'][number]>('PreferenceFilter');
 const ThemeEnum = builder.enumType('Theme', { values: THEMES });
-
-export const preferencesOf = (s: SessionSnapshot): Preferences => preferencesFromData(s.data);
 
 FilterRef.implement({
   fields: (t) => ({
@@ -42,25 +39,15 @@ const PreferencesInput = builder.inputType('PreferencesInput', {
 });
 
 builder.queryField('preferences', (t) =>
-  t.field({
-    type: PreferencesRef,
-    description: 'Shortcut for session.preferences.',
-    resolve: async (_root, _args, ctx) => preferencesOf(await ctx.session.load()),
-  }),
+  areaField(t, preferences, { type: PreferencesRef, description: 'Shortcut for session.preferences.' }),
 );
 
 builder.mutationFields((t) => ({
-  updatePreferences: t.field({
+  updatePreferences: areaMutation(t, preferences, 'update', {
     type: PreferencesRef,
     description: 'Partial update: fields left out keep their value.',
     args: { input: t.arg({ type: PreferencesInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => {
-      const patch = validatePreferences(input);
-      return preferencesOf(await ctx.session.change(updatePreferences, { patch: JSON.stringify(patch) }));
-    },
+    input: (args) => args.input,
   }),
-  resetPreferences: t.field({
-    type: PreferencesRef,
-    resolve: async (_root, _args, ctx) => preferencesOf(await ctx.session.change(resetPreferences, {})),
-  }),
+  resetPreferences: areaMutation(t, preferences, 'reset', { type: PreferencesRef }),
 }));

@@ -1,16 +1,8 @@
-import type { ExpiryPolicy } from '../../core/expiry.js';
-import type { SessionSnapshot } from '../../core/session.js';
-import { validateJsonValue } from '../../core/text.js';
-import { clearValues, removeValue, setValue, TYPED_KEYS, validateKey } from '../../core/values.js';
-import { WriteRefused } from '../../engines/postgres/store.js';
+import { cart, type ExpiryPolicy, flash, InputError, preferences, resolveExpiry, type SessionSnapshot } from '../../index.js';
 import { builder } from '../builder.js';
-import { InputError } from '../errors.js';
-
-/** The largest age a GraphQL Int (expiryAge) can report. */
-const MAX_AGE_SECONDS = 2 ** 31 - 1;
-
-import { CartRef, cartOf } from './cart.js';
-import { PreferencesRef, preferencesOf } from './preferences.js';
+import { CartRef } from './cart.js';
+import { FlashMessageRef } from './flash.js';
+import { PreferencesRef } from './preferences.js';
 
 const own = (data: Readonly<Record<string, unknown>>, key: string) => Object.hasOwn(data, key);
 const sortedKeys = (data: Readonly<Record<string, unknown>>) => Object.keys(data).sort();
@@ -64,8 +56,13 @@ SessionRef.implement({
     expireAtBrowserClose: t.exposeBoolean('expireAtBrowserClose', {
       description: 'True when the cookie is a browser-session cookie (no Max-Age / Expires).',
     }),
-    cart: t.field({ type: CartRef, resolve: (s) => cartOf(s) }),
-    preferences: t.field({ type: PreferencesRef, resolve: (s) => preferencesOf(s) }),
+    cart: t.field({ type: CartRef, resolve: (s) => cart.read(s.data) }),
+    preferences: t.field({ type: PreferencesRef, resolve: (s) => preferences.read(s.data) }),
+    flashMessages: t.field({
+      type: [FlashMessageRef],
+      description: 'The pending flash messages (a peek: nothing is removed; consumeFlashMessages removes them).',
+      resolve: (s) => flash.read(s.data),
+    }),
   }),
 });
 
@@ -77,15 +74,6 @@ builder.queryField('session', (t) =>
   }),
 );
 
-/** A key setSessionValue may write: valid, and not one of the typed keys. */
-function writableKey(key: string): string {
-  validateKey(key);
-  if (TYPED_KEYS.has(key)) {
-    throw new InputError('key', `"${key}" is written through its own mutations (addToCart…, updatePreferences)`);
-  }
-  return key;
-}
-
 /** Django's set_expiry() argument from setSessionExpiry's arguments. */
 export function expiryPolicy(
   args: { seconds?: number | null; at?: Date | null; browserClose?: boolean | null },
@@ -93,21 +81,10 @@ export function expiryPolicy(
 ): ExpiryPolicy {
   const given = (['seconds', 'at', 'browserClose'] as const).filter((name) => args[name] != null);
   if (given.length > 1) throw new InputError(given.join(', '), 'give exactly one of seconds, at and browserClose, or none');
-  if (args.seconds != null) {
-    if (args.seconds < 0) throw new InputError('seconds', `must be 0 or more (got ${args.seconds})`);
-    return args.seconds === 0 ? { kind: 'browserClose' } : { kind: 'age', seconds: args.seconds };
-  }
-  if (args.at != null) {
-    if (args.at.getTime() <= nowMs) throw new InputError('at', `must be in the future (got ${args.at.toISOString()})`);
-    // expiryAge is a GraphQL Int: a deadline must be expressible in it.
-    if (args.at.getTime() - nowMs > MAX_AGE_SECONDS * 1000) {
-      throw new InputError('at', `must be at most ${MAX_AGE_SECONDS} seconds (about 68 years) from now`);
-    }
-    return { kind: 'at', at: args.at.getTime() / 1000 };
-  }
-  if (args.browserClose === true) return { kind: 'browserClose' };
-  if (args.browserClose === false) return { kind: 'persistent' };
-  return { kind: 'default' };
+  if (args.seconds != null) return resolveExpiry(args.seconds, nowMs);
+  if (args.at != null) return resolveExpiry(args.at, nowMs);
+  if (args.browserClose != null) return resolveExpiry({ browserClose: args.browserClose }, nowMs);
+  return resolveExpiry(null, nowMs);
 }
 
 builder.mutationFields((t) => ({
@@ -115,43 +92,52 @@ builder.mutationFields((t) => ({
     type: SessionRef,
     description: 'request.session[key] = value',
     args: { key: t.arg.string({ required: true }), value: t.arg({ type: 'JSON' }) },
-    resolve: (_root, { key, value }, ctx) => {
-      // The arguments in order (key, then value), then the size: too large on its own is refused before any database work.
-      const valid = writableKey(key);
-      validateJsonValue('value', value);
-      const json = JSON.stringify(value ?? null);
-      if (Buffer.byteLength(json) > ctx.config.maxBytes) throw new WriteRefused('SESSION_TOO_LARGE');
-      return ctx.session.change(setValue, { key: valid, value: json });
+    resolve: async (_root, { key, value }, ctx) => {
+      await ctx.session.set(key, value);
+      return ctx.session.load();
     },
   }),
   removeSessionValue: t.field({
     type: SessionRef,
     description: 'del request.session[key]; no error when the key is absent.',
     args: { key: t.arg.string({ required: true }) },
-    resolve: (_root, { key }, ctx) => ctx.session.change(removeValue, { key: validateKey(key) }),
+    resolve: async (_root, { key }, ctx) => {
+      await ctx.session.delete(key);
+      return ctx.session.load();
+    },
   }),
   clearSession: t.field({
     type: SessionRef,
     description: 'request.session.clear(): removes every key, keeps the session key.',
-    resolve: (_root, _args, ctx) => ctx.session.change(clearValues, {}),
+    resolve: async (_root, _args, ctx) => {
+      await ctx.session.clear();
+      return ctx.session.load();
+    },
   }),
   flushSession: t.field({
     type: SessionRef,
     description: 'request.session.flush(): deletes the stored session and expires the cookie.',
-    resolve: (_root, _args, ctx) => ctx.session.flush(),
+    resolve: async (_root, _args, ctx) => {
+      await ctx.session.flush();
+      return ctx.session.load();
+    },
   }),
   cycleSessionKey: t.field({
     type: SessionRef,
     description: 'request.session.cycle_key(): same data under a new session key; the old key stops working.',
-    resolve: (_root, _args, ctx) => ctx.session.cycleKey(),
+    resolve: async (_root, _args, ctx) => {
+      await ctx.session.cycleKey();
+      return ctx.session.load();
+    },
   }),
   setSessionExpiry: t.field({
     type: SessionRef,
     description:
       'request.session.set_expiry(...). Exactly one argument, or none:\nseconds > 0: expire after that many seconds of inactivity;\nseconds = 0 or browserClose = true: browser-session cookie;\nat: expire at that instant (must be in the future);\nno argument: back to the configured default.',
     args: { seconds: t.arg.int(), at: t.arg({ type: 'DateTime' }), browserClose: t.arg.boolean() },
-    resolve: (_root, args, ctx) => ctx.session.setExpiry(expiryPolicy(args, ctx.session.now())),
+    resolve: async (_root, args, ctx) => {
+      await ctx.session.setExpiryPolicy(expiryPolicy(args, ctx.session.now()));
+      return ctx.session.load();
+    },
   }),
 }));
-
-export { CartRef, PreferencesRef };

@@ -53,7 +53,6 @@ try {
   await migrate(database);
   const store = new SessionStore(database, {
     ageSeconds: config.cookie.ageSeconds,
-    browserCloseByDefault: false,
     maxBytes: config.maxBytes,
   });
   const started = performance.now();

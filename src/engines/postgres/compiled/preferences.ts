@@ -1,17 +1,17 @@
 import { sql } from 'drizzle-orm';
-import type { DataChange } from '../store.js';
+import { type CompiledForm, noRefusal } from './form.js';
 
-/** updatePreferences: the given fields merged over the stored ones, in one statement. */
-export const updatePreferences: DataChange = {
-  name: 'preferences_update',
-  createsSession: true,
-  next: (d) =>
-    sql`jsonb_set(${d}, '{preferences}', coalesce(${d} -> 'preferences', '{}'::jsonb) || ${sql.placeholder('patch')}::text::jsonb)`,
-};
+const patch = sql`${sql.placeholder('patch')}::text::jsonb`;
 
-/** resetPreferences: the stored preferences removed, defaults again. */
-export const resetPreferences: DataChange = {
-  name: 'preferences_reset',
-  createsSession: false,
-  next: (d) => sql`${d} - 'preferences'`,
-};
+// The preferences area's operations (src/areas/preferences.ts) as SQL.
+export const preferencesForms: CompiledForm[] = [
+  {
+    // The given fields merged over the stored ones; an empty patch leaves absent preferences absent.
+    name: 'preferences.update',
+    params: (args) => ({ patch: JSON.stringify(args) }),
+    refusal: noRefusal,
+    next: (d) => sql`CASE WHEN ${patch} = '{}'::jsonb AND NOT ${d} ? 'preferences' THEN ${d}
+      ELSE jsonb_set(${d}, '{preferences}', coalesce(${d} -> 'preferences', '{}'::jsonb) || ${patch}) END`,
+  },
+  { name: 'preferences.reset', params: () => ({}), refusal: noRefusal, next: (d) => sql`${d} - 'preferences'` },
+];

@@ -1,0 +1,68 @@
+/** Session data: what a session holds, a JSON object. */
+export type SessionData = Readonly<Record<string, unknown>>;
+
+/** A stored session as an engine returns it; times in seconds since the epoch. */
+export interface StoredSession {
+  data: SessionData;
+  expiresAt: number;
+  browserClose: boolean;
+  /** A custom inactivity age from set_expiry(seconds), else null. */
+  maxAge: number | null;
+  /** A fixed deadline from set_expiry(date), not renewed by writes. */
+  fixedExpiry: boolean;
+  /** Counts the writes to this session; compare-and-set writes check it. */
+  version: number;
+}
+
+/** How a session expires, as stored. */
+export type ExpiryColumns = Pick<StoredSession, 'expiresAt' | 'browserClose' | 'maxAge' | 'fixedExpiry'>;
+
+/**
+ * A change to the session data, as a pure function: the engine applies it
+ * atomically (compare-and-set on the version, retried on conflict), so
+ * concurrent writers each see the others' results. An engine may also hold a
+ * compiled form under `name` (one statement), property-tested against `next`.
+ */
+export interface SessionChange {
+  /** Names the change (`cart.add`, `session.set`); a compiled form is found by it. */
+  readonly name: string;
+  /** The change's arguments, already validated; a compiled form's parameters. */
+  readonly args: Readonly<Record<string, unknown>>;
+  /** The new data given the current data, or the refusal of a rule. Must not mutate `data`. */
+  next(data: SessionData): SessionData | import('./errors.js').WriteRefused;
+  /** The caller needs the data the change was applied to (pop, consume): no compiled form. */
+  readonly needsPrevious?: boolean;
+}
+
+/** A change applied: the stored result, and the data it was applied to (when the engine knows it). */
+export interface Applied {
+  row: StoredSession;
+  previous?: SessionData;
+}
+
+/**
+ * Storage of sessions under the SHA-256 of their keys. Every method is atomic
+ * on its session. A write on a session that is gone or expired changes
+ * nothing and returns null: the caller then starts a fresh session (no
+ * resurrection). Refusals throw WriteRefused; an unreachable store throws
+ * StoreUnavailable.
+ */
+export interface SessionEngine {
+  /** The unexpired session stored under `hash`, or null. */
+  load(hash: string, nowMs: number): Promise<StoredSession | null>;
+  /** Load and renew the deadline in one step (SESSION_SAVE_EVERY_REQUEST). */
+  touch(hash: string, nowMs: number): Promise<StoredSession | null>;
+  /** Applies `change`; `known` is a recent read to start from (it may be stale). */
+  change(hash: string, change: SessionChange, nowMs: number, known?: StoredSession | null): Promise<Applied | null>;
+  /** Stores a new session; throws WriteRefused when `data` is over the size limit. */
+  create(hash: string, data: SessionData, expiry: ExpiryColumns | null, nowMs: number): Promise<StoredSession>;
+  setExpiry(hash: string, expiry: ExpiryColumns, nowMs: number): Promise<StoredSession | null>;
+  /** Moves the session to `newHash`; null when not stored. */
+  cycle(hash: string, newHash: string, nowMs: number): Promise<StoredSession | null>;
+  flush(hash: string): Promise<void>;
+  /** Deletes expired sessions (engines with TTLs have nothing to do); returns how many. */
+  prune(nowMs: number, batchSize?: number): Promise<number>;
+  /** Whether the store answers (the server's /ready). */
+  ready(): Promise<boolean>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,248 @@
+/**
+ * sessionql/yoga: Django's sessions for any Yoga server.
+ *
+ *   const sessions = useSessions({ secret: process.env.SESSION_SECRET! });
+ *   const yoga = createYoga({ schema, plugins: [sessions] });
+ *   createServer(yoga).listen(4000);             // or, faster:
+ *   createServer(createFastHandler(yoga, sessions, { schema })).listen(4000);
+ *
+ * Resolvers get `ctx.session`, Django's `request.session` with every method
+ * async (src/core/session.ts).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { type Plugin, type YogaServerInstance, maskError as yogaMaskError } from 'graphql-yoga';
+import type { Area } from './core/area.js';
+import { type Clock, systemClock } from './core/clock.js';
+import type { CookieSettings } from './core/cookie.js';
+import type { SessionEngine } from './core/engine.js';
+import { noSessionEvents, Session, type SessionEvents, type SessionSettings } from './core/session.js';
+import { openDbEngine } from './engines/index.js';
+import { mapDomainError } from './graphql/errors.js';
+import { createFastPath } from './http/fast-path.js';
+import { createNodeHandler } from './http/node-handler.js';
+import { jsonError } from './http/policy/errors.js';
+import { createPersistedQueryStore } from './http/policy/persisted-queries.js';
+import { useCsrfGuard } from './http/use-csrf.js';
+import { sessionHeaders } from './http/use-session.js';
+
+type AnyArea = Area<any, any, any, any>;
+
+export interface SessionsOptions {
+  /** Signs the cookie. An array rotates: the first signs, all verify. 32+ characters each. */
+  secret: string | readonly string[];
+  /** postgres://… ; without it, embedded PGlite in `dataDir`. */
+  databaseUrl?: string;
+  /** PGlite's folder (one process per folder). @default './.data/pglite' */
+  dataDir?: string;
+  /** Another engine (say one you opened yourself); `databaseUrl` and `dataDir` are then ignored. */
+  engine?: SessionEngine | Promise<SessionEngine>;
+  /** Cookie attributes; Django's defaults: `sessionid`, two weeks, `/`, HttpOnly, SameSite=Lax, not Secure. */
+  cookie?: Partial<CookieSettings>;
+  /** SESSION_EXPIRE_AT_BROWSER_CLOSE @default false */
+  expireAtBrowserClose?: boolean;
+  /** SESSION_SAVE_EVERY_REQUEST @default false */
+  saveEveryRequest?: boolean;
+  /** The largest session, in bytes of stored JSON. @default 65536 */
+  maxBytes?: number;
+  /** Requests with a larger declared body get 413 before anything is read. @default 262144 */
+  requestMaxBytes?: number;
+  /** Origins allowed to call with credentials from another site (CSRF and CORS). @default [] */
+  allowedOrigins?: readonly string[];
+  /** The areas your schema uses: their keys are then written only through their operations. */
+  areas?: readonly AnyArea[];
+  /** A statement that takes longer fails with SERVICE_UNAVAILABLE. @default 5000 */
+  timeoutMs?: number;
+  /** For tests: the time. @default the system clock */
+  clock?: Clock;
+  events?: SessionEvents;
+}
+
+/** The plugin, and what the fast handler and your own code may need from it. */
+export type SessionsPlugin = Plugin<{ session: Session }> & {
+  /** The engine, once open (migrations applied). */
+  readonly engine: Promise<SessionEngine>;
+  /** The session of a request with this Cookie header (outside Yoga: the fast handler, your own routes). */
+  sessionFor(cookieHeader: string | null, engine: SessionEngine): Session;
+  readonly allowedOrigins: ReadonlySet<string>;
+  readonly requestMaxBytes: number;
+  readonly maxBytes: number;
+  /** Closes the engine (also on `yoga.dispose()`). */
+  close(): Promise<void>;
+};
+
+const DEFAULT_COOKIE: CookieSettings = {
+  name: 'sessionid',
+  ageSeconds: 1_209_600,
+  domain: undefined,
+  path: '/',
+  secure: false,
+  httpOnly: true,
+  sameSite: 'Lax',
+};
+
+function settingsOf(options: SessionsOptions): SessionSettings {
+  const secrets = typeof options.secret === 'string' ? [options.secret] : [...options.secret];
+  if (secrets.length === 0 || secrets.some((s) => typeof s !== 'string' || s.length < 32)) {
+    throw new Error('useSessions: `secret` must be one or more strings of 32 or more characters');
+  }
+  const cookie = { ...DEFAULT_COOKIE, ...options.cookie };
+  if (cookie.sameSite === 'None' && !cookie.secure) throw new Error('useSessions: cookie.sameSite "None" needs cookie.secure');
+  if (cookie.name.startsWith('__Host-') && (!cookie.secure || cookie.domain || cookie.path !== '/')) {
+    throw new Error('useSessions: a "__Host-" cookie needs secure, no domain and path "/"');
+  }
+  if (cookie.name.startsWith('__Secure-') && !cookie.secure) throw new Error('useSessions: a "__Secure-" cookie needs secure');
+  return {
+    secrets,
+    cookie,
+    expireAtBrowserClose: options.expireAtBrowserClose ?? false,
+    saveEveryRequest: options.saveEveryRequest ?? false,
+    maxBytes: options.maxBytes ?? 65_536,
+  };
+}
+
+/**
+ * The Yoga plugin: `ctx.session` on every request's context, the cookie
+ * (signed, rotated), `Vary: Cookie` and `Cache-Control: private, no-store` on
+ * responses that read the session, the CSRF rule on every path, the request
+ * size limit, and the session's errors as the contract's codes
+ * (BAD_USER_INPUT, SESSION_TOO_LARGE, SERVICE_UNAVAILABLE).
+ */
+export function useSessions(options: SessionsOptions): SessionsPlugin {
+  const settings = settingsOf(options);
+  const clock = options.clock ?? systemClock;
+  const events = options.events ?? noSessionEvents;
+  const areaKeys = new Set((options.areas ?? []).map((area) => area.key));
+  const allowedOrigins = new Set(options.allowedOrigins ?? []);
+  const requestMaxBytes = options.requestMaxBytes ?? 262_144;
+  const engine: Promise<SessionEngine> = Promise.resolve(
+    options.engine ??
+      openDbEngine({
+        databaseUrl: options.databaseUrl,
+        dataDir: options.dataDir,
+        timeoutMs: options.timeoutMs,
+        ageSeconds: settings.cookie.ageSeconds,
+        maxBytes: settings.maxBytes,
+      }),
+  );
+  // Opened at once (errors surface at start-up), awaited by the first request.
+  engine.catch(() => {});
+  const sessions = new WeakMap<Request, Session>();
+  const sessionFor = (cookieHeader: string | null, open: SessionEngine) =>
+    new Session(open, settings, clock, cookieHeader, events, areaKeys);
+  const csrf = useCsrfGuard({ allowedOrigins });
+  const mapErrors = (result: { errors?: readonly GraphQLError[] }) => {
+    if (!result.errors?.length) return undefined;
+    let changed = false;
+    const errors = result.errors.map((error) => {
+      const mapped = mapDomainError(error, settings.maxBytes);
+      if (mapped) changed = true;
+      return mapped ?? error;
+    });
+    return changed ? errors : undefined;
+  };
+
+  return {
+    engine,
+    sessionFor,
+    allowedOrigins,
+    requestMaxBytes,
+    maxBytes: settings.maxBytes,
+    close: async () => (await engine).close(),
+    onRequest(payload) {
+      csrf.onRequest?.(payload);
+      const declared = payload.request.headers.get('content-length');
+      if (declared !== null && Number(declared) > requestMaxBytes) {
+        const [body, init] = jsonError(413, `The request body exceeds ${requestMaxBytes} bytes.`, 'PAYLOAD_TOO_LARGE');
+        payload.endResponse(new payload.fetchAPI.Response(body, init));
+      }
+    },
+    async onContextBuilding({ context, extendContext }) {
+      const request = (context as { request: Request }).request;
+      const session = sessionFor(request.headers.get('cookie'), await engine);
+      sessions.set(request, session);
+      extendContext({ session });
+    },
+    onExecute() {
+      return {
+        onExecuteDone({ result, setResult }) {
+          if (Symbol.asyncIterator in result) return;
+          const errors = mapErrors(result);
+          if (errors) setResult({ ...result, errors });
+        },
+      };
+    },
+    onResponse({ request, response }) {
+      for (const [name, value] of Object.entries(sessionHeaders(sessions.get(request)))) {
+        if (name === 'cache-control') response.headers.set(name, value);
+        else response.headers.append(name, value);
+      }
+    },
+    async onDispose() {
+      await (await engine).close();
+    },
+  };
+}
+
+export interface FastHandlerOptions {
+  /** The schema the Yoga server runs (the fast path executes it directly). */
+  schema: GraphQLSchema;
+  /** More context for your resolvers, per request (the fast path does not run Yoga's context plugins). */
+  context?: (req: IncomingMessage) => Record<string, unknown>;
+  /** Documents with more tokens are refused while parsing. @default 2000 */
+  maxTokens?: number;
+  /** Where failures inside resolvers are logged. @default console */
+  logger?: { warn(...args: unknown[]): void; error(...args: unknown[]): void; debug(...args: unknown[]): void };
+}
+
+/**
+ * A node:http handler that answers GraphQL queries and mutations at
+ * `/graphql` on sessionql's fast path (no Fetch API objects per request) and
+ * hands everything else (GraphiQL, subscriptions, other paths, what the fast
+ * path declines) to `yoga`. The fast path runs your schema with
+ * `{ session, ...context(req) }` as context and the same masking, CSRF, size
+ * and response rules; Yoga plugins other than useSessions do not run for
+ * the requests it answers.
+ */
+export function createFastHandler(
+  yoga: YogaServerInstance<Record<string, unknown>, Record<string, unknown>>,
+  sessions: SessionsPlugin,
+  options: FastHandlerOptions,
+): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  const logger = options.logger ?? { warn: console.warn, error: console.error, debug: () => {} };
+  let open: SessionEngine | undefined;
+  void sessions.engine.then((engine) => {
+    open = engine;
+  });
+  const fast = createFastPath({
+    schema: options.schema,
+    allowedOrigins: sessions.allowedOrigins,
+    persistedQueries: createPersistedQueryStore(),
+    maxTokens: options.maxTokens ?? 2000,
+    rules: [],
+    maskError: (error) => {
+      const mapped = mapDomainError(error, sessions.maxBytes);
+      if (mapped) return mapped;
+      if (error.originalError && !(error.originalError instanceof GraphQLError)) logger.error(error);
+      return yogaMaskError(error, 'Unexpected error.', false) as GraphQLError;
+    },
+    context: (cookieHeader, req) => {
+      const session = sessions.sessionFor(cookieHeader, open!);
+      return { value: { ...options.context?.(req), session }, headers: () => sessionHeaders(session) };
+    },
+  });
+  const handle = createNodeHandler({
+    fastPathHandler: async (req, res, body) => {
+      // Until the engine is open, Yoga's side (which waits for it) answers.
+      if (!open) return body ?? undefined;
+      return fast(req, res, body);
+    },
+    yogaFetch: yoga.fetch as never,
+    yogaListener: yoga.requestListener as never,
+    maxBodyBytes: sessions.requestMaxBytes,
+    allowedOrigins: sessions.allowedOrigins,
+    logger,
+    isRoute: () => true,
+  });
+  return handle;
+}
