@@ -55,7 +55,7 @@ export interface AreaDefinition<V, W, Code extends string> {
  * input errors, atomic writes on every engine, the size limit, and (with
  * sessionql/pothos) its GraphQL fields. See src/areas/ for examples.
  */
-export class Area<V, W, Code extends string, Ops extends Record<string, AnyOperation> = {}> {
+export class Area<V, W, Code extends string, Ops extends Record<string, AnyOperation> = Record<never, never>> {
   readonly key: string;
   readonly operations: Ops;
   private readonly def: AreaDefinition<V, W, Code>;

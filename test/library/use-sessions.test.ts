@@ -1,0 +1,268 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { GraphQLScalarType } from 'graphql';
+import { createSchema, createYoga } from 'graphql-yoga';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cart, type Session } from '../../src/index.js';
+import { createFastHandler, type SessionsPlugin, useSessions } from '../../src/yoga.js';
+import { CookieClient } from '../helpers/client.js';
+import { emptyDatabaseUrl, postgresUrl } from '../helpers/database.js';
+
+// A user's own Yoga app: createSchema (no Pothos), resolvers calling Django's
+// request.session API on ctx.session. Served by plain node:http (createServer(yoga))
+// and by the exported fast handler; on PostgreSQL with DATABASE_URL, else PGlite.
+
+const SECRET = 'library-test-secret-0123456789-abcdefghij';
+
+const typeDefs = /* GraphQL */ `
+  scalar JSON
+  type Query {
+    get(key: String!): JSON
+    has(key: String!): Boolean!
+    keys: [String!]!
+    items: JSON!
+    isEmpty: Boolean!
+    expiryAge: Int!
+    cartTotal: Int!
+    boom: Boolean
+  }
+  type Mutation {
+    set(key: String!, value: JSON): Boolean
+    delete(key: String!): Boolean
+    pop(key: String!, default: JSON): JSON
+    setdefault(key: String!, default: JSON): JSON
+    visit: Int!
+    clear: Boolean
+    flush: Boolean
+    cycle: Boolean
+    setExpiry(seconds: Int, at: String): Int!
+    addToCart(sku: String!): Int!
+  }
+`;
+
+type Ctx = { session: Session };
+const resolvers = {
+  JSON: new GraphQLScalarType({ name: 'JSON', serialize: (v) => v, parseValue: (v) => v }),
+  Query: {
+    get: (_: unknown, { key }: { key: string }, { session }: Ctx) => session.get(key, null),
+    has: (_: unknown, { key }: { key: string }, { session }: Ctx) => session.has(key),
+    keys: (_: unknown, __: unknown, { session }: Ctx) => session.keys(),
+    items: async (_: unknown, __: unknown, { session }: Ctx) => Object.fromEntries(await session.items()),
+    isEmpty: (_: unknown, __: unknown, { session }: Ctx) => session.isEmpty(),
+    expiryAge: (_: unknown, __: unknown, { session }: Ctx) => session.getExpiryAge(),
+    cartTotal: async (_: unknown, __: unknown, { session }: Ctx) => (await session.read(cart)).totalQuantity,
+    boom: () => {
+      throw new Error('secret internals: connection string postgres://x');
+    },
+  },
+  Mutation: {
+    set: async (_: unknown, { key, value }: { key: string; value: unknown }, { session }: Ctx) => {
+      await session.set(key, value);
+      return true;
+    },
+    delete: async (_: unknown, { key }: { key: string }, { session }: Ctx) => {
+      await session.delete(key);
+      return true;
+    },
+    pop: (_: unknown, a: { key: string; default?: unknown }, { session }: Ctx) => session.pop(a.key, a.default ?? null),
+    setdefault: (_: unknown, a: { key: string; default: unknown }, { session }: Ctx) => session.setdefault(a.key, a.default),
+    visit: (_: unknown, __: unknown, { session }: Ctx) => session.update<number>('visits', (n) => (n ?? 0) + 1),
+    clear: async (_: unknown, __: unknown, { session }: Ctx) => {
+      await session.clear();
+      return true;
+    },
+    flush: async (_: unknown, __: unknown, { session }: Ctx) => {
+      await session.flush();
+      return true;
+    },
+    cycle: async (_: unknown, __: unknown, { session }: Ctx) => {
+      await session.cycleKey();
+      return true;
+    },
+    setExpiry: async (_: unknown, a: { seconds?: number | null; at?: string | null }, { session }: Ctx) => {
+      await session.setExpiry(a.at ? new Date(a.at) : (a.seconds ?? null));
+      return session.getExpiryAge();
+    },
+    addToCart: async (_: unknown, { sku }: { sku: string }, { session }: Ctx) => (await session.apply(cart, 'add', { sku })).totalQuantity,
+  },
+};
+
+let sessions: SessionsPlugin;
+const servers: Server[] = [];
+const apps: Record<'createServer(yoga)' | 'createFastHandler', { fetch(url: string, init?: RequestInit): Promise<Response> }> = {} as never;
+
+async function listen(server: Server) {
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { fetch: (url: string, init?: RequestInit) => fetch(url.replace(/^http:\/\/localhost/, base), init) };
+}
+
+beforeAll(async () => {
+  const databaseUrl = postgresUrl ? await emptyDatabaseUrl('library') : undefined;
+  sessions = useSessions({ secret: SECRET, databaseUrl, dataDir: 'memory://', areas: [cart], maxBytes: 4096 });
+  const schema = createSchema<Ctx>({ typeDefs, resolvers });
+  const yoga = createYoga<Record<string, unknown>, Ctx>({ schema, plugins: [sessions], logging: false });
+  apps['createServer(yoga)'] = await listen(createServer(yoga));
+  const quiet = { warn() {}, error() {}, debug() {} };
+  apps.createFastHandler = await listen(createServer(createFastHandler(yoga as never, sessions, { schema, logger: quiet })));
+  await sessions.engine;
+}, 60_000);
+
+afterAll(async () => {
+  for (const server of servers) server.close();
+  await sessions?.close();
+});
+
+describe.each(['createServer(yoga)', 'createFastHandler'] as const)('useSessions on a plain Yoga app, through %s', (entry) => {
+  const client = () => new CookieClient(apps[entry]);
+
+  it('set, get, has, keys, items and isEmpty: the cookie is HttpOnly, SameSite=Lax, signed; responses vary by Cookie', async () => {
+    const c = client();
+    const r = await c.gql('mutation { a: set(key: "user", value: {id: 7}) b: set(key: "lang", value: "fr") }');
+    expect(r.body.errors).toBeUndefined();
+    expect(r.setCookie).toMatch(/^sessionid=[^;]+;/);
+    for (const attribute of ['Max-Age=1209600', 'Path=/', 'HttpOnly', 'SameSite=Lax']) expect(r.setCookie).toContain(attribute);
+    expect(r.setCookie).not.toContain('Secure');
+    expect(r.headers.get('vary')).toMatch(/Cookie/);
+    expect(r.headers.get('cache-control')).toBe('private, no-store');
+    const d = await c.data('{ get(key: "user") has(key: "lang") no: has(key: "x") keys items isEmpty expiryAge }');
+    expect(d).toEqual({
+      get: { id: 7 },
+      has: true,
+      no: false,
+      keys: ['lang', 'user'],
+      items: { lang: 'fr', user: { id: 7 } },
+      isEmpty: false,
+      expiryAge: 1_209_600,
+    });
+  });
+
+  it('a read never stores a session and never sets a cookie', async () => {
+    const c = client();
+    const r = await c.gql('{ keys isEmpty get(key: "x") }');
+    expect(r.body.data).toEqual({ keys: [], isEmpty: true, get: null });
+    expect(r.setCookie).toBeNull();
+  });
+
+  it('update(key, fn) is atomic: 50 concurrent visits on one session end at exactly 50', async () => {
+    const c = client();
+    expect((await c.data('mutation { visit }')).visit).toBe(1);
+    const results = await Promise.all(Array.from({ length: 50 }, () => c.data<{ visit: number }>('mutation { visit }')));
+    expect(new Set(results.map((r) => r.visit)).size).toBe(50);
+    expect((await c.data('{ get(key: "visits") }')).get).toBe(51);
+  });
+
+  it('pop is atomic: of 20 concurrent pops of one key exactly one gets the value', async () => {
+    const c = client();
+    await c.data('mutation { set(key: "token", value: "once") }');
+    const popped = await Promise.all(Array.from({ length: 20 }, () => c.data<{ pop: unknown }>('mutation { pop(key: "token") }')));
+    expect(popped.filter((p) => p.pop === 'once')).toHaveLength(1);
+    expect(popped.filter((p) => p.pop === null)).toHaveLength(19);
+    expect((await c.data('{ has(key: "token") }')).has).toBe(false);
+  });
+
+  it('setdefault sets only when absent and returns the stored value', async () => {
+    const c = client();
+    expect((await c.data('mutation { setdefault(key: "k", default: 1) }')).setdefault).toBe(1);
+    expect((await c.data('mutation { setdefault(key: "k", default: 2) }')).setdefault).toBe(1);
+  });
+
+  it('an area operation (the built-in cart) and its key guarded from set()', async () => {
+    const c = client();
+    await c.data('mutation { set(key: "first", value: true) }');
+    const added = await Promise.all(Array.from({ length: 20 }, () => c.data<{ addToCart: number }>('mutation { addToCart(sku: "A") }')));
+    expect(Math.max(...added.map((a) => a.addToCart))).toBe(20);
+    expect((await c.data('{ cartTotal }')).cartTotal).toBe(20);
+    const e = await c.error('mutation { set(key: "cart", value: []) }');
+    expect(e.code).toBe('BAD_USER_INPUT');
+    expect(e.extensions.argument).toBe('key');
+    expect((await c.data('{ cartTotal }')).cartTotal).toBe(20);
+  });
+
+  it('key rules and the size limit: BAD_USER_INPUT / SESSION_TOO_LARGE, nothing written', async () => {
+    const c = client();
+    await c.data('mutation { set(key: "a", value: 1) }');
+    for (const key of ['', '_reserved', 'x'.repeat(257)]) {
+      const e = await c.error('mutation($k: String!) { set(key: $k, value: 1) }', { k: key });
+      expect(e.code, key).toBe('BAD_USER_INPUT');
+      expect(e.extensions.argument).toBe('key');
+    }
+    const big = await c.error('mutation($v: JSON) { set(key: "big", value: $v) }', { v: 'x'.repeat(5000) });
+    expect(big.code).toBe('SESSION_TOO_LARGE');
+    // Within the limit on its own, over it with what is stored: refused by the engine.
+    await c.data('mutation($v: JSON) { set(key: "half", value: $v) }', { v: 'y'.repeat(2500) });
+    const over = await c.error('mutation($v: JSON) { set(key: "more", value: $v) }', { v: 'z'.repeat(2500) });
+    expect(over.code).toBe('SESSION_TOO_LARGE');
+    expect((await c.data('{ keys }')).keys).toEqual(['a', 'half']);
+  });
+
+  it('flush: the cookie is expired and the old key never comes back (no resurrection)', async () => {
+    const c = client();
+    await c.data('mutation { set(key: "a", value: 1) }');
+    const old = c.sessionCookie!;
+    const r = await c.gql('mutation { flush }');
+    expect(r.setCookie).toMatch(/Max-Age=0/);
+    const replay = new CookieClient(apps[entry]);
+    replay.jar.set('sessionid', old);
+    expect((await replay.data('{ keys }')).keys).toEqual([]);
+    await replay.data('mutation { set(key: "b", value: 2) }');
+    expect(replay.sessionCookie).not.toBe(old);
+  });
+
+  it('cycleKey: the same data under a new key; the old key stops working', async () => {
+    const c = client();
+    await c.data('mutation { set(key: "a", value: 1) }');
+    const old = c.sessionCookie!;
+    await c.data('mutation { cycle }');
+    expect(c.sessionCookie).not.toBe(old);
+    expect((await c.data('{ get(key: "a") }')).get).toBe(1);
+    const replay = new CookieClient(apps[entry]);
+    replay.jar.set('sessionid', old);
+    expect((await replay.data('{ keys }')).keys).toEqual([]);
+  });
+
+  it('a forged or unknown cookie is never adopted: a write gets a fresh key', async () => {
+    for (const forged of ['not-signed', `${'A'.repeat(43)}:forgedsignature`]) {
+      const c = client();
+      c.jar.set('sessionid', forged);
+      expect((await c.data('{ keys }')).keys).toEqual([]);
+      await c.data('mutation { set(key: "a", value: 1) }');
+      expect(c.sessionCookie).toBeDefined();
+      expect(c.sessionCookie).not.toBe(forged);
+    }
+  });
+
+  it('setExpiry: seconds, 0 (browser close), a Date, null (the default)', async () => {
+    const c = client();
+    expect((await c.data('mutation { setExpiry(seconds: 60) }')).setExpiry).toBe(60);
+    const browser = await c.gql('mutation { setExpiry(seconds: 0) }');
+    expect(browser.setCookie).not.toMatch(/Max-Age/);
+    const at = new Date(Date.now() + 3_600_000).toISOString();
+    const age = (await c.data('mutation($at: String) { setExpiry(at: $at) }', { at })).setExpiry;
+    expect(age).toBeGreaterThan(3590);
+    expect(age).toBeLessThanOrEqual(3600);
+    expect((await c.data('mutation { setExpiry }')).setExpiry).toBe(1_209_600);
+    const e = await c.error('mutation { setExpiry(seconds: -1) }');
+    expect(e.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('a cross-site form POST is refused before any resolver runs (CSRF), and nothing is written', async () => {
+    const c = client();
+    await c.data('mutation { set(key: "a", value: 1) }');
+    const r = await c.fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', origin: 'https://evil.example' },
+      body: JSON.stringify({ query: 'mutation { clear }' }),
+    });
+    expect(r.status).toBeGreaterThanOrEqual(400);
+    expect(r.status).toBeLessThan(500);
+    expect((await c.data('{ keys }')).keys).toEqual(['a']);
+  });
+
+  it('an unexpected failure is masked for the client', async () => {
+    const r = await client().gql('{ boom }');
+    expect(r.body.errors?.[0]?.message).toBe('Unexpected error.');
+    expect(JSON.stringify(r.body)).not.toContain('postgres://');
+  });
+});
