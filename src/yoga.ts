@@ -205,7 +205,7 @@ export interface FastHandlerOptions {
  * the requests it answers.
  */
 export function createFastHandler(
-  yoga: YogaServerInstance<Record<string, unknown>, Record<string, unknown>>,
+  yoga: Pick<YogaServerInstance<never, never>, 'fetch' | 'requestListener'>,
   sessions: SessionsPlugin,
   options: FastHandlerOptions,
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {

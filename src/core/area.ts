@@ -11,27 +11,33 @@ export interface RefusalText {
 
 /**
  * A named operation on one area's value.
- * - `input` checks what the caller passes and returns the rule's arguments;
- *   it throws InputError (BAD_USER_INPUT), before anything is read or written.
+ * - `input` checks what the caller passes and returns the rule's arguments:
+ *   a function that throws InputError, or a zod schema (its first issue becomes
+ *   InputError naming the argument by its path). Either way BAD_USER_INPUT,
+ *   before anything is read or written.
  * - `apply` is the rule, a pure function: the new value, `undefined` to remove
  *   the key, or `refuse(code)`. The engine makes it atomic; it may run more
  *   than once (on a conflict), so it must not have side effects.
  * - `result` is what the caller gets back (default: the new value, viewed).
  */
 export interface Operation<V, W, In, Args, Out, Code extends string> {
-  input: (input: In) => Args;
+  input: ((input: In) => Args) | z.ZodType<Args, In>;
   apply: (value: V, args: Args, refuse: (code: Code) => WriteRefused) => V | undefined | WriteRefused;
   result?: (next: W, previous: W) => Out;
 }
 
 type AnyOperation = Operation<any, any, any, any, any, any>;
 
-export type InputOf<O> = O extends Operation<never, never, infer In, never, never, never> ? In : never;
-export type ResultOf<O> = O extends { result: (next: never, previous: never) => infer Out }
-  ? Out
-  : O extends Operation<never, infer W, never, never, never, never>
-    ? W
-    : never;
+/** What an operation's caller passes. */
+export type InputOf<O> = O extends { input: infer I }
+  ? I extends (input: infer In) => unknown
+    ? In
+    : I extends z.ZodType<unknown, infer In>
+      ? In
+      : never
+  : never;
+/** What an operation's caller gets back: its `result`, else the area's value as readers see it. */
+export type ResultOf<O> = O extends { result?: (next: never, previous: never) => infer Out } ? Out : never;
 
 export interface AreaDefinition<V, W, Code extends string> {
   /** The session key the value is stored under. Keys starting with `_` are for built-in areas. */
@@ -103,7 +109,7 @@ export class Area<V, W, Code extends string, Ops extends Record<string, AnyOpera
   change(name: keyof Ops & string, input: unknown): SessionChange & { result(next: SessionData, previous: SessionData): unknown } {
     const operation = this.operations[name];
     if (!operation) throw new Error(`area "${this.key}" has no operation "${name}"`);
-    const args = operation.input(input as never);
+    const args = typeof operation.input === 'function' ? operation.input(input as never) : zodInput(operation.input)(input as never);
     const key = this.key;
     const refuse = (code: Code) => this.refusal(code);
     return {

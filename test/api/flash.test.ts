@@ -54,7 +54,7 @@ describe('flash messages', async () => {
     await c.data('mutation { addFlashMessage(text: "first") { text } }');
     const e = await c.error('mutation($t: String!) { addFlashMessage(text: $t) { text } }', { t: text });
     expect(e.code).toBe('BAD_USER_INPUT');
-    expect(e.extensions.argument).toBe('text');
+    expect(e.extensions?.argument).toBe('text');
     expect(e.message).toMatch(message);
     expect((await c.data(peek)).session.flashMessages).toEqual([{ level: 'INFO', text: 'first' }]);
   });
