@@ -26,6 +26,14 @@ interface Preferences {
   filters: Filter[];
 }
 
+type MessageLevel = 'DEBUG' | 'INFO' | 'SUCCESS' | 'WARNING' | 'ERROR';
+
+/** A flash message (Django's messages framework, stored in the session under `_messages`). */
+interface FlashMessage {
+  level: MessageLevel;
+  text: string;
+}
+
 interface SessionState {
   exists: boolean;
   isEmpty: boolean;
@@ -35,6 +43,7 @@ interface SessionState {
   items: { key: string; value: unknown }[];
   cart: { items: CartLine[]; totalQuantity: number; isEmpty: boolean };
   preferences: Preferences;
+  flashMessages: FlashMessage[];
 }
 
 interface ApiProblem {
@@ -60,6 +69,7 @@ const STATE = /* GraphQL */ `
       items { key value }
       cart { items { sku label quantity } totalQuantity isEmpty }
       preferences { theme language pageSize filters { field values } }
+      flashMessages { level text }
     }
   }
 `;
@@ -82,6 +92,8 @@ const CATEGORIES = ['books', 'music', 'tea'] as const;
 const FILTER_FIELD = 'category';
 
 let state: SessionState | null = null;
+/** Messages consumed when this page loaded (shown once, as a Django page shows them). */
+let delivered: FlashMessage[] = [];
 let page = 0;
 let pending = 0;
 
@@ -158,6 +170,13 @@ const mutations = {
     }),
   removeFromCart: (sku: string) => gql('mutation Remove($sku: String!) { removeFromCart(sku: $sku) { totalQuantity } }', { sku }),
   clearCart: () => gql('mutation { clearCart { totalQuantity } }'),
+  /** A change and a flash message for the next page, in one request (mutations run in order). */
+  addFromShop: (sku: string, label: string) =>
+    gql(
+      'mutation AddFromShop($sku: String!, $label: String, $message: String!) { addToCart(sku: $sku, quantity: 1, label: $label) { totalQuantity } addFlashMessage(level: SUCCESS, text: $message) { text } }',
+      { sku, label, message: `Added ${label} to your cart.` },
+    ),
+  consumeMessages: () => gql<{ consumeFlashMessages: FlashMessage[] }>('mutation { consumeFlashMessages { level text } }'),
   updatePreferences: (input: Partial<Preferences>) =>
     gql('mutation Prefs($input: PreferencesInput!) { updatePreferences(input: $input) { theme } }', { input }),
   resetPreferences: () => gql('mutation { resetPreferences { theme } }'),
@@ -281,6 +300,7 @@ function render(): void {
   renderPreferences();
   renderExpiry();
   renderContents();
+  renderMessages();
   document.body.dataset.ready = 'true';
 }
 
@@ -379,7 +399,7 @@ function renderShop(): void {
             type: 'button',
             class: 'small',
             'aria-label': `Add ${item.label}`,
-            onclick: () => void run(() => mutations.addToCart(item.sku, 1, item.label)),
+            onclick: () => void run(() => mutations.addFromShop(item.sku, item.label)),
           },
           'Add',
         ),
@@ -415,6 +435,15 @@ function renderExpiry(): void {
   $('#browser-close').textContent = s.expireAtBrowserClose ? 'yes: the cookie goes when the browser closes' : 'no: a persistent cookie';
 }
 
+/** The flash messages: those delivered with this page, then those pending (a peek); Dismiss consumes them. */
+function renderMessages(): void {
+  const messages = [...delivered, ...state!.flashMessages];
+  $('#messages').hidden = messages.length === 0;
+  $('#messages-list').replaceChildren(
+    ...messages.map((m) => h('li', { class: `message ${m.level.toLowerCase()}`, 'data-level': m.level }, m.text)),
+  );
+}
+
 function renderContents(): void {
   const { items, isEmpty } = state!;
   $('#contents-empty').hidden = !isEmpty;
@@ -429,16 +458,19 @@ function renderContents(): void {
         h(
           'td',
           { class: 'num' },
-          h(
-            'button',
-            {
-              type: 'button',
-              class: 'ghost small',
-              'aria-label': `Remove the key ${key}`,
-              onclick: () => void run(() => mutations.removeValue(key)),
-            },
-            'Remove',
-          ),
+          // Reserved keys (`_messages`) are written only through their own mutations.
+          key.startsWith('_')
+            ? ''
+            : h(
+                'button',
+                {
+                  type: 'button',
+                  class: 'ghost small',
+                  'aria-label': `Remove the key ${key}`,
+                  onclick: () => void run(() => mutations.removeValue(key)),
+                },
+                'Remove',
+              ),
         ),
       ),
     ),
@@ -460,6 +492,14 @@ function wire(): void {
     });
   });
   $('#clear-cart').addEventListener('click', () => void run(mutations.clearCart));
+  $('#messages-dismiss').addEventListener(
+    'click',
+    () =>
+      void run(async () => {
+        delivered = [];
+        await mutations.consumeMessages();
+      }),
+  );
 
   $('#page-prev').addEventListener('click', () => {
     page -= 1;
@@ -532,7 +572,13 @@ function wire(): void {
 
 wire();
 setBusy(+1);
-refresh()
+// A page view delivers the pending flash messages once, as Django's templates do.
+mutations
+  .consumeMessages()
+  .then((r) => {
+    delivered = r.consumeFlashMessages;
+  })
+  .then(refresh)
   .catch(showError)
   .finally(() => {
     setBusy(-1);

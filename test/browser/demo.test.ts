@@ -272,4 +272,27 @@ describe.skipIf(skipWithoutChromium)('the demo page in Chromium', () => {
     await settled(page);
     expect(await visibleText(page.getByRole('alert'))).toMatch(/pageSize/);
   });
+
+  it('flash messages: adding from the shop leaves a message, shown once; a reload delivers pending ones, then they are gone', async () => {
+    const context = await newContext();
+    const page = await openPage(context);
+    expect(await page.locator('#messages').isHidden()).toBe(true);
+    await page.locator('#catalog li').filter({ hasText: 'Dune' }).getByRole('button').click();
+    await settled(page);
+    expect(await visibleText(page.locator('#messages-list'))).toBe('Added Dune to your cart.');
+    expect(await page.locator('#messages-list li').getAttribute('data-level')).toBe('SUCCESS');
+    // The next page view consumes it: shown on that page, gone from the session.
+    await reload(page);
+    expect(await visibleText(page.locator('#messages-list'))).toBe('Added Dune to your cart.');
+    await reload(page);
+    expect(await page.locator('#messages').isHidden()).toBe(true);
+    // Dismiss consumes what is pending.
+    await page.locator('#catalog li').filter({ hasText: 'Dune' }).getByRole('button').click();
+    await settled(page);
+    await page.locator('#messages-dismiss').click();
+    await settled(page);
+    expect(await page.locator('#messages').isHidden()).toBe(true);
+    await reload(page);
+    expect(await page.locator('#messages').isHidden()).toBe(true);
+  });
 });
