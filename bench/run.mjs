@@ -135,6 +135,8 @@ const TARGET_DEFS = {
   'project-pglite': { project: true, pglite: true },
   'project-large': { project: true, db: 'sessionql_bench_large' }, // --scale's 1M-row table
   'project-tsx': { project: true, db: 'sessionql_bench', tsx: true }, // always node --import tsx src/server/main.ts
+  // Every write as compare-and-set of its pure function, no compiled SQL form (docs/decisions/0006).
+  'project-cas': { project: true, db: 'sessionql_bench', env: { SESSIONQL_COMPILED_FORMS: 'false' } },
   django: { run: 'django/run.sh', db: 'peers_django' },
   'django-sync': { run: 'django/run.sh', db: 'peers_django', env: { GUNICORN_WORKER_CLASS: 'sync' } },
   express: { run: 'express/run.sh', db: 'peers_express' },
@@ -453,7 +455,7 @@ async function startTarget(name, t = { name, restarts: [] }) {
     args = run.args;
     t.shown = run.shown;
     cwd = REPO;
-    Object.assign(env, { PORT: String(port), HOST: '127.0.0.1', NODE_ENV: 'production', SESSION_SECRET: SECRET });
+    Object.assign(env, def.env || {}, { PORT: String(port), HOST: '127.0.0.1', NODE_ENV: 'production', SESSION_SECRET: SECRET });
     if (def.pglite) {
       const dir = mkdtempSync(path.join(os.tmpdir(), 'sessionql-bench-pglite-'));
       tempDirs.push(dir);

@@ -4,6 +4,7 @@ import { createYoga, useReadinessCheck, maskError as yogaMaskError } from 'graph
 import { type Clock, systemClock } from '../core/clock.js';
 import { Session } from '../core/session.js';
 import type { Database } from '../engines/postgres/client.js';
+import { compiledForms } from '../engines/postgres/compiled/index.js';
 import { SessionStore } from '../engines/postgres/store.js';
 import type { Context } from '../graphql/builder.js';
 import { yogaParserCaches } from '../graphql/document-cache.js';
@@ -71,11 +72,15 @@ query MyCart {
 export function createApp({ config, database, clock = systemClock, logger, fastPath = true }: AppOptions) {
   const log = logger ?? createLogger({ json: config.nodeEnv === 'production', level: config.logLevel });
   const metrics = createMetrics();
-  const store = new SessionStore(database, {
-    ageSeconds: config.cookie.ageSeconds,
-    maxBytes: config.maxBytes,
-    timeoutMs: config.databaseTimeoutMs,
-  });
+  const store = new SessionStore(
+    database,
+    {
+      ageSeconds: config.cookie.ageSeconds,
+      maxBytes: config.maxBytes,
+      timeoutMs: config.databaseTimeoutMs,
+    },
+    config.compiledForms ? compiledForms : new Map(),
+  );
   const areaKeys = new Set([cart.key, preferences.key, flash.key]);
   const rules = limitRules(config.limits);
   const documentCaches = { yoga: yogaParserCaches() };
