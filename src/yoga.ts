@@ -67,7 +67,7 @@ export type SessionsPlugin = Plugin<{ session: Session }> & {
   readonly allowedOrigins: ReadonlySet<string>;
   readonly requestMaxBytes: number;
   readonly maxBytes: number;
-  /** Closes the engine (also on `yoga.dispose()`). */
+  /** Closes the engine it opened (also on `yoga.dispose()`); an engine passed in is left to its owner. */
   close(): Promise<void>;
 };
 
@@ -115,6 +115,7 @@ export function useSessions(options: SessionsOptions): SessionsPlugin {
   const areaKeys = new Set((options.areas ?? []).map((area) => area.key));
   const allowedOrigins = new Set(options.allowedOrigins ?? []);
   const requestMaxBytes = options.requestMaxBytes ?? 262_144;
+  const ownEngine = options.engine === undefined;
   const engine: Promise<SessionEngine> = Promise.resolve(
     options.engine ??
       openDbEngine({
@@ -128,6 +129,12 @@ export function useSessions(options: SessionsOptions): SessionsPlugin {
   // Opened at once (errors surface at start-up), awaited by the first request.
   engine.catch(() => {});
   const sessions = new WeakMap<Request, Session>();
+  let closed: Promise<void> | undefined;
+  // Once, however often it is called (yoga.dispose() and sessions.close() may both run).
+  const close = () => {
+    closed ??= ownEngine ? engine.then((e) => e.close()) : Promise.resolve();
+    return closed;
+  };
   const sessionFor = (cookieHeader: string | null, open: SessionEngine) =>
     new Session(open, settings, clock, cookieHeader, events, areaKeys);
   const csrf = useCsrfGuard({ allowedOrigins });
@@ -148,7 +155,7 @@ export function useSessions(options: SessionsOptions): SessionsPlugin {
     allowedOrigins,
     requestMaxBytes,
     maxBytes: settings.maxBytes,
-    close: async () => (await engine).close(),
+    close,
     onRequest(payload) {
       csrf.onRequest?.(payload);
       const declared = payload.request.headers.get('content-length');
@@ -178,9 +185,8 @@ export function useSessions(options: SessionsOptions): SessionsPlugin {
         else response.headers.append(name, value);
       }
     },
-    async onDispose() {
-      await (await engine).close();
-    },
+    // An engine passed in is its owner's to close.
+    onDispose: close,
   };
 }
 

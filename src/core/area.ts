@@ -101,15 +101,21 @@ export class Area<V, W, Code extends string, Ops extends Record<string, AnyOpera
     return new WriteRefused(code, text.argument, text.rule);
   }
 
+  /** Checks `input` as operation `name` would (InputError), without making a change: for checks before other work. */
+  check<N extends keyof Ops & string>(name: N, input: InputOf<Ops[N]>): unknown {
+    const operation = this.operations[name];
+    if (!operation) throw new Error(`area "${this.key}" has no operation "${name}"`);
+    return typeof operation.input === 'function' ? operation.input(input as never) : zodInput(operation.input)(input as never);
+  }
+
   /**
    * The change `name` makes with `input`: the input checked now (InputError),
    * the rule applied by the engine. Absent stays absent: writing the default
    * to a key that is not set changes nothing (and so creates no session).
    */
   change(name: keyof Ops & string, input: unknown): SessionChange & { result(next: SessionData, previous: SessionData): unknown } {
-    const operation = this.operations[name];
-    if (!operation) throw new Error(`area "${this.key}" has no operation "${name}"`);
-    const args = typeof operation.input === 'function' ? operation.input(input as never) : zodInput(operation.input)(input as never);
+    const operation = this.operations[name]!;
+    const args = this.check(name, input as never) as Readonly<Record<string, unknown>>;
     const key = this.key;
     const refuse = (code: Code) => this.refusal(code);
     return {

@@ -2,7 +2,7 @@ import type { Area, InputOf, ResultOf } from './area.js';
 import type { Clock } from './clock.js';
 import { type CookieSettings, expiredSessionCookie, readCookie, sessionCookie } from './cookie.js';
 import type { ExpiryColumns, SessionChange, SessionData, SessionEngine, StoredSession } from './engine.js';
-import { InputError, tooLarge, WriteRefused } from './errors.js';
+import { InputError, TOO_LARGE, tooLarge, WriteRefused } from './errors.js';
 import { type ExpiryPolicy, renewedExpiry, secondsLeft } from './expiry.js';
 import { hashSessionKey, newSessionKey } from './keys.js';
 import { signSessionKey, unsignSessionKey } from './signing.js';
@@ -31,6 +31,8 @@ export interface SessionEvents {
   cycled(): void;
   /** A session cookie whose signature did not verify (forged, tampered, old secret). */
   rejectedCookie(): void;
+  /** A write refused by the size limit. */
+  tooLarge(): void;
 }
 
 export const noSessionEvents: SessionEvents = {
@@ -40,6 +42,7 @@ export const noSessionEvents: SessionEvents = {
   flushed() {},
   cycled() {},
   rejectedCookie() {},
+  tooLarge() {},
 };
 
 /** One consistent view of the session, as of the last read or write of this request. */
@@ -178,7 +181,10 @@ export class Session {
     validateJsonValue('value', value);
     const json = JSON.stringify(value ?? null);
     // Too large on its own: refused before any engine work.
-    if (Buffer.byteLength(json) > this.settings.maxBytes) throw tooLarge();
+    if (Buffer.byteLength(json) > this.settings.maxBytes) {
+      this.events.tooLarge();
+      throw tooLarge();
+    }
     await this.change(setValue(key, value ?? null, json));
   }
 
@@ -209,6 +215,8 @@ export class Session {
    * key). It may run more than once under contention, so it must be pure.
    * Returns the value written.
    */
+  async update<T>(key: string, fn: (value: T | undefined) => T): Promise<T>;
+  async update<T>(key: string, fn: (value: T | undefined) => T | undefined): Promise<T | undefined>;
   async update<T>(key: string, fn: (value: T | undefined) => T | undefined): Promise<T | undefined> {
     this.writableKey(key);
     const change = updateValue(key, (value) => {
@@ -305,6 +313,15 @@ export class Session {
    * only when that stores something.
    */
   async change(change: SessionChange): Promise<{ snapshot: SessionSnapshot; previous?: SessionData }> {
+    try {
+      return await this.write(change);
+    } catch (error) {
+      if (error instanceof WriteRefused && error.code === TOO_LARGE) this.events.tooLarge();
+      throw error;
+    }
+  }
+
+  private async write(change: SessionChange): Promise<{ snapshot: SessionSnapshot; previous?: SessionData }> {
     this.accessed = true;
     const now = this.clock.now();
     const key = this.cookieKey();

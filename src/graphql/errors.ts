@@ -8,8 +8,8 @@ import { InputError, StoreUnavailable, TOO_LARGE, WriteRefused } from '../core/e
  */
 
 /** Invalid input: `extensions.code` for clients, a message naming the argument and the rule. */
-export function badUserInput(argument: string, rule: string): GraphQLError {
-  return new GraphQLError(`${argument}: ${rule}`, { extensions: { code: 'BAD_USER_INPUT', argument } });
+export function badUserInput(argument: string, rule: string, reason?: string): GraphQLError {
+  return new GraphQLError(`${argument}: ${rule}`, { extensions: { code: 'BAD_USER_INPUT', argument, ...(reason ? { reason } : {}) } });
 }
 
 export function sessionTooLarge(maxBytes: number): GraphQLError {
@@ -34,7 +34,8 @@ export function toClientError(error: unknown, maxBytes: number): GraphQLError | 
   if (error instanceof StoreUnavailable) return serviceUnavailable();
   if (error instanceof WriteRefused) {
     if (error.code === TOO_LARGE) return sessionTooLarge(maxBytes);
-    return badUserInput(error.argument ?? 'input', error.rule ?? error.code);
+    // An area's refusal keeps its own code as `reason` (CART_LINES, FLASH_PENDING…), for clients to tell them apart.
+    return badUserInput(error.argument ?? 'input', error.rule ?? error.code, error.code);
   }
   return null;
 }

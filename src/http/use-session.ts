@@ -1,4 +1,3 @@
-import type { Plugin } from 'graphql-yoga';
 import type { Session } from '../core/session.js';
 
 /**
@@ -13,16 +12,4 @@ export function sessionHeaders(session: Session | undefined): Record<string, str
   const cookie = session.setCookieHeader();
   if (cookie) headers['set-cookie'] = cookie;
   return headers;
-}
-
-/** The session headers on Yoga's responses; the context makes the Session. */
-export function useSession(sessions: WeakMap<Request, Session>): Plugin {
-  return {
-    onResponse({ request, response }) {
-      for (const [name, value] of Object.entries(sessionHeaders(sessions.get(request)))) {
-        if (name === 'cache-control') response.headers.set(name, value);
-        else response.headers.append(name, value);
-      }
-    },
-  };
 }

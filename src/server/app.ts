@@ -2,7 +2,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GraphQLError } from 'graphql';
 import { createYoga, useReadinessCheck, maskError as yogaMaskError } from 'graphql-yoga';
 import { type Clock, systemClock } from '../core/clock.js';
-import { Session } from '../core/session.js';
 import type { Database } from '../engines/postgres/client.js';
 import { compiledForms } from '../engines/postgres/compiled/index.js';
 import { SessionStore } from '../engines/postgres/store.js';
@@ -31,8 +30,9 @@ import { usePersistedQueries } from '../http/use-persisted-queries.js';
 import { useQueryLimits } from '../http/use-query-limits.js';
 import { useRequestParams } from '../http/use-request-params.js';
 import { useRoutes } from '../http/use-routes.js';
-import { sessionHeaders, useSession } from '../http/use-session.js';
+import { sessionHeaders } from '../http/use-session.js';
 import { cart, flash, preferences } from '../index.js';
+import { useSessions } from '../yoga.js';
 import type { Config } from './config.js';
 import { createLogger, type Logger, withoutExpectedErrors } from './logger.js';
 import { createMetrics } from './metrics.js';
@@ -81,20 +81,29 @@ export function createApp({ config, database, clock = systemClock, logger, fastP
     },
     config.compiledForms ? compiledForms : new Map(),
   );
-  const areaKeys = new Set([cart.key, preferences.key, flash.key]);
+  // The server is a user of the library: sessions come from useSessions, as in any Yoga app.
+  const sessions = useSessions({
+    secret: config.secrets,
+    engine: store,
+    cookie: config.cookie,
+    expireAtBrowserClose: config.expireAtBrowserClose,
+    saveEveryRequest: config.saveEveryRequest,
+    maxBytes: config.maxBytes,
+    requestMaxBytes: config.requestMaxBytes,
+    allowedOrigins: config.corsOrigins,
+    areas: [cart, preferences, flash],
+    clock,
+    events: metrics.events,
+  });
   const rules = limitRules(config.limits);
   const documentCaches = { yoga: yogaParserCaches() };
   const persistedQueries = createPersistedQueryStore();
-  const sessions = new WeakMap<Request, Session>();
-  const newSession = (cookieHeader: string | null) => new Session(store, config, clock, cookieHeader, metrics.events, areaKeys);
   // With introspection off, "Did you mean …?" would reveal the schema.
   const hide = (error: GraphQLError) => (config.limits.introspection ? error : withoutSuggestions(error));
   const maskError = (error: unknown, message: string) => hide(maskUnhidden(error, message));
   const maskUnhidden = (error: unknown, message: string): GraphQLError => {
     if (error instanceof GraphQLError && !error.originalError) return error;
-    const expected = mapDomainError(error, config.maxBytes);
-    if (expected?.extensions.code === 'SESSION_TOO_LARGE') metrics.events.tooLarge();
-    return expected ?? (yogaMaskError(error, message, false) as GraphQLError);
+    return mapDomainError(error, config.maxBytes) ?? (yogaMaskError(error, message, false) as GraphQLError);
   };
   const allowedOrigins = new Set(config.corsOrigins);
   const yogaLogger = withoutExpectedErrors(log);
@@ -112,11 +121,6 @@ export function createApp({ config, database, clock = systemClock, logger, fastP
     graphqlEndpoint: endpoint,
     logging: yogaLogger,
     landingPage: false,
-    context: ({ request }) => {
-      const session = newSession(request.headers.get('cookie'));
-      sessions.set(request, session);
-      return { session };
-    },
     // Expected errors become the contract's codes; anything else is masked
     // (no stack, no SQL, also with NODE_ENV=development) and logged.
     maskedErrors: { isDev: false, maskError: (error, message) => maskError(error, message) },
@@ -130,6 +134,7 @@ export function createApp({ config, database, clock = systemClock, logger, fastP
     parserAndValidationCache: documentCaches.yoga,
     plugins: [
       useRoutes(),
+      // The CSRF rule first, before CORS and everything else (useSessions applies it again, as in any app).
       useCsrfGuard({ allowedOrigins }),
       useCors(allowedOrigins),
       useRequestParams(),
@@ -139,7 +144,8 @@ export function createApp({ config, database, clock = systemClock, logger, fastP
       config.graphiql && useGraphiQLPage(renderGraphiQL),
       useMetricsEndpoint(metrics, config.metricsToken),
       useOperationInfo(),
-      useSession(sessions),
+      // ctx.session, the cookie, Vary/Cache-Control, the body limit.
+      sessions,
       useQueryLimits(config.limits, rules),
       !config.limits.introspection && useHiddenSuggestions(),
       useReadinessCheck({ endpoint: '/ready', check: () => store.ready() }),
@@ -166,7 +172,7 @@ export function createApp({ config, database, clock = systemClock, logger, fastP
       return maskError(error, 'Unexpected error.') as GraphQLError;
     },
     context: (cookieHeader) => {
-      const session = newSession(cookieHeader);
+      const session = sessions.sessionFor(cookieHeader, store);
       return { value: { session } satisfies Context, headers: () => sessionHeaders(session) };
     },
   });

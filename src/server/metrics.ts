@@ -4,11 +4,10 @@ import { noSessionEvents, type SessionEvents } from '../core/session.js';
 
 /** What happened to sessions, for /metrics: the session's events, and the server's own. They never throw. */
 export interface ServerEvents extends SessionEvents {
-  tooLarge(): void;
   pruned(rows: number): void;
 }
 
-export const noServerEvents: ServerEvents = { ...noSessionEvents, tooLarge() {}, pruned() {} };
+export const noServerEvents: ServerEvents = { ...noSessionEvents, pruned() {} };
 
 /** At most this many distinct operation names are labelled; the rest count as "other". */
 const MAX_OPERATION_NAMES = 100;

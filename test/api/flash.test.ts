@@ -71,6 +71,7 @@ describe('flash messages', async () => {
     const e = await c.error('mutation { addFlashMessage(text: "one too many") { text } }');
     expect(e.code).toBe('BAD_USER_INPUT');
     expect(e.message).toMatch(/at most 50 messages/);
+    expect(e.extensions?.reason).toBe('FLASH_PENDING');
     const pending = (await c.data(peek)).session.flashMessages;
     expect(pending).toHaveLength(50);
     expect(pending.at(-1).text).toBe('m49');
