@@ -1,7 +1,9 @@
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 const require = createRequire(import.meta.url);
+const source = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 
 export default defineConfig({
   resolve: {
@@ -33,6 +35,19 @@ export default defineConfig({
             'test/api/{entry-points,graphql-http}.test.ts',
           ],
         },
+      },
+      {
+        // An app of a user's own (examples/shop) on the package's names, from
+        // source; `extends` adds the graphql alias above. Exact matches, longest first.
+        extends: true,
+        resolve: {
+          alias: [
+            { find: /^sessionql\/yoga$/, replacement: source('./src/yoga.ts') },
+            { find: /^sessionql\/pothos$/, replacement: source('./src/pothos.ts') },
+            { find: /^sessionql$/, replacement: source('./src/index.ts') },
+          ],
+        },
+        test: { name: 'shop', include: ['examples/shop/test/**/*.test.ts'] },
       },
     ],
   },
