@@ -135,8 +135,6 @@ const TARGET_DEFS = {
   'project-pglite': { project: true, pglite: true },
   'project-large': { project: true, db: 'sessionql_bench_large' }, // --scale's 1M-row table
   'project-tsx': { project: true, db: 'sessionql_bench', tsx: true }, // always node --import tsx src/server/main.ts
-  // Every write as compare-and-set of its pure function, no compiled SQL form (docs/decisions/0006).
-  'project-cas': { project: true, db: 'sessionql_bench', env: { SESSIONQL_COMPILED_FORMS: 'false' } },
   django: { run: 'django/run.sh', db: 'peers_django' },
   'django-sync': { run: 'django/run.sh', db: 'peers_django', env: { GUNICORN_WORKER_CLASS: 'sync' } },
   express: { run: 'express/run.sh', db: 'peers_express' },

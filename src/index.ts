@@ -5,6 +5,7 @@
  */
 export { type Cart, type CartLine, cart } from './areas/cart.js';
 export { FLASH_LIMITS, type FlashMessage, flash, MESSAGE_LEVELS, type MessageLevel } from './areas/flash.js';
+export { builtInAreas } from './areas/index.js';
 export { type Preferences, type PreferencesInput, preferences, THEMES, type Theme } from './areas/preferences.js';
 export { Area, type AreaDefinition, defineArea, type Operation, type RefusalText, zodInput } from './core/area.js';
 export { type Clock, systemClock } from './core/clock.js';

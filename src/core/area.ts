@@ -121,7 +121,6 @@ export class Area<V, W, Code extends string, Ops extends Record<string, AnyOpera
     return {
       name: `${key}.${name}`,
       args,
-      needsPrevious: operation.result !== undefined,
       next: (data) => {
         const present = Object.hasOwn(data, key);
         const current = this.value(data);

@@ -20,24 +20,21 @@ export type ExpiryColumns = Pick<StoredSession, 'expiresAt' | 'browserClose' | '
 /**
  * A change to the session data, as a pure function: the engine applies it
  * atomically (compare-and-set on the version, retried on conflict), so
- * concurrent writers each see the others' results. An engine may also hold a
- * compiled form under `name` (one statement), property-tested against `next`.
+ * concurrent writers each see the others' results.
  */
 export interface SessionChange {
-  /** Names the change (`cart.add`, `session.set`); a compiled form is found by it. */
+  /** Names the change (`cart.add`, `session.set`), for logs and errors. */
   readonly name: string;
-  /** The change's arguments, already validated; a compiled form's parameters. */
+  /** The change's arguments, already validated. */
   readonly args: Readonly<Record<string, unknown>>;
   /** The new data given the current data, or the refusal of a rule. Must not mutate `data`. */
   next(data: SessionData): SessionData | import('./errors.js').WriteRefused;
-  /** The caller needs the data the change was applied to (pop, consume): no compiled form. */
-  readonly needsPrevious?: boolean;
 }
 
-/** A change applied: the stored result, and the data it was applied to (when the engine knows it). */
+/** A change applied: the stored result, and the data it was applied to. */
 export interface Applied {
   row: StoredSession;
-  previous?: SessionData;
+  previous: SessionData;
 }
 
 /**

@@ -185,7 +185,7 @@ export class Session {
       this.events.tooLarge();
       throw tooLarge();
     }
-    await this.change(setValue(key, value ?? null, json));
+    await this.change(setValue(key, value ?? null));
   }
 
   /** `del session[key]`; no error when absent. An area's key may be deleted too (its value is then the default). */
@@ -241,7 +241,7 @@ export class Session {
   ): Promise<ResultOf<A['operations'][N]>> {
     const change = area.change(name, input);
     const { snapshot, previous } = await this.change(change);
-    return change.result(snapshot.data, previous ?? {}) as ResultOf<A['operations'][N]>;
+    return change.result(snapshot.data, previous) as ResultOf<A['operations'][N]>;
   }
 
   /** `session.set_expiry(value)`: seconds (0: at browser close), a Date, or null (the configured default). */
@@ -312,7 +312,7 @@ export class Session {
    * is applied to empty data, and a session is created (under a fresh key)
    * only when that stores something.
    */
-  async change(change: SessionChange): Promise<{ snapshot: SessionSnapshot; previous?: SessionData }> {
+  async change(change: SessionChange): Promise<{ snapshot: SessionSnapshot; previous: SessionData }> {
     try {
       return await this.write(change);
     } catch (error) {
@@ -321,7 +321,7 @@ export class Session {
     }
   }
 
-  private async write(change: SessionChange): Promise<{ snapshot: SessionSnapshot; previous?: SessionData }> {
+  private async write(change: SessionChange): Promise<{ snapshot: SessionSnapshot; previous: SessionData }> {
     this.accessed = true;
     const now = this.clock.now();
     const key = this.cookieKey();

@@ -20,13 +20,12 @@ const without = (data: SessionData, key: string): SessionData => {
   return rest;
 };
 
-// Django's dict-like writes. The names are those of the compiled forms the
-// PostgreSQL engine holds for the hot ones (set, delete, clear).
+// Django's dict-like writes, as changes for the engine.
 
-/** `session[key] = value` (`json` is the value's JSON text, for a compiled form). */
-export const setValue = (key: string, value: unknown, json: string): SessionChange => ({
+/** `session[key] = value` */
+export const setValue = (key: string, value: unknown): SessionChange => ({
   name: 'session.set',
-  args: { key, value: json },
+  args: { key },
   next: (data) => ({ ...data, [key]: value }),
 });
 
@@ -44,7 +43,6 @@ export const clearValues: SessionChange = { name: 'session.clear', args: {}, nex
 export const popValue = (key: string): SessionChange => ({
   name: 'session.pop',
   args: { key },
-  needsPrevious: true,
   next: (data) => without(data, key),
 });
 
@@ -52,7 +50,6 @@ export const popValue = (key: string): SessionChange => ({
 export const setDefaultValue = (key: string, value: unknown): SessionChange => ({
   name: 'session.setdefault',
   args: { key },
-  needsPrevious: true,
   next: (data) => (Object.hasOwn(data, key) ? data : { ...data, [key]: value }),
 });
 

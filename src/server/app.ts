@@ -3,7 +3,6 @@ import { GraphQLError } from 'graphql';
 import { createYoga, useReadinessCheck, maskError as yogaMaskError } from 'graphql-yoga';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Database } from '../engines/postgres/client.js';
-import { compiledForms } from '../engines/postgres/compiled/index.js';
 import { SessionStore } from '../engines/postgres/store.js';
 import type { Context } from '../graphql/builder.js';
 import { yogaParserCaches } from '../graphql/document-cache.js';
@@ -31,7 +30,7 @@ import { useQueryLimits } from '../http/use-query-limits.js';
 import { useRequestParams } from '../http/use-request-params.js';
 import { useRoutes } from '../http/use-routes.js';
 import { sessionHeaders } from '../http/use-session.js';
-import { cart, flash, preferences } from '../index.js';
+import { builtInAreas } from '../index.js';
 import { useSessions } from '../yoga.js';
 import type { Config } from './config.js';
 import { createLogger, type Logger, withoutExpectedErrors } from './logger.js';
@@ -72,15 +71,11 @@ query MyCart {
 export function createApp({ config, database, clock = systemClock, logger, fastPath = true }: AppOptions) {
   const log = logger ?? createLogger({ json: config.nodeEnv === 'production', level: config.logLevel });
   const metrics = createMetrics();
-  const store = new SessionStore(
-    database,
-    {
-      ageSeconds: config.cookie.ageSeconds,
-      maxBytes: config.maxBytes,
-      timeoutMs: config.databaseTimeoutMs,
-    },
-    config.compiledForms ? compiledForms : new Map(),
-  );
+  const store = new SessionStore(database, {
+    ageSeconds: config.cookie.ageSeconds,
+    maxBytes: config.maxBytes,
+    timeoutMs: config.databaseTimeoutMs,
+  });
   // The server is a user of the library: sessions come from useSessions, as in any Yoga app.
   const sessions = useSessions({
     secret: config.secrets,
@@ -91,7 +86,7 @@ export function createApp({ config, database, clock = systemClock, logger, fastP
     maxBytes: config.maxBytes,
     requestMaxBytes: config.requestMaxBytes,
     allowedOrigins: config.corsOrigins,
-    areas: [cart, preferences, flash],
+    areas: builtInAreas,
     clock,
     events: metrics.events,
   });

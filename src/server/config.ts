@@ -51,12 +51,6 @@ export interface Config {
   readonly limits: QueryLimits;
   /** GraphiQL at GET /graphql for browsers. @default true, except false with NODE_ENV=production */
   readonly graphiql: boolean;
-  /**
-   * Run the hot writes through their compiled SQL forms (one statement); false
-   * runs every write as compare-and-set of the pure function: a lab switch, to
-   * measure what the compiled forms are worth (docs/decisions/0006). @default true
-   */
-  readonly compiledForms: boolean;
   /** Bearer token for /metrics; unset: /metrics answers 404. */
   readonly metricsToken: string | undefined;
   /** Seconds between in-process prunes of expired sessions; 0 = off. @default 0 */
@@ -149,7 +143,6 @@ const schema = z.object({
   GRAPHQL_MAX_TOKENS: int(50, 100_000).default(1000),
   GRAPHQL_INTROSPECTION: bool.optional(),
   GRAPHIQL: bool.optional(),
-  SESSIONQL_COMPILED_FORMS: bool.default(true),
   METRICS_TOKEN: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
   SESSION_PRUNE_INTERVAL: int(0, 7 * 24 * 3600).default(0),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent'], { message: 'must be debug, info, warn, error or silent' }).optional(),
@@ -251,7 +244,6 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
       introspection: e.GRAPHQL_INTROSPECTION ?? e.NODE_ENV !== 'production',
     }),
     graphiql: e.GRAPHIQL ?? e.NODE_ENV !== 'production',
-    compiledForms: e.SESSIONQL_COMPILED_FORMS,
     metricsToken: e.METRICS_TOKEN,
     pruneIntervalSeconds: e.SESSION_PRUNE_INTERVAL,
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'silent' : 'info'),

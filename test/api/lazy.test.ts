@@ -53,10 +53,17 @@ describe('loading is lazy and reading never writes', async () => {
     }
   });
 
-  it('a write is one statement on a stored session', async () => {
+  it('a write on a stored session is a read and one compare-and-set statement', async () => {
     await c.data('mutation { addToCart(sku: "A") { totalQuantity } }');
-    expect(statements).toHaveLength(1);
-    expect(statements[0]).toMatch(/^(update|with)/i);
+    expect(statements).toHaveLength(2);
+    expect(statements[0]).toMatch(/^select/i);
+    expect(statements[1]).toMatch(/^with/i);
+  });
+
+  it('writes in one request take turns: each starts from the row the last one wrote, with no read between', async () => {
+    await c.data('mutation { a: addToCart(sku: "A") { totalQuantity } b: addToCart(sku: "B") { totalQuantity } }');
+    expect(statements.filter((s) => /^select/i.test(s))).toHaveLength(1);
+    expect(statements.filter((s) => /^with/i.test(s))).toHaveLength(2);
   });
 });
 

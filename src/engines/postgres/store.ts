@@ -4,7 +4,6 @@ import type { Applied, ExpiryColumns, SessionChange, SessionData, SessionEngine,
 import { TOO_LARGE, tooLarge, WriteRefused } from '../../core/errors.js';
 import { renewedExpiry } from '../../core/expiry.js';
 import type { Database, StatementResult } from './client.js';
-import { type CompiledForm, compiledForms } from './compiled/index.js';
 import { isReady } from './migrate.js';
 import { sessions } from './schema.js';
 import { DatabaseUnavailable } from './unavailable.js';
@@ -76,22 +75,19 @@ interface Statement {
  * Drizzle from src/engines/postgres/schema.ts, compiled once, and run as
  * prepared statements.
  *
- * A change is written one of two ways:
- * - its compiled form, when this engine holds one (the cart, preferences and
- *   Django's set/delete/clear): one `UPDATE` computing the new data in SQL
- *   under the row lock (docs/decisions/0006);
- * - otherwise compare-and-set: the pure function applied to the data read,
- *   written only if the row's version is unchanged, retried on a conflict.
+ * A change (an area's operation, one of Django's dict writes) is a pure
+ * function of the data: it is applied to the data read and written by
+ * compare-and-set on the row's version (docs/decisions/0011).
  */
 export class SessionStore implements SessionEngine {
-  private readonly prepared = new Map<string, ReturnType<typeof this.prepareForm>>();
   private readonly statements;
   private readonly timeoutMs: number;
+  /** Compare-and-set writes in flight per session: they take turns within this process. */
+  private readonly turns = new Map<string, { tail: Promise<void>; row: StoredSession | null; waiting: number }>();
 
   constructor(
     private readonly database: Database,
     private readonly settings: StoreSettings,
-    private readonly forms: ReadonlyMap<string, CompiledForm> = compiledForms,
   ) {
     this.timeoutMs = settings.timeoutMs ?? 5000;
     const db = database.db;
@@ -165,55 +161,9 @@ export class SessionStore implements SessionEngine {
     return this.compile({ toSQL: () => dialect.sqlToQuery(statement) });
   }
 
-  /**
-   * A compiled form is one statement. The row is locked and the new data
-   * computed once (`cur`: SELECT … FOR UPDATE, whose LATERAL is re-evaluated on
-   * the latest version when a concurrent writer got there first), the rules and
-   * the size limit checked on that one result (`chk`), the row updated only
-   * when they pass (`upd`), and the answer says which: no row (not stored), a
-   * violation (refused, nothing written), or the updated row.
-   */
-  private prepareForm(form: CompiledForm) {
-    const d = sql`${sessions.data}`;
-    const rule = form.violation ? form.violation(d) : sql`NULL::text`;
-    return {
-      update: this.raw(sql`WITH cur AS (
-          SELECT ${sessions.keyHash} AS key_hash, n.next, ${rule} AS rule
-          FROM ${sessions} CROSS JOIN LATERAL (SELECT ${form.next(d)} AS next) AS n
-          WHERE ${and(alive, inTime)}
-          FOR UPDATE OF ${sessions}
-        ), chk AS (
-          SELECT key_hash, next, coalesce(rule, ${sizeViolation(sql`next`)}) AS violation FROM cur
-        ), upd AS (
-          UPDATE ${sessions} SET data = chk.next, expires_at = ${renewed}, updated_at = ${nowTs}, version = ${sessions.version} + 1
-          FROM chk WHERE ${sessions.keyHash} = chk.key_hash AND chk.violation IS NULL
-          RETURNING ${returning}
-        )
-        SELECT upd.*, chk.violation FROM chk LEFT JOIN upd ON true`),
-      /** The form applied to given data, writing nothing (the property tests compare it with the pure function). */
-      evaluate: this.raw(
-        sql`SELECT n.next AS data, coalesce(${form.violation ? form.violation(sql`g.d`) : sql`NULL::text`}, ${sizeViolation(sql`n.next`)}) AS violation
-          FROM (SELECT ${p.data}::text::jsonb AS d) AS g CROSS JOIN LATERAL (SELECT ${form.next(sql`g.d`)} AS next) AS n`,
-      ),
-    };
-  }
-
-  private statementsFor(form: CompiledForm) {
-    let s = this.prepared.get(form.name);
-    if (!s) {
-      s = this.prepareForm(form);
-      this.prepared.set(form.name, s);
-    }
-    return s;
-  }
-
   /** Values every statement may use: the (injected) time, the limits, the real-time deadline. */
   private base(nowMs: number) {
     return { now: nowMs, age: this.settings.ageSeconds, max: this.settings.maxBytes, deadline: Date.now() + this.timeoutMs };
-  }
-
-  private refused(form: CompiledForm, code: string): WriteRefused {
-    return code === TOO_LARGE ? tooLarge() : form.refusal(code);
   }
 
   async load(hash: string, nowMs: number): Promise<StoredSession | null> {
@@ -225,23 +175,41 @@ export class SessionStore implements SessionEngine {
   }
 
   async change(hash: string, change: SessionChange, nowMs: number, known?: StoredSession | null): Promise<Applied | null> {
-    const form = change.needsPrevious ? undefined : this.forms.get(change.name);
-    if (form) {
-      const args = { ...form.params(change.args), hash, ...this.base(nowMs) };
-      const row = (await this.statementsFor(form).update.run(args)).rows[0];
-      if (!row) return null;
-      if (row.violation) throw this.refused(form, String(row.violation));
-      const stored = toStored(row);
-      return stored ? { row: stored } : null;
-    }
     return this.compareAndSet(hash, change, nowMs, known ?? null);
   }
 
   /**
    * The pure function applied to the data read, written if the version is
-   * unchanged; on a conflict, read again and retry, until DATABASE_TIMEOUT_MS.
+   * unchanged. Writes to one session from this process take turns (each
+   * starts from the row the previous one wrote, so it succeeds at once); a
+   * conflict with another process reads again and retries, after a short
+   * random pause, until DATABASE_TIMEOUT_MS.
    */
-  private async compareAndSet(hash: string, change: SessionChange, nowMs: number, known: StoredSession | null): Promise<Applied | null> {
+  private compareAndSet(hash: string, change: SessionChange, nowMs: number, known: StoredSession | null): Promise<Applied | null> {
+    let turn = this.turns.get(hash);
+    if (!turn) {
+      turn = { tail: Promise.resolve(), row: null, waiting: 0 };
+      this.turns.set(hash, turn);
+    }
+    const mine = turn;
+    mine.waiting++;
+    const result = mine.tail.then(() => this.swapLoop(hash, change, nowMs, mine.row ?? known));
+    mine.tail = result
+      .then(
+        (applied) => {
+          mine.row = applied?.row ?? null;
+        },
+        () => {
+          mine.row = null;
+        },
+      )
+      .finally(() => {
+        if (--mine.waiting === 0) this.turns.delete(hash);
+      });
+    return result;
+  }
+
+  private async swapLoop(hash: string, change: SessionChange, nowMs: number, known: StoredSession | null): Promise<Applied | null> {
     const deadline = Date.now() + this.timeoutMs;
     let current = known ?? (await this.load(hash, nowMs));
     for (let attempt = 1; current; attempt++) {
@@ -253,8 +221,8 @@ export class SessionStore implements SessionEngine {
       const stored = toStored(row);
       if (stored) return { row: stored, previous: current.data };
       if (Date.now() > deadline) throw new DatabaseUnavailable(`no write of session data after ${attempt} conflicting attempts`);
-      // Under contention, a random pause spreads the retries.
-      if (attempt > 2) await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(attempt, 20)));
+      // Another process wrote meanwhile: a random pause spreads the retries of several.
+      if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** attempt, 50)));
       current = await this.load(hash, nowMs);
     }
     return null;
@@ -297,15 +265,6 @@ export class SessionStore implements SessionEngine {
       total += count;
       if (count < batchSize) return total;
     }
-  }
-
-  /** The compiled form of `name` applied to `data` with `args`, writing nothing: what the property tests compare. */
-  async evaluate(name: string, data: SessionData, args: Record<string, unknown>): Promise<SessionData | WriteRefused> {
-    const form = this.forms.get(name);
-    if (!form) throw new Error(`no compiled form ${name}`);
-    const values = { ...form.params(args), data: JSON.stringify(data), max: this.settings.maxBytes };
-    const row = (await this.statementsFor(form).evaluate.run(values)).rows[0]!;
-    return row.violation ? this.refused(form, String(row.violation)) : (row.data as SessionData);
   }
 
   ready(): Promise<boolean> {
