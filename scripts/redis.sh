@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# Throwaway Redis for the tests and benchmarks (Debian's redis-server 7.0), like scripts/pg.sh.
+#
+#   scripts/redis.sh start          one redis-server on 127.0.0.1 (a free port); prints redis://… (last line of stdout)
+#   scripts/redis.sh stop
+#   scripts/redis.sh url            the URL if it runs, else exit 1
+#   scripts/redis.sh cluster-start  6 nodes (3 masters + 3 replicas) on 127.0.0.1, ports ≤ 55535 (the bus is +10000);
+#                                   waits for cluster_state:ok; prints host:port,… (last line of stdout)
+#   scripts/redis.sh cluster-stop
+#   scripts/redis.sh cluster-nodes  host:port,… if the cluster runs and is ok, else exit 1
+#
+#   REDIS_URL=$(scripts/redis.sh start | tail -n 1) SESSIONQL_TEST_ENGINE=redis npm test
+#
+# Idempotent: start leaves a running server alone (same URL), stop does nothing when
+# nothing runs. Keys are not kept (no RDB, no AOF): a stopped server starts empty. A
+# cluster is created afresh by each cluster-start that finds it not running.
+# Everything but the URL/nodes goes to stderr. Loopback only: never for data you care about.
+#
+# Environment:
+#   SESSIONQL_REDIS_DIR          data (default ${TMPDIR:-/tmp}/sessionql-redis)
+#   SESSIONQL_REDIS_PORT         preferred single port (default 56380; another free one if taken)
+#   SESSIONQL_REDIS_CLUSTER_PORT preferred first cluster port (default 54001; 6 consecutive, ≤ 55535)
+set -euo pipefail
+
+DIR=${SESSIONQL_REDIS_DIR:-${TMPDIR:-/tmp}/sessionql-redis}
+[[ $DIR == /* ]] || DIR=$PWD/$DIR
+DIR=${DIR%/}
+PREFERRED_PORT=${SESSIONQL_REDIS_PORT:-56380}
+PREFERRED_CLUSTER_PORT=${SESSIONQL_REDIS_CLUSTER_PORT:-54001}
+HOST=127.0.0.1
+SINGLE=$DIR/single
+CLUSTER=$DIR/cluster
+
+say() { printf 'redis.sh: %s\n' "$*" >&2; }
+die() {
+  say "error: $*"
+  exit 1
+}
+
+ensure_binaries() {
+  command -v redis-server >/dev/null && command -v redis-cli >/dev/null && return 0
+  [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null || die "redis-server not found; install it (as root: apt-get install redis-server)"
+  say "installing redis-server with apt (Debian's service is left stopped)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2 || die "apt-get update failed"
+  # policy-rc.d 101: the package's service is not started on install.
+  local policy=/usr/sbin/policy-rc.d had_policy=0
+  [[ -e $policy ]] && had_policy=1
+  if ((!had_policy)); then printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy"; fi
+  apt-get install -y -qq --no-install-recommends redis-server >&2 || {
+    ((had_policy)) || rm -f "$policy"
+    die "could not install redis-server"
+  }
+  ((had_policy)) || rm -f "$policy"
+}
+
+cli() {
+  local port=$1
+  shift
+  redis-cli -h "$HOST" -p "$port" "$@"
+}
+up() { [[ $(cli "$1" ping 2>/dev/null) == PONG ]]; }
+
+# True when nothing holds 127.0.0.1:$1.
+port_free() {
+  node -e '
+    const s = require("net").createServer();
+    s.once("error", () => process.exit(1));
+    s.listen(Number(process.argv[1]), "127.0.0.1", () => s.close(() => process.exit(0)));
+  ' "$1" 2>/dev/null
+}
+
+any_free_port() {
+  node -e '
+    const s = require("net").createServer();
+    s.listen(0, "127.0.0.1", () => { const { port } = s.address(); s.close(() => console.log(port)); });
+  '
+}
+
+# start_server DIR PORT [cluster]: a daemon with its config, pidfile and log in DIR.
+start_server() {
+  local d=$1 port=$2 kind=${3:-}
+  mkdir -p "$d"
+  {
+    echo "# scripts/redis.sh: throwaway, loopback only, nothing persisted"
+    echo "bind $HOST"
+    echo "port $port"
+    echo "dir $d"
+    echo "daemonize yes"
+    echo "pidfile $d/redis.pid"
+    echo "logfile $d/redis.log"
+    echo 'save ""'
+    echo "appendonly no"
+    if [[ $kind == cluster ]]; then
+      echo "cluster-enabled yes"
+      echo "cluster-config-file nodes.conf"
+      echo "cluster-node-timeout 5000"
+    fi
+  } >"$d/redis.conf"
+  echo "$port" >"$d/port"
+  redis-server "$d/redis.conf" >&2 || return 1
+  local i
+  for ((i = 0; i < 100; i++)); do
+    up "$port" && return 0
+    sleep 0.1
+  done
+  tail -n 20 "$d/redis.log" >&2 || true
+  return 1
+}
+
+stop_server() {
+  local d=$1 port pid i
+  [[ -f $d/port ]] || return 0
+  port=$(<"$d/port")
+  pid=$(cat "$d/redis.pid" 2>/dev/null || true)
+  cli "$port" shutdown nosave >/dev/null 2>&1 || true
+  if [[ -n $pid ]]; then
+    for ((i = 0; i < 50; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$d/port" "$d/redis.pid"
+}
+
+url_for() { printf 'redis://%s:%s\n' "$HOST" "$1"; }
+
+cmd_start() {
+  ensure_binaries
+  if [[ -f $SINGLE/port ]] && up "$(<"$SINGLE/port")"; then
+    say "already running ($SINGLE)"
+    url_for "$(<"$SINGLE/port")"
+    return 0
+  fi
+  local port attempt
+  for attempt in 1 2 3; do
+    if port_free "$PREFERRED_PORT"; then port=$PREFERRED_PORT; else port=$(any_free_port); fi
+    say "starting redis-server on $HOST:$port (log: $SINGLE/redis.log)"
+    if start_server "$SINGLE" "$port"; then
+      url_for "$port"
+      return 0
+    fi
+    stop_server "$SINGLE"
+    PREFERRED_PORT=$(any_free_port)
+  done
+  die "redis-server did not start"
+}
+
+cmd_url() {
+  [[ -f $SINGLE/port ]] && up "$(<"$SINGLE/port")" || die "not running; run: $0 start"
+  url_for "$(<"$SINGLE/port")"
+}
+
+cluster_ports() { cat "$CLUSTER"/*/port 2>/dev/null | sort -n; }
+nodes_line() { cluster_ports | sed "s/^/$HOST:/" | paste -sd, -; }
+cluster_ok() {
+  local ports p
+  ports=$(cluster_ports)
+  [[ $(wc -w <<<"$ports") -eq 6 ]] || return 1
+  for p in $ports; do
+    cli "$p" cluster info 2>/dev/null | grep -q '^cluster_state:ok' || return 1
+  done
+}
+
+# Six consecutive ports from $1, each free with its bus port (+10000), all ≤ 55535.
+six_free_from() {
+  local base=$1 i
+  ((base + 5 <= 55535)) || return 1
+  for ((i = 0; i < 6; i++)); do
+    port_free $((base + i)) && port_free $((base + i + 10000)) || return 1
+  done
+}
+
+cmd_cluster_start() {
+  ensure_binaries
+  if cluster_ok; then
+    say "cluster already running ($CLUSTER)"
+    nodes_line
+    return 0
+  fi
+  cmd_cluster_stop
+  rm -rf "$CLUSTER"
+  local base=$PREFERRED_CLUSTER_PORT tries=0
+  until six_free_from "$base"; do
+    base=$((base + 6))
+    ((base + 5 <= 55535)) || base=30001
+    ((++tries < 200)) || die "no 6 free ports (with their bus ports) found"
+  done
+  local i port addrs=()
+  for ((i = 0; i < 6; i++)); do
+    port=$((base + i))
+    say "starting cluster node on $HOST:$port (bus $((port + 10000)))"
+    start_server "$CLUSTER/$port" "$port" cluster || die "cluster node $port did not start"
+    addrs+=("$HOST:$port")
+  done
+  say "creating the cluster: 3 masters, 3 replicas"
+  redis-cli --cluster create "${addrs[@]}" --cluster-replicas 1 --cluster-yes >&2 || die "redis-cli --cluster create failed"
+  for ((i = 0; i < 300; i++)); do
+    if cluster_ok; then
+      say "cluster_state:ok"
+      nodes_line
+      return 0
+    fi
+    sleep 0.1
+  done
+  die "the cluster did not reach cluster_state:ok"
+}
+
+cmd_cluster_stop() {
+  local d
+  for d in "$CLUSTER"/*/; do
+    [[ -d $d ]] && stop_server "${d%/}"
+  done
+  return 0
+}
+
+cmd_cluster_nodes() {
+  cluster_ok || die "no cluster running with cluster_state:ok; run: $0 cluster-start"
+  nodes_line
+}
+
+case ${1:-} in
+  start) cmd_start ;;
+  stop) stop_server "$SINGLE" ;;
+  url) cmd_url ;;
+  cluster-start) cmd_cluster_start ;;
+  cluster-stop) cmd_cluster_stop ;;
+  cluster-nodes) cmd_cluster_nodes ;;
+  *)
+    echo "usage: $0 start|stop|url|cluster-start|cluster-stop|cluster-nodes   (data: $DIR)" >&2
+    exit 2
+    ;;
+esac

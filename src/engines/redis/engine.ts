@@ -1,0 +1,352 @@
+import { createHash } from 'node:crypto';
+import { Cluster, Redis } from 'ioredis';
+import type { Applied, ExpiryColumns, SessionChange, SessionData, SessionEngine, StoredSession } from '../../core/engine.js';
+import { StoreUnavailable, tooLarge } from '../../core/errors.js';
+import { renewedExpiry } from '../../core/expiry.js';
+import { CompareAndSet } from '../compare-and-set.js';
+import { createScript, flushScript, retireScript, setExpiryScript, swapScript, touchScript } from './scripts.js';
+
+/** Redis (or the cluster) did not answer in time: clients get SERVICE_UNAVAILABLE (503); ioredis reconnects by itself. */
+export class RedisUnavailable extends StoreUnavailable {
+  override name = 'RedisUnavailable';
+}
+
+export interface RedisEngineOptions {
+  /** redis://… (or rediss://) of a single server. */
+  url?: string;
+  /** host:port of some nodes of a Redis Cluster (the rest are discovered). */
+  clusterNodes?: readonly string[];
+  /** SESSION_COOKIE_AGE: the inactivity age writes renew. @default 1209600 */
+  ageSeconds?: number;
+  /** SESSION_MAX_BYTES, on the stored data JSON. @default 65536 */
+  maxBytes?: number;
+  /** DATABASE_TIMEOUT_MS: connecting and every command; past it, StoreUnavailable. @default 5000 */
+  timeoutMs?: number;
+  /** Key prefix. @default 'sessionql:s:' */
+  prefix?: string;
+}
+
+type Client = Redis | Cluster;
+type Reply = [string, string, string, string, string, string] | string | number | null;
+
+/** The key of a session: the hash in braces, its own cluster slot. The hash only, never the cookie's key. */
+export const redisKey = (prefix: string, hash: string) => `${prefix}{${hash}}`;
+
+function toStored(h: Reply | (string | null)[]): StoredSession | null {
+  if (!Array.isArray(h) || h[0] == null || h[1] == null || h[2] == null) return null;
+  return {
+    data: JSON.parse(h[0]) as SessionData,
+    version: Number(h[1]),
+    expiresAt: Number(h[2]),
+    browserClose: h[3] === '1',
+    maxAge: h[4] ? Number(h[4]) : null,
+    fixedExpiry: h[5] === '1',
+  };
+}
+
+/** Whether `error` is a reply of Redis about our own command (a bug or a refusal), not about reaching it. */
+function isCommandError(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : '';
+  if (!(error instanceof Error) || error.name !== 'ReplyError') return false;
+  // Cluster states and replicas taking over are outages, not our mistakes.
+  return !/^(CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|READONLY|BUSY|NOREPLICAS|MOVED|ASK)\b/.test(message);
+}
+
+class Script {
+  readonly sha: string;
+  constructor(readonly text: string) {
+    this.sha = createHash('sha1').update(text).digest('hex');
+  }
+}
+
+const scripts = {
+  touch: new Script(touchScript),
+  swap: new Script(swapScript),
+  create: new Script(createScript),
+  setExpiry: new Script(setExpiryScript),
+  retire: new Script(retireScript),
+  flush: new Script(flushScript),
+};
+
+/**
+ * The `cache` engine (Django's name): sessions in Redis or Redis Cluster,
+ * one hash per session under the SHA-256 of its key, every write one Lua
+ * script on that key. Expiry is the key's TTL (nothing to prune) and the
+ * stored `e`, compared with the caller's clock. See docs/decisions/0013.
+ */
+export class RedisEngine implements SessionEngine {
+  readonly client: Client;
+  private readonly ageSeconds: number;
+  private readonly maxBytes: number;
+  private readonly timeoutMs: number;
+  private readonly prefix: string;
+  private readonly cas: CompareAndSet;
+  /** What to call the store in messages: the URL without its password, or the nodes. */
+  readonly target: string;
+
+  constructor(options: RedisEngineOptions) {
+    this.ageSeconds = options.ageSeconds ?? 1_209_600;
+    this.maxBytes = options.maxBytes ?? 65_536;
+    this.timeoutMs = options.timeoutMs ?? 5000;
+    this.prefix = options.prefix ?? 'sessionql:s:';
+    this.cas = new CompareAndSet(this.timeoutMs);
+    const common = {
+      connectTimeout: this.timeoutMs,
+      commandTimeout: this.timeoutMs,
+      maxRetriesPerRequest: 1,
+      lazyConnect: true,
+    };
+    // Reconnect quickly and forever: the process stays up through an outage.
+    const retryStrategy = (times: number) => Math.min(50 * times, 1000);
+    if (options.clusterNodes?.length) {
+      if (options.url) throw new Error('RedisEngine: give either url or clusterNodes, not both');
+      this.target = options.clusterNodes.join(',');
+      this.client = new Cluster(options.clusterNodes.map(parseNode), {
+        lazyConnect: true,
+        clusterRetryStrategy: retryStrategy,
+        // Bounded: a command waits for a slot refresh at most commandTimeout.
+        enableOfflineQueue: true,
+        maxRedirections: 16,
+        retryDelayOnFailover: 100,
+        retryDelayOnClusterDown: 100,
+        slotsRefreshTimeout: this.timeoutMs,
+        redisOptions: common,
+      });
+    } else if (options.url) {
+      const u = new URL(options.url);
+      if (u.password) u.password = '***';
+      this.target = u.toString();
+      // Commands fail at once while disconnected (503) rather than queue.
+      this.client = new Redis(options.url, { ...common, enableOfflineQueue: false, retryStrategy });
+    } else {
+      throw new Error('RedisEngine: url or clusterNodes is required');
+    }
+    // Errors surface on commands (StoreUnavailable); without a listener ioredis would log each reconnect attempt.
+    this.client.on('error', () => {});
+  }
+
+  /** Connects and checks the store answers: for a cluster, every master, and cluster_state:ok. */
+  async connect(): Promise<void> {
+    try {
+      await this.bounded(this.client.connect());
+    } catch (error) {
+      this.client.disconnect();
+      const hint = this.client instanceof Cluster ? await this.notClusterHint() : '';
+      throw new RedisUnavailable(`Redis at ${this.target} is unreachable: ${(error as Error).message}${hint}`);
+    }
+    if (this.client instanceof Cluster) {
+      const info = await this.command(() => (this.client as Cluster).cluster('INFO'));
+      if (!/cluster_state:ok/.test(String(info))) {
+        throw new RedisUnavailable(`Redis Cluster at ${this.target} is not ready: cluster_state is not ok`);
+      }
+    }
+    if (!(await this.ready())) throw new RedisUnavailable(`Redis at ${this.target} does not answer PING`);
+  }
+
+  /** Why cluster nodes that answer fail as a cluster: a plain server (cluster_enabled:0), said plainly. */
+  private async notClusterHint(): Promise<string> {
+    for (const node of this.target.split(',')) {
+      const { host, port } = parseNode(node);
+      const probe = new Redis({ host, port, lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      probe.on('error', () => {});
+      try {
+        await this.bounded(probe.connect());
+        if (/cluster_enabled:0/.test(await this.bounded(probe.info('cluster')))) {
+          return ` (${node} is a single Redis server, not a cluster node: use REDIS_URL=redis://${node})`;
+        }
+      } catch {
+      } finally {
+        probe.disconnect();
+      }
+    }
+    return '';
+  }
+
+  private bounded<T>(promise: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new RedisUnavailable(`no answer from Redis within ${this.timeoutMs} ms`)), this.timeoutMs);
+    });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  /** Runs a command; anything but Redis's answer to the command itself is StoreUnavailable. */
+  private async command<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await this.bounded(run());
+    } catch (error) {
+      if (error instanceof StoreUnavailable || isCommandError(error)) throw error;
+      throw new RedisUnavailable(`Redis unavailable: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  /** EVALSHA, loading the script on NOSCRIPT (each node of a cluster caches its own). */
+  private run(script: Script, hash: string, args: (string | number)[]): Promise<Reply> {
+    const key = this.key(hash);
+    return this.command(async () => {
+      let reply: Reply;
+      try {
+        reply = (await this.client.evalsha(script.sha, 1, key, ...args)) as Reply;
+      } catch (error) {
+        if (!(error instanceof Error) || !/^NOSCRIPT/.test(error.message)) throw error;
+        reply = (await this.client.eval(script.text, 1, key, ...args)) as Reply;
+      }
+      // Past DATABASE_TIMEOUT_MS by Redis's clock: the caller has given up (or the clocks disagree). Nothing was written.
+      if (reply === 'late')
+        throw new RedisUnavailable('the write reached Redis after its deadline (or the clocks of Redis and this host differ)');
+      return reply;
+    });
+  }
+
+  key(hash: string): string {
+    return redisKey(this.prefix, hash);
+  }
+
+  /** The caller's deadline in real time: a write that reaches Redis after it changes nothing. */
+  private deadline(): number {
+    return Date.now() + this.timeoutMs;
+  }
+
+  async load(hash: string, nowMs: number): Promise<StoredSession | null> {
+    const h = await this.command(() => this.client.hmget(this.key(hash), 'd', 'v', 'e', 'b', 'm', 'f'));
+    const row = toStored(h);
+    return row && row.expiresAt * 1000 > nowMs ? row : null;
+  }
+
+  async touch(hash: string, nowMs: number): Promise<StoredSession | null> {
+    return toStored(await this.run(scripts.touch, hash, [nowMs, this.ageSeconds, this.deadline()]));
+  }
+
+  change(hash: string, change: SessionChange, nowMs: number, known?: StoredSession | null): Promise<Applied | null> {
+    return this.cas.apply(hash, change, known ?? null, {
+      load: () => this.load(hash, nowMs),
+      swap: async (current, next) => {
+        const args = [nowMs, this.ageSeconds, this.deadline(), this.maxBytes, current.version, JSON.stringify(next)];
+        const reply = await this.run(scripts.swap, hash, args);
+        if (reply === 'big') throw tooLarge();
+        return toStored(reply);
+      },
+      unavailable: (message) => new RedisUnavailable(message),
+    });
+  }
+
+  private expiryArgs(columns: ExpiryColumns): string[] {
+    return [
+      String(columns.expiresAt),
+      columns.browserClose ? '1' : '0',
+      columns.maxAge == null ? '' : String(columns.maxAge),
+      columns.fixedExpiry ? '1' : '0',
+    ];
+  }
+
+  async create(hash: string, data: SessionData, expiry: ExpiryColumns | null, nowMs: number): Promise<StoredSession> {
+    const columns = expiry ?? { expiresAt: renewedExpiry(nowMs, this.ageSeconds), browserClose: false, maxAge: null, fixedExpiry: false };
+    const reply = await this.run(scripts.create, hash, [
+      nowMs,
+      this.deadline(),
+      this.maxBytes,
+      JSON.stringify(data),
+      0,
+      ...this.expiryArgs(columns),
+    ]);
+    if (reply === 'big') throw tooLarge();
+    if (reply === 'taken') throw new Error('a session with this key hash already exists');
+    const stored = toStored(reply);
+    if (!stored) throw new Error(`unexpected reply to a session create: ${String(reply)}`);
+    return stored;
+  }
+
+  async setExpiry(hash: string, expiry: ExpiryColumns, nowMs: number): Promise<StoredSession | null> {
+    return toStored(await this.run(scripts.setExpiry, hash, [nowMs, this.deadline(), ...this.expiryArgs(expiry)]));
+  }
+
+  /**
+   * Moves the session to `newHash`. Two keys are two slots on a cluster, so
+   * this is not one script: read the old session, create the new key (NX)
+   * from it, then delete the old key only if its version is unchanged. A
+   * write that landed on the old key meanwhile makes the delete fail: the
+   * new key is deleted and the move retried from the newer data. So every
+   * write lands under exactly one key, and the old key then stops working.
+   */
+  async cycle(hash: string, newHash: string, nowMs: number): Promise<StoredSession | null> {
+    const deadline = Date.now() + this.timeoutMs;
+    for (let attempt = 1; ; attempt++) {
+      const old = await this.load(hash, nowMs);
+      if (!old) return null;
+      const columns = {
+        expiresAt: old.fixedExpiry ? old.expiresAt : renewedExpiry(nowMs, old.maxAge ?? this.ageSeconds),
+        browserClose: old.browserClose,
+        maxAge: old.maxAge,
+        fixedExpiry: old.fixedExpiry,
+      };
+      // No size check on a move: the data was accepted when written.
+      const args = [
+        nowMs,
+        this.deadline(),
+        Number.MAX_SAFE_INTEGER,
+        JSON.stringify(old.data),
+        old.version + 1,
+        ...this.expiryArgs(columns),
+      ];
+      const reply = await this.run(scripts.create, newHash, args);
+      const created = toStored(reply);
+      if (!created) throw new Error(`unexpected reply to a session move: ${String(reply)}`);
+      const retired = await this.run(scripts.retire, hash, [nowMs, this.deadline(), old.version]);
+      if (Number(retired) === 1) return created;
+      // The old key changed (or went) meanwhile: undo, and start again from what it holds now.
+      await this.command(() => this.client.del(this.key(newHash)));
+      if (Date.now() > deadline) throw new RedisUnavailable(`no move of the session after ${attempt} conflicting attempts`);
+      if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** attempt, 50)));
+    }
+  }
+
+  async flush(hash: string): Promise<void> {
+    await this.run(scripts.flush, hash, [this.deadline()]);
+  }
+
+  /** Redis expires keys by their TTL: nothing to prune. */
+  async prune(_nowMs?: number, _batchSize?: number): Promise<number> {
+    return 0;
+  }
+
+  /** PING; on a cluster, every master answers. */
+  async ready(): Promise<boolean> {
+    try {
+      if (this.client instanceof Cluster) {
+        const masters = this.client.nodes('master');
+        if (masters.length === 0) return false;
+        await this.bounded(Promise.all(masters.map((node) => node.ping())));
+        return true;
+      }
+      return (await this.bounded(this.client.ping())) === 'PONG';
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.bounded(this.client.quit());
+    } catch {
+      this.client.disconnect();
+    }
+  }
+}
+
+function parseNode(node: string): { host: string; port: number } {
+  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(node.trim());
+  if (!m) throw new Error(`not host:port: ${node}`);
+  return { host: m[1]!, port: Number(m[2]) };
+}
+
+/** Opens the `cache` engine: connects, checks the store answers (a cluster: cluster_state:ok), else throws StoreUnavailable. */
+export async function openRedisEngine(options: RedisEngineOptions): Promise<RedisEngine> {
+  const engine = new RedisEngine(options);
+  try {
+    await engine.connect();
+  } catch (error) {
+    await engine.close().catch(() => {});
+    throw error;
+  }
+  return engine;
+}

@@ -1,0 +1,140 @@
+import { Cluster } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import type { SessionChange, SessionData } from '../../src/core/engine.js';
+import { hashSessionKey, newSessionKey } from '../../src/core/keys.js';
+import { unsignSessionKey } from '../../src/core/signing.js';
+import { RedisEngine } from '../../src/engines/redis/engine.js';
+import { onRedis, setup, TEST_SECRET, testEngine } from '../helpers/app.js';
+
+/** n += 1: a pure change, as an area's operation is. */
+const increment: SessionChange = {
+  name: 'test.increment',
+  args: {},
+  next: (data: SessionData) => ({ ...data, n: ((data.n as number | undefined) ?? 0) + 1 }),
+};
+
+/** Every key of the store: SCAN on each master of a cluster. */
+async function allKeys(engine: RedisEngine): Promise<string[]> {
+  const nodes = engine.client instanceof Cluster ? engine.client.nodes('master') : [engine.client];
+  const keys: string[] = [];
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, batch] = await node.scan(cursor, 'MATCH', 'sessionql:*', 'COUNT', 1000);
+      keys.push(...batch);
+      cursor = next;
+    } while (cursor !== '0');
+  }
+  return keys;
+}
+
+// The `cache` engine on a real Redis (SESSIONQL_TEST_ENGINE=redis) or Redis Cluster (redis-cluster).
+describe.skipIf(!onRedis)(`the cache engine on ${testEngine}`, async () => {
+  const { client, built, clock } = await setup();
+  const engine = built.store as RedisEngine;
+
+  it('keys are hashed at rest: Redis holds SHA-256(key) in braces (one slot), never the cookie key', async () => {
+    const c = client();
+    await c.data('mutation { addToCart(sku: "book", label: "Book") { totalQuantity } }');
+    const key = unsignSessionKey(decodeURIComponent(c.sessionCookie!), [TEST_SECRET])!;
+    expect(key).toBeTruthy();
+    const keys = await allKeys(engine);
+    expect(keys).toContain(`sessionql:s:{${hashSessionKey(key)}}`);
+    for (const k of keys) {
+      expect(k).toMatch(/^sessionql:s:\{[0-9a-f]{64}\}$/);
+      expect(k).not.toContain(key);
+    }
+  });
+
+  it('the TTL follows expiresAt, relative to the (injected) clock; expiresAt and expiryAge stay exact', async () => {
+    const c = client();
+    await c.data('mutation { addToCart(sku: "a", label: "A") { totalQuantity } }');
+    const s = await c.data('{ session { expiresAt expiryAge } }');
+    const key = unsignSessionKey(decodeURIComponent(c.sessionCookie!), [TEST_SECRET])!;
+    const redisKey = engine.key(hashSessionKey(key));
+    const expected = Math.ceil(clock.now() / 1000) + 1_209_600;
+    expect(Date.parse(s.session.expiresAt) / 1000).toBe(expected);
+    expect(s.session.expiryAge).toBe(Math.floor((expected * 1000 - clock.now()) / 1000));
+    const ttl = await engine.client.pttl(redisKey);
+    expect(ttl).toBeGreaterThan(expected * 1000 - clock.now() - 5000);
+    expect(ttl).toBeLessThanOrEqual(expected * 1000 - clock.now());
+    // Past the deadline by the injected clock: gone for the engine although Redis still holds the key.
+    clock.advance(1_209_601);
+    expect((await c.data('{ session { exists } }')).session.exists).toBe(false);
+    expect(await engine.client.exists(redisKey)).toBe(1);
+    expect(await engine.change(hashSessionKey(key), increment, clock.now())).toBeNull();
+  });
+
+  it('50 concurrent addToCart on one session: 50', async () => {
+    const c = client();
+    await c.data('mutation { addToCart(sku: "x", label: "X") { totalQuantity } }');
+    await Promise.all(Array.from({ length: 49 }, () => c.data('mutation { addToCart(sku: "x", label: "X") { totalQuantity } }')));
+    expect((await c.data('{ cart { totalQuantity } }')).cart.totalQuantity).toBe(50);
+  });
+
+  it('50 concurrent changes from two engines (two processes, as far as Redis knows): 50', async () => {
+    const other = new RedisEngine(
+      testEngine === 'redis' ? { url: process.env.REDIS_URL } : { clusterNodes: process.env.REDIS_CLUSTER_NODES!.split(',') },
+    );
+    await other.connect();
+    try {
+      const hash = hashSessionKey(newSessionKey());
+      const now = clock.now();
+      await engine.create(hash, {}, null, now);
+      await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? engine : other).change(hash, increment, now)));
+      expect((await engine.load(hash, now))?.data.n).toBe(50);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('a cycle racing writes: every acknowledged write lands under exactly one key, and the old key stops working', async () => {
+    for (let round = 0; round < 5; round++) {
+      const now = clock.now();
+      const oldHash = hashSessionKey(newSessionKey());
+      const newHash = hashSessionKey(newSessionKey());
+      await engine.create(oldHash, { n: 0 }, null, now);
+      const writes = Array.from({ length: 20 }, (_, i) =>
+        new Promise((r) => setTimeout(r, i % 5)).then(() => engine.change(oldHash, increment, now)),
+      );
+      const moved = new Promise((r) => setTimeout(r, 2)).then(() => engine.cycle(oldHash, newHash, now));
+      const results = await Promise.all(writes);
+      const row = await moved;
+      expect(row).not.toBeNull();
+      const landed = results.filter((r) => r !== null).length;
+      expect((await engine.load(newHash, now))?.data.n).toBe(landed);
+      expect(await engine.load(oldHash, now)).toBeNull();
+      expect(await engine.change(oldHash, increment, now)).toBeNull();
+    }
+  });
+
+  it('no resurrection: writes after a flush, a cycle or an expiry change nothing', async () => {
+    const now = clock.now();
+    const hash = hashSessionKey(newSessionKey());
+    await engine.create(hash, { n: 1 }, null, now);
+    await engine.flush(hash);
+    expect(await engine.change(hash, increment, now)).toBeNull();
+    expect(await engine.touch(hash, now)).toBeNull();
+    expect(
+      await engine.setExpiry(hash, { expiresAt: now / 1000 + 60, browserClose: false, maxAge: null, fixedExpiry: false }, now),
+    ).toBeNull();
+    expect(await engine.client.exists(engine.key(hash))).toBe(0);
+  });
+
+  it('the size limit is on the stored JSON, and a refused write changes nothing', async () => {
+    const now = clock.now();
+    const hash = hashSessionKey(newSessionKey());
+    await engine.create(hash, {}, null, now);
+    const big: SessionChange = { name: 'big', args: {}, next: () => ({ v: 'x'.repeat(70_000) }) };
+    await expect(engine.change(hash, big, now)).rejects.toMatchObject({ code: 'SESSION_TOO_LARGE' });
+    expect((await engine.load(hash, now))?.version).toBe(0);
+    await expect(engine.create(hashSessionKey(newSessionKey()), { v: 'x'.repeat(70_000) }, null, now)).rejects.toMatchObject({
+      code: 'SESSION_TOO_LARGE',
+    });
+  });
+
+  it('prune has nothing to do (TTLs) and ready() pings every master', async () => {
+    expect(await engine.prune(clock.now())).toBe(0);
+    expect(await engine.ready()).toBe(true);
+  });
+});

@@ -1,0 +1,82 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { connect } from 'node:net';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { openRedisEngine } from '../../src/engines/redis/engine.js';
+import { createApp } from '../../src/server/app.js';
+import { loadConfig } from '../../src/server/config.js';
+import { serve, TEST_SECRET, testEngine } from '../helpers/app.js';
+import { CookieClient } from '../helpers/client.js';
+import { TestClock } from '../helpers/clock.js';
+import { freePort } from '../helpers/process.js';
+
+/** A redis-server of this test's own (stopping the shared one would fail the other test files): its process. */
+async function startRedis(port: number): Promise<ChildProcess> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
+  for (let i = 0; i < 100; i++) {
+    const up = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.end();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (up) return child;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`redis-server on ${port} did not start`);
+}
+
+async function stopRedis(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await exited;
+}
+
+const ADD = 'mutation { addToCart(sku: "book", label: "Book") { totalQuantity } }';
+
+// Single Redis only: a server of its own, stopped and started by PID.
+describe.skipIf(testEngine !== 'redis')('Redis stopped mid-traffic', { timeout: 60_000 }, () => {
+  it('requests get 503 SERVICE_UNAVAILABLE within the timeout, and the service recovers without a restart', async () => {
+    const port = await freePort();
+    let redis = await startRedis(port);
+    onTestFinished(() => stopRedis(redis));
+    const config = loadConfig({ NODE_ENV: 'test', SESSION_SECRET: TEST_SECRET, DATABASE_TIMEOUT_MS: '1000' });
+    const engine = await openRedisEngine({ url: `redis://127.0.0.1:${port}`, timeoutMs: config.databaseTimeoutMs });
+    onTestFinished(() => engine.close());
+    const built = createApp({ config, engine, clock: new TestClock() });
+    const app = await serve(built);
+    const c = new CookieClient(app);
+    expect((await c.data(ADD)).addToCart.totalQuantity).toBe(1);
+
+    // Traffic while Redis goes away.
+    const during = Array.from({ length: 20 }, (_, i) => new Promise((r) => setTimeout(r, i * 10)).then(() => c.gql(ADD)));
+    await new Promise((r) => setTimeout(r, 50));
+    await stopRedis(redis);
+    for (const r of await Promise.all(during)) {
+      if (r.body.errors) {
+        expect(r.status).toBe(503);
+        expect(r.body.errors[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+      }
+    }
+    const started = Date.now();
+    const down = await c.gql(ADD);
+    expect(down.status).toBe(503);
+    expect(down.body.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+    expect(Date.now() - started).toBeLessThan(config.databaseTimeoutMs + 1500);
+    expect((await app.fetch('http://localhost/ready')).status).toBe(503);
+
+    // Back (empty: nothing persisted): the same process serves again.
+    redis = await startRedis(port);
+    let ok = false;
+    for (let i = 0; i < 100 && !ok; i++) {
+      const r = await new CookieClient(app).gql(ADD);
+      ok = r.status === 200 && !r.body.errors;
+      if (!ok) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(ok).toBe(true);
+    expect((await app.fetch('http://localhost/ready')).status).toBe(200);
+  });
+});

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/server/config.js';
+import { TEST_SECRET, testEngine } from '../helpers/app.js';
+import { freePort, repoRoot, runScript, waitFor } from '../helpers/process.js';
+
+const base = { NODE_ENV: 'test', SESSION_SECRET: TEST_SECRET };
+
+describe('SESSION_ENGINE and the Redis variables', () => {
+  it('db by default; cache with REDIS_URL or REDIS_CLUSTER_NODES', () => {
+    expect(loadConfig(base).engine).toBe('db');
+    const single = loadConfig({ ...base, SESSION_ENGINE: 'cache', REDIS_URL: 'redis://127.0.0.1:6379' });
+    expect([single.engine, single.redisUrl]).toEqual(['cache', 'redis://127.0.0.1:6379']);
+    const cluster = loadConfig({ ...base, SESSION_ENGINE: 'cache', REDIS_CLUSTER_NODES: 'a:7000, b:7001' });
+    expect(cluster.redisClusterNodes).toEqual(['a:7000', 'b:7001']);
+  });
+
+  it.each([
+    [{ SESSION_ENGINE: 'cache' }, /SESSION_ENGINE: cache requires REDIS_URL .* or REDIS_CLUSTER_NODES/],
+    [{ SESSION_ENGINE: 'cache', REDIS_URL: 'redis://a:1', REDIS_CLUSTER_NODES: 'a:1' }, /give one, not both/],
+    [{ SESSION_ENGINE: 'cached_db' }, /cached_db is not available yet/],
+    [{ SESSION_ENGINE: 'memcached' }, /SESSION_ENGINE: must be db or cache/],
+    [{ SESSION_ENGINE: 'cache', REDIS_URL: 'http://a:1' }, /REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL/],
+    [{ SESSION_ENGINE: 'cache', REDIS_CLUSTER_NODES: 'a:1,b' }, /REDIS_CLUSTER_NODES: each node must be host:port/],
+  ])('refuses %o', (env, message) => {
+    expect(() => loadConfig({ ...base, ...env })).toThrow(message);
+  });
+});
+
+const main = `${repoRoot}src/server/main.ts`;
+
+// Real processes (tsx): only where the suite runs on Redis.
+describe.skipIf(testEngine === 'db')('start-up on SESSION_ENGINE=cache', { timeout: 60_000 }, () => {
+  it('an unreachable REDIS_URL: exit 1 with a message naming it', async () => {
+    const url = `redis://127.0.0.1:${await freePort()}`;
+    const run = runScript(main, { ...base, SESSION_ENGINE: 'cache', REDIS_URL: url, DATABASE_TIMEOUT_MS: '1000' });
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toContain(`REDIS_URL=${url}`);
+    expect(run.output()).toMatch(/unreachable/);
+  });
+
+  it('unreachable REDIS_CLUSTER_NODES: exit 1 naming them', async () => {
+    const port = await freePort();
+    const run = runScript(main, {
+      ...base,
+      SESSION_ENGINE: 'cache',
+      REDIS_CLUSTER_NODES: `127.0.0.1:${port}`,
+      DATABASE_TIMEOUT_MS: '1000',
+    });
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toContain(`REDIS_CLUSTER_NODES=127.0.0.1:${port}`);
+  });
+
+  it('a misconfiguration: exit 1 before connecting', async () => {
+    const run = runScript(main, { ...base, SESSION_ENGINE: 'cache' });
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toMatch(/SESSION_ENGINE: cache requires REDIS_URL/);
+  });
+
+  it('starts on the engine under test, serves, and stops on SIGTERM', async () => {
+    const env = testEngine === 'redis' ? { REDIS_URL: process.env.REDIS_URL } : { REDIS_CLUSTER_NODES: process.env.REDIS_CLUSTER_NODES };
+    const port = await freePort();
+    const run = runScript(main, { ...base, ...env, SESSION_ENGINE: 'cache', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' });
+    await waitFor(run, /sessionql on http/);
+    expect(run.output()).toMatch(/\(Redis /);
+    const response = await fetch(`http://127.0.0.1:${port}/ready`);
+    expect(response.status).toBe(200);
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+  });
+});
