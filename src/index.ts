@@ -24,4 +24,11 @@ export {
   type SessionSnapshot,
 } from './core/session.js';
 export { validateKey } from './core/values.js';
-export { type DbEngineOptions, openDbEngine } from './engines/index.js';
+export {
+  type DbEngineOptions,
+  openDbEngine,
+  openRedisEngine,
+  RedisEngine,
+  type RedisEngineOptions,
+  RedisUnavailable,
+} from './engines/index.js';

@@ -9,6 +9,8 @@ export interface DbEngineOptions {
   dataDir?: string;
   /** postgres.js pool size. @default 10 */
   poolSize?: number;
+  /** Named prepared statements; false behind PgBouncer in transaction mode (DATABASE_PREPARE). @default true */
+  prepare?: boolean;
   /** A statement that takes longer fails with StoreUnavailable (503). @default 5000 */
   timeoutMs?: number;
   /** SESSION_COOKIE_AGE: the inactivity age writes renew. @default 1209600 */
@@ -28,6 +30,7 @@ export async function openDbEngine(options: DbEngineOptions = {}): Promise<Sessi
     url: options.databaseUrl,
     pgliteDir: options.dataDir ?? './.data/pglite',
     poolSize: options.poolSize,
+    prepare: options.prepare,
   });
   try {
     if (options.migrate !== false) await migrate(database);
@@ -41,3 +44,5 @@ export async function openDbEngine(options: DbEngineOptions = {}): Promise<Sessi
     timeoutMs: options.timeoutMs,
   });
 }
+
+export { openRedisEngine, RedisEngine, type RedisEngineOptions, RedisUnavailable } from './redis/engine.js';

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GraphQLError } from 'graphql';
 import { createYoga, useReadinessCheck, maskError as yogaMaskError } from 'graphql-yoga';
 import { type Clock, systemClock } from '../core/clock.js';
+import type { SessionEngine } from '../core/engine.js';
 import type { Database } from '../engines/postgres/client.js';
 import { SessionStore } from '../engines/postgres/store.js';
 import type { Context } from '../graphql/builder.js';
@@ -38,7 +39,10 @@ import { createMetrics } from './metrics.js';
 
 export interface AppOptions {
   config: Config;
-  database: Database;
+  /** The `db` engine's database; not needed with `engine`. */
+  database?: Database;
+  /** A session engine to use instead of the PostgreSQL store on `database` (SESSION_ENGINE=cache: a RedisEngine). */
+  engine?: SessionEngine;
   /** @default the system clock */
   clock?: Clock;
   /** @default JSON lines in production, text elsewhere, at LOG_LEVEL */
@@ -68,14 +72,19 @@ query MyCart {
  * node:http handler main.ts serves (the fast path in front of Yoga). Builds
  * only: no environment reads, no listening.
  */
-export function createApp({ config, database, clock = systemClock, logger, fastPath = true }: AppOptions) {
+export function createApp({ config, database, engine, clock = systemClock, logger, fastPath = true }: AppOptions) {
   const log = logger ?? createLogger({ json: config.nodeEnv === 'production', level: config.logLevel });
   const metrics = createMetrics();
-  const store = new SessionStore(database, {
-    ageSeconds: config.cookie.ageSeconds,
-    maxBytes: config.maxBytes,
-    timeoutMs: config.databaseTimeoutMs,
-  });
+  if (!engine && !database) throw new Error('createApp: give `database` (the db engine) or `engine`');
+  /** The PostgreSQL store when the engine is `db` (main.ts prunes through it), else undefined. */
+  const dbStore = engine
+    ? undefined
+    : new SessionStore(database!, {
+        ageSeconds: config.cookie.ageSeconds,
+        maxBytes: config.maxBytes,
+        timeoutMs: config.databaseTimeoutMs,
+      });
+  const store: SessionEngine = engine ?? dbStore!;
   // The server is a user of the library: sessions come from useSessions, as in any Yoga app.
   const sessions = useSessions({
     secret: config.secrets,
@@ -190,7 +199,7 @@ export function createApp({ config, database, clock = systemClock, logger, fastP
   const httpServer = (handler: (req: IncomingMessage, res: ServerResponse) => unknown = handle) =>
     createHttpServer(handler, { maxBodyBytes: config.requestMaxBytes, logger: yogaLogger });
 
-  return { fetch: yoga.fetch, handle, httpServer, yoga, store, metrics, logger: yogaLogger };
+  return { fetch: yoga.fetch, handle, httpServer, yoga, store, dbStore, metrics, logger: yogaLogger };
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -16,6 +16,12 @@ export interface Config {
   readonly databaseUrl: string | undefined;
   /** @default './.data' */
   readonly dataDir: string;
+  /** SESSION_ENGINE (Django's names): `db`, PostgreSQL or PGlite; `cache`, Redis or Redis Cluster. @default 'db' */
+  readonly engine: 'db' | 'cache';
+  /** REDIS_URL: redis://… of a single server (engine `cache`). */
+  readonly redisUrl: string | undefined;
+  /** REDIS_CLUSTER_NODES: host:port of Redis Cluster nodes (engine `cache`). */
+  readonly redisClusterNodes: readonly string[] | undefined;
   /** The first signs cookies, all verify (rotation). */
   readonly secrets: readonly string[];
   readonly secretGenerated: boolean;
@@ -44,6 +50,8 @@ export interface Config {
   readonly corsOrigins: readonly string[];
   /** Connections in the postgres.js pool. @default 10 */
   readonly poolSize: number;
+  /** Named prepared statements; false behind PgBouncer in transaction mode. @default true */
+  readonly databasePrepare: boolean;
   /** How long a database statement or connection attempt may take before the request fails (503). @default 5000 */
   readonly databaseTimeoutMs: number;
   /** Largest request body; larger ones get 413. @default 262144 */
@@ -81,6 +89,14 @@ const int = (min: number, max: number) =>
         .max(max, { message: `must be at most ${max}` }),
     );
 
+/** A comma-separated list, trimmed, empty items dropped. */
+const commaList = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: int(0, 65535).default(4000),
@@ -90,6 +106,18 @@ const schema = z.object({
     .regex(/^postgres(ql)?:\/\//, { message: 'must be a postgres:// or postgresql:// URL' })
     .optional(),
   SESSIONQL_DATA_DIR: z.string().min(1).default('./.data'),
+  SESSION_ENGINE: z.enum(['db', 'cache', 'cached_db'], { message: 'must be db or cache' }).default('db'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/[^\s]+$/, { message: 'must be a redis:// or rediss:// URL' })
+    .optional(),
+  REDIS_CLUSTER_NODES: commaList
+    .pipe(
+      z
+        .array(z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, { message: 'each node must be host:port' }))
+        .min(1, { message: 'must list at least one host:port' }),
+    )
+    .optional(),
   SESSION_SECRET: z
     .string()
     .transform((v) => v.split(',').map((s) => s.trim()))
@@ -118,14 +146,7 @@ const schema = z.object({
   SESSION_EXPIRE_AT_BROWSER_CLOSE: bool.default(false),
   SESSION_SAVE_EVERY_REQUEST: bool.default(false),
   SESSION_MAX_BYTES: int(256, 16 * 1024 * 1024).default(65536),
-  CORS_ORIGINS: z
-    .string()
-    .transform((v) =>
-      v
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    )
+  CORS_ORIGINS: commaList
     .pipe(
       z.array(
         z.string().refine((o) => o !== '*' && /^https?:\/\/[^/\s]+$/.test(o), {
@@ -135,6 +156,7 @@ const schema = z.object({
     )
     .default([]),
   DATABASE_POOL_SIZE: int(1, 1000).default(10),
+  DATABASE_PREPARE: bool.default(true),
   DATABASE_TIMEOUT_MS: int(100, 600_000).default(5000),
   REQUEST_MAX_BYTES: int(1024, 64 * 1024 * 1024).default(262144),
   GRAPHQL_MAX_DEPTH: int(2, 100).default(10),
@@ -163,6 +185,18 @@ function cookiePrefixProblem(name: string, secure: boolean, path: string, domain
     }
   } else if (lower.startsWith('__secure-') && !secure) {
     return `${name} (a __Secure- cookie) requires SESSION_COOKIE_SECURE=true (browsers drop it otherwise)`;
+  }
+  return null;
+}
+
+/** SESSION_ENGINE against REDIS_URL / REDIS_CLUSTER_NODES: the problem, or null. */
+function redisProblem(engine: string, url: string | undefined, nodes: readonly string[] | undefined): string | null {
+  if (engine === 'cached_db') return 'SESSION_ENGINE: cached_db is not available yet; use db or cache';
+  if (engine === 'cache') {
+    if (url && nodes)
+      return 'REDIS_URL and REDIS_CLUSTER_NODES: give one, not both (REDIS_URL for one server, REDIS_CLUSTER_NODES for a cluster)';
+    if (!url && !nodes)
+      return 'SESSION_ENGINE: cache requires REDIS_URL (redis://host:port) or REDIS_CLUSTER_NODES (host:port,host:port,…)';
   }
   return null;
 }
@@ -199,6 +233,8 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
   }
   const prefixed = cookiePrefixProblem(e.SESSION_COOKIE_NAME, e.SESSION_COOKIE_SECURE, e.SESSION_COOKIE_PATH, e.SESSION_COOKIE_DOMAIN);
   if (prefixed) throw new ConfigError(`invalid configuration:\n  SESSION_COOKIE_NAME: ${prefixed}`);
+  const engineProblem = redisProblem(e.SESSION_ENGINE, e.REDIS_URL, e.REDIS_CLUSTER_NODES);
+  if (engineProblem) throw new ConfigError(`invalid configuration:\n  ${engineProblem}`);
   let secrets = e.SESSION_SECRET;
   let secretGenerated = false;
   if (!secrets && !needsSecret) secrets = [];
@@ -217,6 +253,9 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
     host: e.HOST ?? (e.NODE_ENV === 'development' ? '127.0.0.1' : '0.0.0.0'),
     databaseUrl: e.DATABASE_URL,
     dataDir: e.SESSIONQL_DATA_DIR,
+    engine: e.SESSION_ENGINE === 'cache' ? 'cache' : 'db',
+    redisUrl: e.REDIS_URL,
+    redisClusterNodes: e.REDIS_CLUSTER_NODES ? Object.freeze(e.REDIS_CLUSTER_NODES) : undefined,
     secrets: Object.freeze(secrets),
     secretGenerated,
     cookie: Object.freeze({
@@ -233,6 +272,7 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
     maxBytes: e.SESSION_MAX_BYTES,
     corsOrigins: Object.freeze(e.CORS_ORIGINS),
     poolSize: e.DATABASE_POOL_SIZE,
+    databasePrepare: e.DATABASE_PREPARE,
     databaseTimeoutMs: e.DATABASE_TIMEOUT_MS,
     requestMaxBytes: e.REQUEST_MAX_BYTES,
     limits: Object.freeze({

@@ -3,12 +3,13 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { systemClock } from '../core/clock.js';
-import { openDatabase } from '../engines/postgres/client.js';
+import { type Database, openDatabase } from '../engines/postgres/client.js';
 import { FolderLocked } from '../engines/postgres/folder-lock.js';
 import { migrate } from '../engines/postgres/migrate.js';
 import { postgresQueuePatched } from '../engines/postgres/postgres-queue.js';
 import { createPruneControl, pruneSocketPath } from '../engines/postgres/prune-control.js';
 import { createPruner } from '../engines/postgres/pruner.js';
+import { openRedisEngine, type RedisEngine } from '../engines/redis/engine.js';
 import { createApp } from './app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
@@ -46,10 +47,12 @@ async function main(): Promise<void> {
       `SESSION_SECRET is not set: using a generated one kept in ${path.join(config.dataDir, 'session-secret')} (set SESSION_SECRET in production)`,
     );
   }
+  if (config.engine === 'cache') return serveOn(config, log, await openCacheEngine(config), null);
   const database = await openDatabase({
     url: config.databaseUrl,
     pgliteDir: path.join(config.dataDir, 'pglite'),
     poolSize: config.poolSize,
+    prepare: config.databasePrepare,
   });
   if (database.engine === 'postgres' && !postgresQueuePatched()) {
     log.warn(
@@ -57,19 +60,56 @@ async function main(): Promise<void> {
     );
   }
   await migrate(database);
-  const app = createApp({ config, database, logger: log });
-  const pruner = createPruner({
-    store: app.store,
-    database,
-    clock: systemClock,
-    intervalSeconds: config.pruneIntervalSeconds,
-    logger: app.logger,
-    events: app.metrics.events,
-  });
-  pruner.start();
+  return serveOn(config, log, null, database);
+}
+
+/** SESSION_ENGINE=cache: connects to Redis (a cluster: cluster_state:ok) within DATABASE_TIMEOUT_MS, else exits 1 naming it. */
+async function openCacheEngine(config: Config): Promise<RedisEngine> {
+  try {
+    return await openRedisEngine({
+      url: config.redisUrl,
+      clusterNodes: config.redisClusterNodes,
+      ageSeconds: config.cookie.ageSeconds,
+      maxBytes: config.maxBytes,
+      timeoutMs: config.databaseTimeoutMs,
+    });
+  } catch (error) {
+    const where = config.redisUrl
+      ? `REDIS_URL=${redactedUrl(config.redisUrl)}`
+      : `REDIS_CLUSTER_NODES=${config.redisClusterNodes?.join(',')}`;
+    console.error(`sessionql: SESSION_ENGINE=cache: cannot use Redis (${where}): ${(error as Error).message}`);
+    process.exit(1);
+  }
+}
+
+function redactedUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
+async function serveOn(config: Config, log: ReturnType<typeof createLogger>, engine: RedisEngine | null, database: Database | null) {
+  const app = engine ? createApp({ config, engine, logger: log }) : createApp({ config, database: database!, logger: log });
+  // Pruning is the `db` engine's: Redis expires keys by their TTLs.
+  const pruner =
+    database && app.dbStore
+      ? createPruner({
+          store: app.dbStore,
+          database,
+          clock: systemClock,
+          intervalSeconds: config.pruneIntervalSeconds,
+          logger: app.logger,
+          events: app.metrics.events,
+        })
+      : null;
+  pruner?.start();
   // On PGlite, `npm run sessions:clear` prunes through this process (only one may open the folder).
   const control =
-    database.engine === 'pglite'
+    database?.engine === 'pglite'
       ? createPruneControl({
           socketPath: pruneSocketPath(config.dataDir),
           prune: async (batch) => {
@@ -92,8 +132,12 @@ async function main(): Promise<void> {
     return app.handle(req, res);
   });
   server.listen(config.port, config.host, () => {
-    const engine = database.engine === 'pglite' ? `PGlite in ${path.join(config.dataDir, 'pglite')}` : 'PostgreSQL';
-    log.info(`sessionql on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}/graphql (${engine})`);
+    const store = engine
+      ? `Redis ${config.redisUrl ? redactedUrl(config.redisUrl) : `Cluster ${config.redisClusterNodes?.join(',')}`}`
+      : database?.engine === 'pglite'
+        ? `PGlite in ${path.join(config.dataDir, 'pglite')}`
+        : 'PostgreSQL';
+    log.info(`sessionql on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}/graphql (${store})`);
   });
 
   /**
@@ -107,7 +151,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info(`${signal}: draining connections (at most ${config.shutdownTimeoutSeconds} s)`);
-    const stopped = Promise.all([pruner.stop(), control?.close()]);
+    const stopped = Promise.all([pruner?.stop(), control?.close()]);
     // Closing the listening socket resets every connection the kernel has
     // completed but Node has not accepted yet: its request fails with
     // ECONNRESET. A busy event loop (PGlite runs queries on it) leaves some
@@ -122,7 +166,7 @@ async function main(): Promise<void> {
         // closing of idle keep-alive sockets (a request in flight towards one would be reset).
         net.Server.prototype.close.call(server, async () => {
           await stopped;
-          await database.close().catch((error) => log.error(error));
+          await (database ?? app.store).close().catch((error) => log.error(error));
           log.info('closed');
           process.exit(0);
         });

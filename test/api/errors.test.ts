@@ -16,15 +16,16 @@ async function brokenDatabase(): Promise<Database> {
   }
   const client = new PGlite();
   const db = drizzlePglite(client) as unknown as Db;
+  const query = async (text: string, params: unknown[]) => {
+    const result = await client.query<Record<string, unknown>>(text, params);
+    return { rows: result.rows, count: result.affectedRows ?? 0 };
+  };
   return {
     db,
     engine: 'pglite',
-    query: async (text, params) => {
-      const result = await client.query<Record<string, unknown>>(text, params);
-      return { rows: result.rows, count: result.affectedRows ?? 0 };
-    },
+    query,
     rows: async () => [],
-    withLock: (_key, fn) => fn(),
+    withLock: (_key, fn) => fn(query),
     close: () => client.close(),
   };
 }

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
+import { openRedisEngine, type RedisEngine } from '../../src/engines/redis/engine.js';
 import { type App, type AppOptions, createApp } from '../../src/server/app.js';
-import { loadConfig } from '../../src/server/config.js';
+import { type Config, loadConfig } from '../../src/server/config.js';
 import { CookieClient } from './client.js';
 import { TestClock } from './clock.js';
 import { testDatabase } from './database.js';
@@ -25,10 +26,35 @@ export async function setup(env: Record<string, string> = {}, options: Pick<AppO
   const config = loadConfig({ NODE_ENV: 'test', SESSION_SECRET: TEST_SECRET, ...env });
   const clock = new TestClock();
   const fastPath = options.fastPath ?? testFastPath();
-  const built = createApp({ config, database, clock, ...options, fastPath });
+  const engine = testEngine === 'db' ? undefined : await testRedisEngine(config);
+  const built = createApp({ config, database, engine, clock, ...options, fastPath });
   const app = await serve(built);
   /** `statements`: the SQL the app ran, for tests of what hits the database. */
   return { app, built, config, clock, database, statements, client: (origin?: string) => new CookieClient(app, origin) };
+}
+
+/**
+ * SESSIONQL_TEST_ENGINE: the engine the API suite runs on, as drivers: `db`
+ * (PostgreSQL with DATABASE_URL, else PGlite; the default), `redis`
+ * (REDIS_URL) or `redis-cluster` (REDIS_CLUSTER_NODES).
+ */
+export const testEngine = (process.env.SESSIONQL_TEST_ENGINE || 'db') as 'db' | 'redis' | 'redis-cluster';
+if (!['db', 'redis', 'redis-cluster'].includes(testEngine))
+  throw new Error(`SESSIONQL_TEST_ENGINE=${testEngine}: db, redis or redis-cluster`);
+/** True on the Redis engines: for tests about the PostgreSQL table or PGlite themselves. */
+export const onRedis = testEngine !== 'db';
+
+/** A Redis engine with `config`'s settings on REDIS_URL or REDIS_CLUSTER_NODES (closed when the worker ends). */
+export async function testRedisEngine(config: Pick<Config, 'cookie' | 'maxBytes' | 'databaseTimeoutMs'>): Promise<RedisEngine> {
+  const settings = { ageSeconds: config.cookie.ageSeconds, maxBytes: config.maxBytes, timeoutMs: config.databaseTimeoutMs };
+  if (testEngine === 'redis') {
+    const url = process.env.REDIS_URL;
+    if (!url) throw new Error('SESSIONQL_TEST_ENGINE=redis needs REDIS_URL (scripts/redis.sh start)');
+    return openRedisEngine({ url, ...settings });
+  }
+  const nodes = process.env.REDIS_CLUSTER_NODES;
+  if (!nodes) throw new Error('SESSIONQL_TEST_ENGINE=redis-cluster needs REDIS_CLUSTER_NODES (scripts/redis.sh cluster-start)');
+  return openRedisEngine({ clusterNodes: nodes.split(','), ...settings });
 }
 
 /** SESSIONQL_TEST_ENTRY=yoga (vitest.config.ts): the whole API suite through Yoga's own handler. */

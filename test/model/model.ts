@@ -102,6 +102,13 @@ export function jsonbText(value: Json): string {
 /** The size the server limits: octet_length(data::text). */
 export const jsonbSize = (value: Json): number => utf8Length(jsonbText(value));
 
+/**
+ * The size the engine under test limits: jsonb's text on `db`, the
+ * JSON.stringify text the Redis engines store (SESSIONQL_TEST_ENGINE).
+ */
+export const storedSize = (value: Json): number =>
+  (process.env.SESSIONQL_TEST_ENGINE || 'db') === 'db' ? jsonbSize(value) : utf8Length(JSON.stringify(value));
+
 /** Text PostgreSQL can store as given: no U+0000, no lone UTF-16 surrogate. */
 export function storableText(s: string): boolean {
   return !s.includes('\u0000') && !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
@@ -487,7 +494,7 @@ export class SessionModel {
       return { ok: true, view: this.view(null, now) };
     }
     const result = next(new Map(stored?.data ?? []));
-    const tooLarge = jsonbSize(SessionModel.object(result.data)) > this.config.maxBytes;
+    const tooLarge = storedSize(SessionModel.object(result.data)) > this.config.maxBytes;
     if (result.rules.length || tooLarge) return { ok: false, errors: [...result.rules, ...(tooLarge ? [TOO_LARGE] : [])] };
     if (stored) {
       stored.data = result.data;

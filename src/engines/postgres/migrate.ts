@@ -2,10 +2,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
+import { readMigrationFiles } from 'drizzle-orm/migrator';
 import type { PgliteDatabase } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
-import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
-import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import type { Database } from './client.js';
 import { withTimeout } from './unavailable.js';
@@ -23,14 +22,20 @@ function findMigrationsFolder(): string {
 }
 const migrationsFolder = findMigrationsFolder();
 
-/** An arbitrary 64-bit key for pg_advisory_lock, shared by every instance. */
+/** An arbitrary 64-bit key for pg_advisory_xact_lock, shared by every instance. */
 const MIGRATION_LOCK = 7_312_694_025_118_440_001n;
 
 /**
  * Applies the committed migrations under `drizzle/`. Drizzle's migrator takes
  * no lock, so instances starting together would race to create the same
- * table: a session-level advisory lock makes them take turns, and the ones
- * that come second find nothing left to do.
+ * table. Here the whole run is one transaction that first takes a
+ * transaction-level advisory lock (pg_advisory_xact_lock): instances take
+ * turns, the ones that come second find nothing left to do, and nothing
+ * outlives the transaction, so it holds through PgBouncer in transaction mode
+ * (a session-level lock would stay on whichever server connection PgBouncer
+ * ran it on: docs/decisions/0014). The bookkeeping is Drizzle's own
+ * (`drizzle.__drizzle_migrations`, as its migrator keeps it), so databases
+ * migrated by either stay interchangeable.
  */
 export async function migrate(database: Database): Promise<void> {
   if (database.engine === 'pglite') {
@@ -38,14 +43,33 @@ export async function migrate(database: Database): Promise<void> {
     await migratePglite(database.db as unknown as PgliteDatabase, { migrationsFolder });
     return;
   }
-  // The lock lives on a connection of its own, outside the pool: a pool of
-  // one would otherwise be held by the lock while the migrator waits for it.
-  const lock = postgres(database.url!, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+  const migrations = readMigrationFiles({ migrationsFolder });
+  // A connection of its own, outside the pool: a pool of one would otherwise
+  // be held by the waiting transaction. Unnamed statements: nothing is
+  // prepared (PgBouncer), and each of these runs once.
+  const sql = postgres(database.url!, {
+    max: 1,
+    onnotice: () => {},
+    connect_timeout: 10,
+    prepare: false,
+    connection: { application_name: 'sessionql migrate' },
+  });
   try {
-    await lock`SELECT pg_advisory_lock(${MIGRATION_LOCK.toString()}::bigint)`;
-    await migratePostgres(database.db as unknown as PostgresJsDatabase, { migrationsFolder });
+    await sql.begin(async (tx) => {
+      await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK.toString()}::bigint)`;
+      await tx`CREATE SCHEMA IF NOT EXISTS drizzle`;
+      await tx`CREATE TABLE IF NOT EXISTS drizzle.__drizzle_migrations (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint)`;
+      const [last] = await tx<
+        { created_at: string }[]
+      >`SELECT created_at FROM drizzle.__drizzle_migrations ORDER BY created_at DESC LIMIT 1`;
+      for (const migration of migrations) {
+        if (last && Number(last.created_at) >= migration.folderMillis) continue;
+        for (const statement of migration.sql) await tx.unsafe(statement);
+        await tx`INSERT INTO drizzle.__drizzle_migrations (hash, created_at) VALUES (${migration.hash}, ${migration.folderMillis})`;
+      }
+    });
   } finally {
-    await lock.end({ timeout: 5 });
+    await sql.end({ timeout: 5 });
   }
 }
 

@@ -1,9 +1,10 @@
 import { and, eq, fillPlaceholders, gt, lte, type SQL, sql } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import type { Applied, ExpiryColumns, SessionChange, SessionData, SessionEngine, StoredSession } from '../../core/engine.js';
-import { TOO_LARGE, tooLarge, WriteRefused } from '../../core/errors.js';
+import { TOO_LARGE, tooLarge } from '../../core/errors.js';
 import { renewedExpiry } from '../../core/expiry.js';
-import type { Database, StatementResult } from './client.js';
+import { CompareAndSet } from '../compare-and-set.js';
+import type { Database, Query, StatementResult } from './client.js';
 import { isReady } from './migrate.js';
 import { sessions } from './schema.js';
 import { DatabaseUnavailable } from './unavailable.js';
@@ -65,7 +66,8 @@ export interface StoreSettings {
 
 /** A statement built with Drizzle once, run many times with named values. */
 interface Statement {
-  run(values: Record<string, unknown>, timeoutMs?: number): Promise<StatementResult>;
+  /** `query`: another connection's (a transaction's, see Database.withLock); the pool's by default. */
+  run(values: Record<string, unknown>, timeoutMs?: number, query?: Query): Promise<StatementResult>;
 }
 
 /**
@@ -83,13 +85,14 @@ export class SessionStore implements SessionEngine {
   private readonly statements;
   private readonly timeoutMs: number;
   /** Compare-and-set writes in flight per session: they take turns within this process. */
-  private readonly turns = new Map<string, { tail: Promise<void>; row: StoredSession | null; waiting: number }>();
+  private readonly cas: CompareAndSet;
 
   constructor(
     private readonly database: Database,
     private readonly settings: StoreSettings,
   ) {
     this.timeoutMs = settings.timeoutMs ?? 5000;
+    this.cas = new CompareAndSet(this.timeoutMs);
     const db = database.db;
     const expiryColumns = {
       expiresAt: sql`to_timestamp(${sql.placeholder('expiresAt')}::float8)`,
@@ -153,7 +156,7 @@ export class SessionStore implements SessionEngine {
   private compile(query: { toSQL(): { sql: string; params: unknown[] } }): Statement {
     const { sql: text, params } = query.toSQL();
     return {
-      run: (values, timeoutMs = this.timeoutMs) => this.database.query(text, fillPlaceholders(params, values), timeoutMs),
+      run: (values, timeoutMs = this.timeoutMs, query) => (query ?? this.database.query)(text, fillPlaceholders(params, values), timeoutMs),
     };
   }
 
@@ -180,52 +183,20 @@ export class SessionStore implements SessionEngine {
 
   /**
    * The pure function applied to the data read, written if the version is
-   * unchanged. Writes to one session from this process take turns (each
-   * starts from the row the previous one wrote, so it succeeds at once); a
-   * conflict with another process reads again and retries, after a short
-   * random pause, until DATABASE_TIMEOUT_MS.
+   * unchanged (src/engines/compare-and-set.ts: turns within this process,
+   * retries on conflicts with others until DATABASE_TIMEOUT_MS).
    */
   private compareAndSet(hash: string, change: SessionChange, nowMs: number, known: StoredSession | null): Promise<Applied | null> {
-    let turn = this.turns.get(hash);
-    if (!turn) {
-      turn = { tail: Promise.resolve(), row: null, waiting: 0 };
-      this.turns.set(hash, turn);
-    }
-    const mine = turn;
-    mine.waiting++;
-    const result = mine.tail.then(() => this.swapLoop(hash, change, nowMs, mine.row ?? known));
-    mine.tail = result
-      .then(
-        (applied) => {
-          mine.row = applied?.row ?? null;
-        },
-        () => {
-          mine.row = null;
-        },
-      )
-      .finally(() => {
-        if (--mine.waiting === 0) this.turns.delete(hash);
-      });
-    return result;
-  }
-
-  private async swapLoop(hash: string, change: SessionChange, nowMs: number, known: StoredSession | null): Promise<Applied | null> {
-    const deadline = Date.now() + this.timeoutMs;
-    let current = known ?? (await this.load(hash, nowMs));
-    for (let attempt = 1; current; attempt++) {
-      const next = change.next(current.data);
-      if (next instanceof WriteRefused) throw next;
-      const values = { hash, version: current.version, data: JSON.stringify(next), ...this.base(nowMs) };
-      const row = (await this.statements.swap.run(values)).rows[0];
-      if (row?.violation) throw tooLarge();
-      const stored = toStored(row);
-      if (stored) return { row: stored, previous: current.data };
-      if (Date.now() > deadline) throw new DatabaseUnavailable(`no write of session data after ${attempt} conflicting attempts`);
-      // Another process wrote meanwhile: a random pause spreads the retries of several.
-      if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** attempt, 50)));
-      current = await this.load(hash, nowMs);
-    }
-    return null;
+    return this.cas.apply(hash, change, known, {
+      load: () => this.load(hash, nowMs),
+      swap: async (current, next) => {
+        const values = { hash, version: current.version, data: JSON.stringify(next), ...this.base(nowMs) };
+        const row = (await this.statements.swap.run(values)).rows[0];
+        if (row?.violation) throw tooLarge();
+        return toStored(row);
+      },
+      unavailable: (message) => new DatabaseUnavailable(message),
+    });
   }
 
   async create(hash: string, data: SessionData, expiry: ExpiryColumns | null, nowMs: number): Promise<StoredSession> {
@@ -261,10 +232,15 @@ export class SessionStore implements SessionEngine {
   async prune(nowMs: number, batchSize = 10_000): Promise<number> {
     let total = 0;
     for (;;) {
-      const { count } = await this.statements.pruneBatch.run({ now: nowMs, limit: batchSize }, Math.max(this.timeoutMs, 60_000));
+      const count = await this.pruneBatch(nowMs, batchSize);
       total += count;
       if (count < batchSize) return total;
     }
+  }
+
+  /** One batch of {@link prune}: how many rows it deleted. `query`: a transaction's (the pruner's lock). */
+  async pruneBatch(nowMs: number, batchSize: number, query?: Query): Promise<number> {
+    return (await this.statements.pruneBatch.run({ now: nowMs, limit: batchSize }, Math.max(this.timeoutMs, 60_000), query)).count;
   }
 
   ready(): Promise<boolean> {

@@ -32,7 +32,12 @@ const report = (deleted: number, started: number, how = '') =>
 let database: Database;
 try {
   // On PGlite this takes the folder's lock (src/engines/postgres/folder-lock.ts) and keeps it until close.
-  database = await openDatabase({ url: config.databaseUrl, pgliteDir: path.join(config.dataDir, 'pglite'), poolSize: 1 });
+  database = await openDatabase({
+    url: config.databaseUrl,
+    pgliteDir: path.join(config.dataDir, 'pglite'),
+    poolSize: 1,
+    prepare: config.databasePrepare,
+  });
 } catch (error) {
   if (!(error instanceof FolderLocked)) throw error;
   // A running server has the folder open: a second opener would diverge from it, so ask the server.
