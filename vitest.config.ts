@@ -31,7 +31,7 @@ export default defineConfig({
           env: { SESSIONQL_TEST_ENTRY: 'yoga' },
           include: ['test/api/**/*.test.ts', 'test/model/**/*.test.ts'],
           exclude: [
-            'test/api/{startup,shutdown,embedded-lock,sessions-clear-command,clear-sessions}.test.ts',
+            'test/api/{startup,shutdown,embedded-lock,sessions-clear-command,clear-sessions,instances}.test.ts',
             'test/api/{entry-points,graphql-http}.test.ts',
           ],
         },
