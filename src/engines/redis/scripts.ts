@@ -4,9 +4,10 @@
  *   d  data (JSON text)         v  version (writes count)
  *   e  expiresAt (seconds)      b  browserClose (1/0)
  *   m  maxAge (seconds, or '')  f  fixedExpiry (1/0)
- * The key's TTL follows `e`, relative to the caller's clock (`now`, ms), so an
- * injected clock never deletes a key early; every script also compares `e`
- * with `now` itself (an expired session is never read nor written).
+ * The key's TTL follows `e`, relative to the caller's clock (`now`, ms), plus a
+ * minute, so an injected clock never sees a key vanish early; every script and
+ * every read compares `e` with `now` itself (an expired session is never read
+ * nor written).
  * Replies: the stored fields {d, v, e, b, m, f}, or nil (gone, expired,
  * version conflict), 'big' (size limit, nothing written), or 'late' (past the
  * caller's real-time deadline by the server's clock, nothing written).
@@ -31,9 +32,10 @@ local function renewed(h, now, age)
   return string.format('%d', math.ceil(now / 1000) + a)
 end
 local function expire(e, now)
-  local ttl = math.floor(tonumber(e) * 1000 - now)
-  if ttl < 1 then ttl = 1 end
-  redis.call('PEXPIRE', KEYS[1], ttl)
+  -- The deadline itself is enforced by alive() and by every read, against the
+  -- caller's clock; the TTL only frees the memory, a minute later, so a key
+  -- is never gone while that clock (an injected one, say) still calls it live.
+  redis.call('PEXPIRE', KEYS[1], math.max(1, math.floor(tonumber(e) * 1000 - now)) + 60000)
 end
 `;
 
