@@ -14,7 +14,7 @@ import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { type Plugin, type YogaServerInstance, maskError as yogaMaskError } from 'graphql-yoga';
 import type { Area } from './core/area.js';
 import { type Clock, systemClock } from './core/clock.js';
-import type { CookieSettings } from './core/cookie.js';
+import { brokenCookiePrefix, type CookieSettings } from './core/cookie.js';
 import type { SessionEngine } from './core/engine.js';
 import { noSessionEvents, Session, type SessionEvents, type SessionSettings } from './core/session.js';
 import { openDbEngine } from './engines/index.js';
@@ -88,10 +88,9 @@ function settingsOf(options: SessionsOptions): SessionSettings {
   }
   const cookie = { ...DEFAULT_COOKIE, ...options.cookie };
   if (cookie.sameSite === 'None' && !cookie.secure) throw new Error('useSessions: cookie.sameSite "None" needs cookie.secure');
-  if (cookie.name.startsWith('__Host-') && (!cookie.secure || cookie.domain || cookie.path !== '/')) {
-    throw new Error('useSessions: a "__Host-" cookie needs secure, no domain and path "/"');
-  }
-  if (cookie.name.startsWith('__Secure-') && !cookie.secure) throw new Error('useSessions: a "__Secure-" cookie needs secure');
+  const broken = brokenCookiePrefix(cookie);
+  if (broken === '__Host-') throw new Error('useSessions: a "__Host-" cookie needs secure, no domain and path "/"');
+  if (broken === '__Secure-') throw new Error('useSessions: a "__Secure-" cookie needs secure');
   return {
     secrets,
     cookie,

@@ -16,6 +16,18 @@ export interface CookieSettings {
 }
 
 /**
+ * The cookie name prefix whose rule `settings` break, or null: browsers drop a
+ * `__Host-` cookie that is not Secure, has a Domain or a Path other than `/`,
+ * and a `__Secure-` cookie that is not Secure (the prefixes match in any case).
+ */
+export function brokenCookiePrefix(settings: Pick<CookieSettings, 'name' | 'secure' | 'path' | 'domain'>): '__Host-' | '__Secure-' | null {
+  const lower = settings.name.toLowerCase();
+  if (lower.startsWith('__host-') && (!settings.secure || settings.path !== '/' || settings.domain)) return '__Host-';
+  if (lower.startsWith('__secure-') && !settings.secure) return '__Secure-';
+  return null;
+}
+
+/**
  * The value of the named cookie in a Cookie header (RFC 6265 §5.4), or null.
  * With several cookies of that name (a parent domain's and ours) the first
  * wins, as browsers send the most specific path first.

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { brokenCookiePrefix, type CookieSettings } from '../core/cookie.js';
 import type { QueryLimits } from '../graphql/limits.js';
 
 /**
@@ -25,21 +26,7 @@ export interface Config {
   /** The first signs cookies, all verify (rotation). */
   readonly secrets: readonly string[];
   readonly secretGenerated: boolean;
-  readonly cookie: {
-    /** @default 'sessionid' */
-    readonly name: string;
-    /** @default 1209600 (two weeks, Django's) */
-    readonly ageSeconds: number;
-    readonly domain: string | undefined;
-    /** @default '/' */
-    readonly path: string;
-    /** @default false */
-    readonly secure: boolean;
-    /** @default true */
-    readonly httpOnly: boolean;
-    /** @default 'Lax' */
-    readonly sameSite: 'Strict' | 'Lax' | 'None';
-  };
+  readonly cookie: CookieSettings;
   /** @default false */
   readonly expireAtBrowserClose: boolean;
   /** @default false */
@@ -178,14 +165,11 @@ const schema = z.object({
  * sibling subdomain (cookie tossing). The problem, or null.
  */
 function cookiePrefixProblem(name: string, secure: boolean, path: string, domain: string | undefined): string | null {
-  const lower = name.toLowerCase();
-  if (lower.startsWith('__host-')) {
-    if (!secure || path !== '/' || domain) {
-      return `${name} (a __Host- cookie) requires SESSION_COOKIE_SECURE=true, SESSION_COOKIE_PATH=/ and no SESSION_COOKIE_DOMAIN (browsers drop it otherwise)`;
-    }
-  } else if (lower.startsWith('__secure-') && !secure) {
-    return `${name} (a __Secure- cookie) requires SESSION_COOKIE_SECURE=true (browsers drop it otherwise)`;
+  const broken = brokenCookiePrefix({ name, secure, path, domain });
+  if (broken === '__Host-') {
+    return `${name} (a __Host- cookie) requires SESSION_COOKIE_SECURE=true, SESSION_COOKIE_PATH=/ and no SESSION_COOKIE_DOMAIN (browsers drop it otherwise)`;
   }
+  if (broken === '__Secure-') return `${name} (a __Secure- cookie) requires SESSION_COOKIE_SECURE=true (browsers drop it otherwise)`;
   return null;
 }
 

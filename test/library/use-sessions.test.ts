@@ -267,3 +267,15 @@ describe.each(['createServer(yoga)', 'createFastHandler'] as const)('useSessions
     expect(JSON.stringify(r.body)).not.toContain('postgres://');
   });
 });
+
+describe('useSessions refuses settings browsers would drop, before opening anything', () => {
+  it.each([
+    [{ secret: 'short' }, /secret/],
+    [{ secret: SECRET, cookie: { name: '__Host-sid' } }, /__Host-/],
+    [{ secret: SECRET, cookie: { name: '__host-sid', secure: true, path: '/app' } }, /__Host-/],
+    [{ secret: SECRET, cookie: { name: '__Secure-sid' } }, /__Secure-/],
+    [{ secret: SECRET, cookie: { sameSite: 'None' as const } }, /sameSite/],
+  ])('%o', (options, message) => {
+    expect(() => useSessions(options)).toThrow(message);
+  });
+});
