@@ -261,6 +261,34 @@ describe.each(['createServer(yoga)', 'createFastHandler'] as const)('useSessions
     expect((await c.data('{ keys }')).keys).toEqual(['a']);
   });
 
+  it('a GET query as Apollo (useGETForQueries) and urql (preferGetMethod) send it reads the session', async () => {
+    const c = client();
+    await c.data('mutation { set(key: "lang", value: "fr") }');
+    for (const accept of [
+      'application/graphql-response+json,application/json;q=0.9',
+      'application/graphql-response+json, application/graphql+json, application/json, text/event-stream, multipart/mixed',
+    ]) {
+      const query = encodeURIComponent('query Lang { get(key: "lang") }');
+      const r = await c.fetch(`/graphql?query=${query}&operationName=Lang`, { headers: { accept } });
+      expect(r.status).toBe(200);
+      expect(await r.json()).toEqual({ data: { get: 'fr' } });
+      expect(r.headers.get('vary')).toMatch(/Cookie/);
+    }
+  });
+
+  it('a cross-site form post to /graphql/ (the trailing-slash spelling) is refused too, and nothing is written', async () => {
+    const c = client();
+    await c.data('mutation { set(key: "a", value: 1) }');
+    const r = await c.fetch('/graphql/', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://evil.example' },
+      body: `query=${encodeURIComponent('mutation { clear }')}`,
+    });
+    expect(r.status).toBeGreaterThanOrEqual(400);
+    expect(r.status).toBeLessThan(500);
+    expect((await c.data('{ keys }')).keys).toEqual(['a']);
+  });
+
   it('an unexpected failure is masked for the client', async () => {
     const r = await client().gql('{ boom }');
     expect(r.body.errors?.[0]?.message).toBe('Unexpected error.');
