@@ -10,8 +10,18 @@ export { type Preferences, type PreferencesInput, preferences, THEMES, type Them
 export { Area, type AreaDefinition, defineArea, type Operation, type RefusalText, zodInput } from './core/area.js';
 export { type Clock, systemClock } from './core/clock.js';
 export type { CookieSettings } from './core/cookie.js';
-export type { Applied, ExpiryColumns, SessionChange, SessionData, SessionEngine, StoredSession } from './core/engine.js';
-export { InputError, StoreUnavailable, WriteRefused } from './core/errors.js';
+export type {
+  Applied,
+  ExpiryColumns,
+  NoticeListener,
+  SessionChange,
+  SessionData,
+  SessionEngine,
+  SessionFeed,
+  SessionNotice,
+  StoredSession,
+} from './core/engine.js';
+export { InputError, StoreUnavailable, SubscriptionLimit, WriteRefused } from './core/errors.js';
 export type { ExpiryPolicy } from './core/expiry.js';
 export {
   type Expiry,
@@ -22,8 +32,10 @@ export {
   type SessionEvents,
   type SessionSettings,
   type SessionSnapshot,
+  type SessionWatching,
 } from './core/session.js';
 export { validateKey } from './core/values.js';
+export { WatchCounter, type WatchLimits } from './core/watch.js';
 export {
   type DbEngineOptions,
   openDbEngine,

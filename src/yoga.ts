@@ -17,6 +17,7 @@ import { type Clock, systemClock } from './core/clock.js';
 import { brokenCookiePrefix, type CookieSettings } from './core/cookie.js';
 import type { SessionEngine } from './core/engine.js';
 import { noSessionEvents, Session, type SessionEvents, type SessionSettings } from './core/session.js';
+import { WatchCounter, type WatchLimits } from './core/watch.js';
 import { openDbEngine } from './engines/index.js';
 import { mapDomainError } from './graphql/errors.js';
 import { createFastPath } from './http/fast-path.js';
@@ -53,6 +54,8 @@ export interface SessionsOptions {
   areas?: readonly AnyArea[];
   /** A statement that takes longer fails with SERVICE_UNAVAILABLE. @default 5000 */
   timeoutMs?: number;
+  /** Live sessionChanged subscriptions: per session (on this instance) 16, per instance 10,000 by default. */
+  subscriptions?: WatchLimits;
   /** For tests: the time. @default the system clock */
   clock?: Clock;
   events?: SessionEvents;
@@ -67,7 +70,11 @@ export type SessionsPlugin = Plugin<{ session: Session }> & {
   readonly allowedOrigins: ReadonlySet<string>;
   readonly requestMaxBytes: number;
   readonly maxBytes: number;
-  /** Closes the engine it opened (also on `yoga.dispose()`); an engine passed in is left to its owner. */
+  /** Live sessionChanged subscriptions on this instance. */
+  readonly subscriptions: { readonly size: number };
+  /** Ends every sessionChanged stream cleanly (`complete`), as at shutdown; later subscriptions end at once. */
+  endSubscriptions(): void;
+  /** Ends the streams and closes the engine it opened (also on `yoga.dispose()`); an engine passed in is left to its owner. */
   close(): Promise<void>;
 };
 
@@ -128,14 +135,18 @@ export function useSessions(options: SessionsOptions): SessionsPlugin {
   // Opened at once (errors surface at start-up), awaited by the first request.
   engine.catch(() => {});
   const sessions = new WeakMap<Request, Session>();
+  const shutdown = new AbortController();
+  const watching = { counter: new WatchCounter(options.subscriptions), shutdown: shutdown.signal };
+  const endSubscriptions = () => shutdown.abort();
   let closed: Promise<void> | undefined;
   // Once, however often it is called (yoga.dispose() and sessions.close() may both run).
   const close = () => {
+    endSubscriptions();
     closed ??= ownEngine ? engine.then((e) => e.close()) : Promise.resolve();
     return closed;
   };
   const sessionFor = (cookieHeader: string | null, open: SessionEngine) =>
-    new Session(open, settings, clock, cookieHeader, events, areaKeys);
+    new Session(open, settings, clock, cookieHeader, events, areaKeys, watching);
   const csrf = useCsrfGuard({ allowedOrigins });
   const mapErrors = (result: { errors?: readonly GraphQLError[] }) => {
     if (!result.errors?.length) return undefined;
@@ -154,6 +165,8 @@ export function useSessions(options: SessionsOptions): SessionsPlugin {
     allowedOrigins,
     requestMaxBytes,
     maxBytes: settings.maxBytes,
+    subscriptions: watching.counter,
+    endSubscriptions,
     close,
     onRequest(payload) {
       csrf.onRequest?.(payload);
@@ -172,6 +185,16 @@ export function useSessions(options: SessionsOptions): SessionsPlugin {
     onExecute() {
       return {
         onExecuteDone({ result, setResult }) {
+          if (Symbol.asyncIterator in result) return;
+          const errors = mapErrors(result);
+          if (errors) setResult({ ...result, errors });
+        },
+      };
+    },
+    // A subscription refused before its stream (a limit, the store): the contract's codes too.
+    onSubscribe() {
+      return {
+        onSubscribeResult({ result, setResult }) {
           if (Symbol.asyncIterator in result) return;
           const errors = mapErrors(result);
           if (errors) setResult({ ...result, errors });

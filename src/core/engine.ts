@@ -62,4 +62,30 @@ export interface SessionEngine {
   /** Whether the store answers (the server's /ready). */
   ready(): Promise<boolean>;
   close(): Promise<void>;
+  /** Notices of committed changes (sessionChanged); absent on an engine without them. */
+  readonly feed?: SessionFeed;
+}
+
+/**
+ * "The session stored under `hash` changed": published by an engine after it
+ * commits, to every instance. It carries the version, never session data; a
+ * subscriber reads the state itself. `gone`: flushed (or expired and deleted),
+ * or `moved` to another key by cycleKey.
+ */
+export type SessionNotice = { hash: string; version: number } | { hash: string; gone: 'flushed' | 'moved' };
+
+/** Calls on a notice; must not throw. `resync`: notices may have been missed (a lost connection): read again. */
+export type NoticeListener = (notice: SessionNotice | { hash: string; resync: true }) => void;
+
+/**
+ * Session notices across instances (PostgreSQL LISTEN/NOTIFY, Redis pub/sub,
+ * or within the process). Notices are sent at commit and never replayed.
+ */
+export interface SessionFeed {
+  /**
+   * Calls `listener` for every notice about `hash`, from any instance, from
+   * when the returned promise resolves until its function is called. A write
+   * committed after that resolves is always noticed.
+   */
+  subscribe(hash: string, listener: NoticeListener): Promise<() => void>;
 }

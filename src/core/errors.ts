@@ -42,3 +42,21 @@ export const tooLarge = () => new WriteRefused(TOO_LARGE);
 export class StoreUnavailable extends Error {
   override name = 'StoreUnavailable';
 }
+
+/**
+ * A subscription refused by a limit (subscriptions per session, or per
+ * instance): SUBSCRIPTION_LIMIT, saying which limit and its value.
+ */
+export class SubscriptionLimit extends Error {
+  override name = 'SubscriptionLimit';
+  constructor(
+    readonly scope: 'session' | 'instance',
+    readonly limit: number,
+  ) {
+    super(
+      scope === 'session'
+        ? `this session already has ${limit} live subscriptions on this instance (the limit); end one first`
+        : `this instance already serves ${limit} live subscriptions (the limit); try again later`,
+    );
+  }
+}

@@ -8,6 +8,7 @@ import { hashSessionKey, newSessionKey } from './keys.js';
 import { signSessionKey, unsignSessionKey } from './signing.js';
 import { validateJsonValue } from './text.js';
 import { clearValues, deleteValue, popValue, setDefaultValue, setValue, updateValue, validateKey } from './values.js';
+import { WatchCounter, watchStored, withCleanup } from './watch.js';
 
 /** Django's session settings, as the session reads them. */
 export interface SessionSettings {
@@ -57,6 +58,13 @@ export interface SessionSnapshot {
   readonly expiryAge: number;
 }
 
+/** What a session's {@link Session.changes} share with the other sessions of the instance. */
+export interface SessionWatching {
+  readonly counter: WatchCounter;
+  /** Aborted at shutdown: every stream ends. */
+  readonly shutdown: AbortSignal;
+}
+
 /** Django's set_expiry() argument: seconds (0: at browser close), a date, or null (the default). */
 export type Expiry = number | Date | null | { browserClose: boolean };
 
@@ -93,6 +101,8 @@ export class Session {
     private readonly events: SessionEvents = noSessionEvents,
     /** Keys owned by areas: written only through their operations. */
     private readonly areaKeys: ReadonlySet<string> = new Set(),
+    /** Live subscriptions ({@link changes}): their limits, and the signal that ends them all (shutdown). */
+    private readonly watching: SessionWatching = { counter: new WatchCounter(), shutdown: new AbortController().signal },
   ) {}
 
   /** Milliseconds since the epoch, from the injected clock. */
@@ -166,6 +176,48 @@ export class Session {
   async getExpiryDate(): Promise<Date> {
     const s = await this.load();
     return new Date(s.expiresAt === null ? this.clock.now() + s.expiryAge * 1000 : Math.round(s.expiresAt * 1000));
+  }
+
+  /**
+   * The session now, then after every change to it from any tab or instance
+   * (sessionChanged). Resolves once listening (so it can be refused: a
+   * limit, an unavailable store); the iterator's first state is the current
+   * one. It ends after a flush or at expiry (with a last state that does not
+   * exist), after cycleKey (the key moved: subscribe again with the new
+   * cookie), at shutdown, or when `signal` aborts. A caller without a stored
+   * session gets that one state and the end.
+   * @throws SubscriptionLimit
+   */
+  async changes(signal?: AbortSignal): Promise<AsyncGenerator<SessionSnapshot, void, undefined>> {
+    this.accessed = true;
+    const key = this.cookieKey();
+    const snapshot = (row: StoredSession | null) => this.snapshot(row, this.clock.now());
+    if (!key) {
+      return (async function* () {
+        yield snapshot(null);
+      })();
+    }
+    const hash = hashSessionKey(key);
+    const release = this.watching.counter.acquire(hash);
+    const ended = signal ? AbortSignal.any([signal, this.watching.shutdown]) : this.watching.shutdown;
+    let stored: AsyncGenerator<StoredSession | null, void, undefined>;
+    try {
+      stored = await watchStored(this.engine, hash, () => this.clock.now(), ended);
+    } catch (error) {
+      release();
+      throw error;
+    }
+    const states = (async function* () {
+      try {
+        for await (const row of stored) yield snapshot(row);
+      } finally {
+        release();
+      }
+    })();
+    return withCleanup(states, () => {
+      release();
+      void stored.return();
+    });
   }
 
   /** The value of an area, viewed (the default when not set). */

@@ -1,4 +1,6 @@
-import { openDatabase } from './postgres/client.js';
+import { LocalFeed } from './feed.js';
+import { type Database, openDatabase } from './postgres/client.js';
+import { PostgresFeed } from './postgres/feed.js';
 import { migrate } from './postgres/migrate.js';
 import { SessionStore } from './postgres/store.js';
 
@@ -19,6 +21,16 @@ export interface DbEngineOptions {
   maxBytes?: number;
   /** Apply the schema's migrations first (an advisory lock makes instances take turns). @default true */
   migrate?: boolean;
+  /**
+   * Where the instance LISTENs for other instances' changes (sessionChanged):
+   * PostgreSQL itself, not PgBouncer in transaction mode (DATABASE_LISTEN_URL).
+   * @default databaseUrl
+   */
+  listenUrl?: string;
+  /** Session notices (sessionChanged); false: none are sent or received. @default true */
+  notices?: boolean;
+  /** Told of a failure to send or receive notices (logged by the server). Must not throw. */
+  onNoticeError?: (error: unknown) => void;
 }
 
 /**
@@ -38,11 +50,36 @@ export async function openDbEngine(options: DbEngineOptions = {}): Promise<Sessi
     await database.close().catch(() => {});
     throw error;
   }
-  return new SessionStore(database, {
+  const store = new SessionStore(database, {
     ageSeconds: options.ageSeconds ?? 1_209_600,
     maxBytes: options.maxBytes ?? 65_536,
     timeoutMs: options.timeoutMs,
   });
+  return options.notices === false ? store : withNotices(store, database, options);
+}
+
+/**
+ * Gives a `db` store its notices (sessionChanged): within the process on
+ * PGlite, LISTEN/NOTIFY on PostgreSQL (listening from the first subscriber on).
+ */
+export function withNotices(
+  store: SessionStore,
+  database: Database,
+  options: Pick<DbEngineOptions, 'listenUrl' | 'onNoticeError'> = {},
+): SessionStore {
+  if (database.engine === 'pglite') {
+    // One process owns the data: its own commits are every commit.
+    const local = new LocalFeed();
+    store.publishTo(local, (notice) => local.deliver(notice));
+    return store;
+  }
+  const feed = new PostgresFeed(database, store, { listenUrl: options.listenUrl ?? database.url!, onError: options.onNoticeError });
+  store.publishTo(
+    feed,
+    (notice, watchers) => feed.committed(notice, watchers),
+    () => feed.close(),
+  );
+  return store;
 }
 
 export { openRedisEngine, RedisEngine, type RedisEngineOptions, RedisUnavailable } from './redis/engine.js';

@@ -1,5 +1,5 @@
 import { GraphQLError } from 'graphql';
-import { InputError, StoreUnavailable, TOO_LARGE, WriteRefused } from '../core/errors.js';
+import { InputError, StoreUnavailable, SubscriptionLimit, TOO_LARGE, WriteRefused } from '../core/errors.js';
 
 /**
  * The one place where domain errors (src/core/errors.ts) become the
@@ -32,6 +32,11 @@ export function serviceUnavailable(): GraphQLError {
 export function toClientError(error: unknown, maxBytes: number): GraphQLError | null {
   if (error instanceof InputError) return badUserInput(error.argument, error.rule);
   if (error instanceof StoreUnavailable) return serviceUnavailable();
+  if (error instanceof SubscriptionLimit) {
+    return new GraphQLError(error.message, {
+      extensions: { code: 'SUBSCRIPTION_LIMIT', scope: error.scope, limit: error.limit, http: { status: 429 } },
+    });
+  }
   if (error instanceof WriteRefused) {
     if (error.code === TOO_LARGE) return sessionTooLarge(maxBytes);
     // An area's refusal keeps its own code as `reason` (CART_LINES, FLASH_PENDING…), for clients to tell them apart.
@@ -47,7 +52,7 @@ export function toClientError(error: unknown, maxBytes: number): GraphQLError | 
  */
 export function isClientError(error: unknown): boolean {
   const original = error instanceof GraphQLError ? error.originalError : error;
-  return original instanceof InputError || original instanceof WriteRefused;
+  return original instanceof InputError || original instanceof WriteRefused || original instanceof SubscriptionLimit;
 }
 
 /**

@@ -3,6 +3,7 @@ import { GraphQLError } from 'graphql';
 import { createYoga, useReadinessCheck, maskError as yogaMaskError } from 'graphql-yoga';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { SessionEngine } from '../core/engine.js';
+import { withNotices } from '../engines/index.js';
 import type { Database } from '../engines/postgres/client.js';
 import { SessionStore } from '../engines/postgres/store.js';
 import type { Context } from '../graphql/builder.js';
@@ -79,11 +80,15 @@ export function createApp({ config, database, engine, clock = systemClock, logge
   /** The PostgreSQL store when the engine is `db` (main.ts prunes through it), else undefined. */
   const dbStore = engine
     ? undefined
-    : new SessionStore(database!, {
-        ageSeconds: config.cookie.ageSeconds,
-        maxBytes: config.maxBytes,
-        timeoutMs: config.databaseTimeoutMs,
-      });
+    : withNotices(
+        new SessionStore(database!, {
+          ageSeconds: config.cookie.ageSeconds,
+          maxBytes: config.maxBytes,
+          timeoutMs: config.databaseTimeoutMs,
+        }),
+        database!,
+        { listenUrl: config.databaseListenUrl, onNoticeError: (error) => log.warn('session notices: %s', (error as Error).message) },
+      );
   const store: SessionEngine = engine ?? dbStore!;
   // The server is a user of the library: sessions come from useSessions, as in any Yoga app.
   const sessions = useSessions({
@@ -96,6 +101,7 @@ export function createApp({ config, database, engine, clock = systemClock, logge
     requestMaxBytes: config.requestMaxBytes,
     allowedOrigins: config.corsOrigins,
     areas: builtInAreas,
+    subscriptions: config.subscriptions,
     clock,
     events: metrics.events,
   });
@@ -199,7 +205,7 @@ export function createApp({ config, database, engine, clock = systemClock, logge
   const httpServer = (handler: (req: IncomingMessage, res: ServerResponse) => unknown = handle) =>
     createHttpServer(handler, { maxBodyBytes: config.requestMaxBytes, logger: yogaLogger });
 
-  return { fetch: yoga.fetch, handle, httpServer, yoga, store, dbStore, metrics, logger: yogaLogger };
+  return { fetch: yoga.fetch, handle, httpServer, yoga, store, dbStore, sessions, metrics, logger: yogaLogger };
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -39,6 +39,10 @@ export interface Config {
   readonly poolSize: number;
   /** Named prepared statements; false behind PgBouncer in transaction mode. @default true */
   readonly databasePrepare: boolean;
+  /** Where to LISTEN for other instances' session changes: PostgreSQL itself, not PgBouncer in transaction mode. @default databaseUrl */
+  readonly databaseListenUrl: string | undefined;
+  /** Live sessionChanged subscriptions allowed per session (its tabs) and per instance. @default 16, 10000 */
+  readonly subscriptions: { readonly perSession: number; readonly perInstance: number };
   /** How long a database statement or connection attempt may take before the request fails (503). @default 5000 */
   readonly databaseTimeoutMs: number;
   /** Largest request body; larger ones get 413. @default 262144 */
@@ -89,6 +93,10 @@ const schema = z.object({
   PORT: int(0, 65535).default(4000),
   HOST: z.string().min(1).optional(),
   DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, { message: 'must be a postgres:// or postgresql:// URL' })
+    .optional(),
+  DATABASE_LISTEN_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, { message: 'must be a postgres:// or postgresql:// URL' })
     .optional(),
@@ -144,6 +152,8 @@ const schema = z.object({
     .default([]),
   DATABASE_POOL_SIZE: int(1, 1000).default(10),
   DATABASE_PREPARE: bool.default(true),
+  SESSION_SUBSCRIPTIONS_PER_SESSION: int(1, 10_000).default(16),
+  SESSION_SUBSCRIPTIONS_MAX: int(1, 1_000_000).default(10_000),
   DATABASE_TIMEOUT_MS: int(100, 600_000).default(5000),
   REQUEST_MAX_BYTES: int(1024, 64 * 1024 * 1024).default(262144),
   GRAPHQL_MAX_DEPTH: int(2, 100).default(10),
@@ -257,6 +267,8 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
     corsOrigins: Object.freeze(e.CORS_ORIGINS),
     poolSize: e.DATABASE_POOL_SIZE,
     databasePrepare: e.DATABASE_PREPARE,
+    databaseListenUrl: e.DATABASE_LISTEN_URL,
+    subscriptions: Object.freeze({ perSession: e.SESSION_SUBSCRIPTIONS_PER_SESSION, perInstance: e.SESSION_SUBSCRIPTIONS_MAX }),
     databaseTimeoutMs: e.DATABASE_TIMEOUT_MS,
     requestMaxBytes: e.REQUEST_MAX_BYTES,
     limits: Object.freeze({

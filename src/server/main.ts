@@ -151,6 +151,8 @@ async function serveOn(config: Config, log: ReturnType<typeof createLogger>, eng
     if (stopping) return;
     stopping = true;
     log.info(`${signal}: draining connections (at most ${config.shutdownTimeoutSeconds} s)`);
+    // Event streams would hold their connections open: each ends with `complete` (clients resubscribe elsewhere).
+    app.sessions.endSubscriptions();
     const stopped = Promise.all([pruner?.stop(), control?.close()]);
     // Closing the listening socket resets every connection the kernel has
     // completed but Node has not accepted yet: its request fails with
@@ -166,7 +168,7 @@ async function serveOn(config: Config, log: ReturnType<typeof createLogger>, eng
         // closing of idle keep-alive sockets (a request in flight towards one would be reset).
         net.Server.prototype.close.call(server, async () => {
           await stopped;
-          await (database ?? app.store).close().catch((error) => log.error(error));
+          await app.store.close().catch((error) => log.error(error));
           log.info('closed');
           process.exit(0);
         });

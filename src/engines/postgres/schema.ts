@@ -13,7 +13,10 @@ import { bigint, boolean, index, integer, jsonb, pgTable, text, timestamp } from
  *   `fixed_expiry` marks an absolute deadline from setSessionExpiry(at);
  * - `version` counts the writes: a change computed in JavaScript (an area's
  *   pure function) is written only if the version is still the one it read
- *   (compare-and-set), so concurrent writers never lose each other's changes.
+ *   (compare-and-set), so concurrent writers never lose each other's changes;
+ * - `watchers` counts the instances with a live subscriber to the session
+ *   (sessionChanged): only then do its writes send a NOTIFY, which costs
+ *   every writer a database-wide lock at commit (docs/decisions/0016).
  */
 export const sessions = pgTable(
   'sessionql_session',
@@ -25,6 +28,7 @@ export const sessions = pgTable(
     maxAge: integer('max_age'),
     fixedExpiry: boolean('fixed_expiry').notNull().default(false),
     version: bigint('version', { mode: 'number' }).notNull().default(0),
+    watchers: integer('watchers').notNull().default(0),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },

@@ -1,6 +1,15 @@
 import { and, eq, fillPlaceholders, gt, lte, type SQL, sql } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
-import type { Applied, ExpiryColumns, SessionChange, SessionData, SessionEngine, StoredSession } from '../../core/engine.js';
+import type {
+  Applied,
+  ExpiryColumns,
+  SessionChange,
+  SessionData,
+  SessionEngine,
+  SessionFeed,
+  SessionNotice,
+  StoredSession,
+} from '../../core/engine.js';
 import { TOO_LARGE, tooLarge } from '../../core/errors.js';
 import { renewedExpiry } from '../../core/expiry.js';
 import { CompareAndSet } from '../compare-and-set.js';
@@ -34,10 +43,11 @@ const returned = {
   maxAge: sql<number | null>`${sessions.maxAge}`.as('maxAge'),
   fixedExpiry: sql<boolean>`${sessions.fixedExpiry}`.as('fixedExpiry'),
   version: sql<number>`${sessions.version}`.as('version'),
+  watchers: sql<number>`${sessions.watchers}`.as('watchers'),
 };
 const returning = sql`${sessions.data} AS data, extract(epoch from ${sessions.expiresAt})::float8 AS "expiresAt",
   ${sessions.browserClose} AS "browserClose", ${sessions.maxAge} AS "maxAge", ${sessions.fixedExpiry} AS "fixedExpiry",
-  ${sessions.version} AS version`;
+  ${sessions.version} AS version, ${sessions.watchers} AS watchers`;
 /** Each write renews the deadline (whole seconds) unless it is fixed. */
 const renewed = sql`CASE WHEN ${sessions.fixedExpiry} THEN ${sessions.expiresAt}
   ELSE to_timestamp(ceil(${p.now}::float8 / 1000) + coalesce(${sessions.maxAge}, ${p.age}::int)) END`;
@@ -86,6 +96,9 @@ export class SessionStore implements SessionEngine {
   private readonly timeoutMs: number;
   /** Compare-and-set writes in flight per session: they take turns within this process. */
   private readonly cas: CompareAndSet;
+  /** Notices of committed changes (see {@link publishTo}). */
+  feed?: SessionFeed;
+  private publish: (notice: SessionNotice, watchers: number) => void = () => {};
 
   constructor(
     private readonly database: Database,
@@ -104,11 +117,17 @@ export class SessionStore implements SessionEngine {
     this.statements = {
       load: this.compile(db.select(returned).from(sessions).where(alive)),
       touch: this.compile(db.update(sessions).set({ expiresAt: renewed, updatedAt: nowTs }).where(and(alive, inTime)).returning(returned)),
-      flush: this.compile(db.delete(sessions).where(and(eq(sessions.keyHash, p.hash), inTime))),
+      flush: this.compile(
+        db
+          .delete(sessions)
+          .where(and(eq(sessions.keyHash, p.hash), inTime))
+          .returning({ watchers: sessions.watchers }),
+      ),
+      // The subscribers of the old key are told it moved (and end): the new key starts unwatched.
       cycle: this.compile(
         db
           .update(sessions)
-          .set({ keyHash: sql`${sql.placeholder('newHash')}::text`, expiresAt: renewed, updatedAt: nowTs, version: bumped })
+          .set({ keyHash: sql`${sql.placeholder('newHash')}::text`, expiresAt: renewed, updatedAt: nowTs, version: bumped, watchers: 0 })
           .where(and(alive, inTime))
           .returning(returned),
       ),
@@ -142,6 +161,13 @@ export class SessionStore implements SessionEngine {
       // Expired rows are never written (writes only touch live ones), so a
       // batch needs no row locks: it finds rows by the expiry index and deletes
       // them by physical address (ctid), the cheapest delete there is.
+      // Not a write: neither the version nor the deadline changes.
+      watch: this.compile(
+        db
+          .update(sessions)
+          .set({ watchers: sql`greatest(${sessions.watchers} + ${sql.placeholder('delta')}::int, 0)` })
+          .where(eq(sessions.keyHash, p.hash)),
+      ),
       pruneBatch: this.compile(
         db
           .delete(sessions)
@@ -150,6 +176,28 @@ export class SessionStore implements SessionEngine {
           ),
       ),
     };
+  }
+
+  /**
+   * Tells `publish` of every committed change, with the row's `watchers`
+   * (instances watching it: a NOTIFY is only worth its lock for those), and
+   * offers `feed` to subscribers.
+   */
+  publishTo(feed: SessionFeed, publish: (notice: SessionNotice, watchers: number) => void, close?: () => Promise<void>): void {
+    this.feed = feed;
+    this.publish = publish;
+    this.closeFeed = close;
+  }
+  private closeFeed?: () => Promise<void>;
+
+  /** Counts this instance in (1) or out (-1) of the session's watchers; nothing else changes. */
+  async watch(hash: string, delta: 1 | -1): Promise<void> {
+    await this.statements.watch.run({ hash, delta });
+  }
+
+  /** After a commit that returned `row`: its notice. */
+  private committed(hash: string, row: Record<string, unknown> | undefined, stored: StoredSession | null): void {
+    if (stored) this.publish({ hash, version: stored.version }, Number(row?.watchers ?? 0));
   }
 
   /** Compiles a Drizzle query once; each run fills its placeholders and bounds it in time. */
@@ -193,7 +241,9 @@ export class SessionStore implements SessionEngine {
         const values = { hash, version: current.version, data: JSON.stringify(next), ...this.base(nowMs) };
         const row = (await this.statements.swap.run(values)).rows[0];
         if (row?.violation) throw tooLarge();
-        return toStored(row);
+        const stored = toStored(row);
+        this.committed(hash, row, stored);
+        return stored;
       },
       unavailable: (message) => new DatabaseUnavailable(message),
     });
@@ -214,15 +264,22 @@ export class SessionStore implements SessionEngine {
   }
 
   async setExpiry(hash: string, expiry: ExpiryColumns, nowMs: number): Promise<StoredSession | null> {
-    return toStored((await this.statements.setExpiry.run({ hash, ...this.base(nowMs), ...expiry })).rows[0]);
+    const row = (await this.statements.setExpiry.run({ hash, ...this.base(nowMs), ...expiry })).rows[0];
+    const stored = toStored(row);
+    this.committed(hash, row, stored);
+    return stored;
   }
 
   async cycle(hash: string, newHash: string, nowMs: number): Promise<StoredSession | null> {
-    return toStored((await this.statements.cycle.run({ hash, newHash, ...this.base(nowMs) })).rows[0]);
+    const stored = toStored((await this.statements.cycle.run({ hash, newHash, ...this.base(nowMs) })).rows[0]);
+    // The old row's watchers are not returned (the update zeroes them): tell its subscribers in any case.
+    if (stored) this.publish({ hash, gone: 'moved' }, 1);
+    return stored;
   }
 
   async flush(hash: string): Promise<void> {
-    await this.statements.flush.run({ hash, deadline: Date.now() + this.timeoutMs });
+    const { rows } = await this.statements.flush.run({ hash, deadline: Date.now() + this.timeoutMs });
+    if (rows[0]) this.publish({ hash, gone: 'flushed' }, Number(rows[0].watchers ?? 0));
   }
 
   /**
@@ -247,7 +304,8 @@ export class SessionStore implements SessionEngine {
     return isReady(this.database, this.timeoutMs);
   }
 
-  close(): Promise<void> {
-    return this.database.close();
+  async close(): Promise<void> {
+    await this.closeFeed?.();
+    await this.database.close();
   }
 }

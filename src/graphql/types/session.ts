@@ -74,6 +74,16 @@ builder.queryField('session', (t) =>
   }),
 );
 
+builder.subscriptionField('sessionChanged', (t) =>
+  t.field({
+    type: SessionRef,
+    description: "The caller's session after every change to it, from any tab or instance.",
+    // The current state first; ends after a flush or expiry (exists: false) or cycleSessionKey (subscribe again).
+    subscribe: (_root, _args, ctx) => ctx.session.changes(),
+    resolve: (snapshot) => snapshot,
+  }),
+);
+
 /** Django's set_expiry() argument from setSessionExpiry's arguments. */
 export function expiryPolicy(
   args: { seconds?: number | null; at?: Date | null; browserClose?: boolean | null },

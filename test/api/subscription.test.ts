@@ -1,0 +1,173 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { setup } from '../helpers/app.js';
+import type { CookieClient } from '../helpers/client.js';
+import { EventStream } from '../helpers/sse.js';
+
+/** sessionChanged over GraphQL over SSE, through the server's real HTTP handler. */
+describe('sessionChanged', async () => {
+  const { client, clock } = await setup({ SESSION_SUBSCRIPTIONS_PER_SESSION: '3' });
+  const open: EventStream[] = [];
+  afterEach(() => {
+    for (const stream of open.splice(0)) stream.close();
+  });
+  const subscribe = async (c: CookieClient, options: Parameters<typeof EventStream.open>[1] = {}) => {
+    const stream = await EventStream.open(c, options);
+    open.push(stream);
+    return stream;
+  };
+  async function stored() {
+    const c = client();
+    await c.data('mutation { addToCart(sku: "A", quantity: 1) { totalQuantity } }');
+    return c;
+  }
+  /** Another tab: the same cookie. */
+  function tabOf(c: CookieClient) {
+    const tab = client();
+    for (const [name, value] of c.jar) tab.jar.set(name, value);
+    return tab;
+  }
+
+  it('sends the current state first, then the new state after each write, from any tab', async () => {
+    const c = await stored();
+    const stream = await subscribe(c);
+    expect(stream.response.status).toBe(200);
+    expect(stream.response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(await stream.session()).toMatchObject({ exists: true, keys: ['cart'], cart: { totalQuantity: 1 } });
+    const tab = tabOf(c);
+    await tab.data('mutation { addToCart(sku: "B", quantity: 2) { totalQuantity } }');
+    expect(await stream.session()).toMatchObject({ cart: { totalQuantity: 3 } });
+    await tab.data('mutation { setSessionValue(key: "step", value: 2) { exists } }');
+    expect(await stream.session()).toMatchObject({ keys: ['cart', 'step'] });
+    await tab.data('mutation { setSessionExpiry(seconds: 600) { expiryAge } }');
+    const after = await stream.session();
+    expect(Date.parse(after.expiresAt)).toBe(Math.ceil(clock.now() / 1000) * 1000 + 600_000);
+    // One event per write: nothing more.
+    await stream.quiet(300);
+  });
+
+  it('works over GET too (EventSource), and with Apollo- and urql-style requests', async () => {
+    const c = await stored();
+    const get = await subscribe(c, { method: 'GET' });
+    expect(await get.session()).toMatchObject({ exists: true });
+    const urql = await subscribe(c, {
+      headers: { accept: 'text/event-stream' },
+      query: 'subscription OnSession { sessionChanged { __typename exists cart { __typename totalQuantity } } }',
+    });
+    expect(await urql.session()).toMatchObject({ __typename: 'Session', cart: { __typename: 'Cart', totalQuantity: 1 } });
+    await c.data('mutation { addToCart(sku: "A") { totalQuantity } }');
+    expect(await get.session()).toMatchObject({ cart: { totalQuantity: 2 } });
+    expect((await urql.session()).cart.totalQuantity).toBe(2);
+  });
+
+  it('a flush sends exists: false and completes the stream', async () => {
+    const c = await stored();
+    const stream = await subscribe(c);
+    await stream.session();
+    await tabOf(c).data('mutation { flushSession { exists } }');
+    expect(await stream.session()).toMatchObject({ exists: false, keys: [] });
+    await stream.completes();
+  });
+
+  it('cycleSessionKey completes the stream; a new subscription with the new cookie follows the session', async () => {
+    const c = await stored();
+    const stream = await subscribe(c);
+    await stream.session();
+    await c.data('mutation { cycleSessionKey { exists } }');
+    await stream.completes();
+    const again = await subscribe(c);
+    expect(await again.session()).toMatchObject({ exists: true, cart: { totalQuantity: 1 } });
+    await c.data('mutation { addToCart(sku: "A") { totalQuantity } }');
+    expect((await again.session()).cart.totalQuantity).toBe(2);
+  });
+
+  it('expiry sends exists: false and completes the stream', async () => {
+    const c = await stored();
+    await c.data('mutation { setSessionExpiry(seconds: 1) { exists } }');
+    const stream = await subscribe(c);
+    expect(await stream.session()).toMatchObject({ exists: true });
+    clock.advance(2);
+    expect(await stream.session(4000)).toMatchObject({ exists: false });
+    await stream.completes();
+  });
+
+  it('without a stored session: one state (exists: false), then complete', async () => {
+    const stream = await subscribe(client());
+    expect(await stream.session()).toMatchObject({ exists: false, keys: [] });
+    await stream.completes();
+    const forged = client();
+    forged.jar.set('sessionid', 'forged.value');
+    const second = await subscribe(forged);
+    expect(await second.session()).toMatchObject({ exists: false });
+    await second.completes();
+  });
+
+  it("a subscriber never sees another session's changes", async () => {
+    const mine = await stored();
+    const other = await stored();
+    const stream = await subscribe(mine);
+    await stream.session();
+    for (let i = 0; i < 5; i++) await other.data('mutation { addToCart(sku: "X") { totalQuantity } }');
+    await other.data('mutation { flushSession { exists } }');
+    await stream.quiet(300);
+    await mine.data('mutation { setSessionValue(key: "mine", value: true) { exists } }');
+    expect(await stream.session()).toMatchObject({ keys: ['cart', 'mine'], cart: { totalQuantity: 1 } });
+  });
+
+  it('sends heartbeats (SSE comments) so that proxies keep the stream open', async () => {
+    const c = await stored();
+    const stream = await subscribe(c);
+    await stream.session();
+    // Yoga pings every 12 s (300 ms under NODE_ENV=test).
+    await stream.quiet(1000);
+    expect(stream.heartbeats).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a foreign Origin gets nothing: no stream, no state', async () => {
+    const c = await stored();
+    const response = await c.fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', origin: 'https://evil.example' },
+      body: JSON.stringify({ query: 'subscription { sessionChanged { keys cart { totalQuantity } } }' }),
+    });
+    expect(response.status).toBe(403);
+    expect(await response.text()).not.toMatch(/totalQuantity|cart/);
+    const get = await c.fetch(`/graphql?query=${encodeURIComponent('subscription { sessionChanged { keys } }')}`, {
+      headers: { accept: 'text/event-stream', origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+    });
+    expect(get.status).toBe(403);
+  });
+
+  it('refuses a subscription over the per-session limit with SUBSCRIPTION_LIMIT; one ends, another may start', async () => {
+    const c = await stored();
+    const streams = [await subscribe(c), await subscribe(c), await subscribe(c)];
+    for (const s of streams) await s.session();
+    const refused = await subscribe(c);
+    const r = await refused.result();
+    expect(r.errors?.[0]?.extensions).toMatchObject({ code: 'SUBSCRIPTION_LIMIT', scope: 'session', limit: 3 });
+    expect(r.errors?.[0]?.message).toMatch(/3 live subscriptions/);
+    await refused.completes();
+    // Another session is not limited by this one.
+    const other = await subscribe(await stored());
+    expect(await other.session()).toMatchObject({ exists: true });
+    streams[0]!.close();
+    await expect
+      .poll(async () => {
+        const s = await subscribe(c);
+        const first = await s.result();
+        s.close();
+        return first.errors?.[0]?.extensions?.code ?? 'ok';
+      })
+      .toBe('ok');
+  });
+
+  it('a subscription asked for as JSON only is refused (406), not held open', async () => {
+    const c = await stored();
+    const r = await c.fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ query: 'subscription { sessionChanged { exists keys } }' }),
+    });
+    expect(r.status).toBe(406);
+    expect(await r.text()).not.toMatch(/keys|exists/);
+  });
+});
