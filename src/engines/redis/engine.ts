@@ -4,6 +4,7 @@ import type { Applied, ExpiryColumns, SessionChange, SessionData, SessionEngine,
 import { StoreUnavailable, tooLarge } from '../../core/errors.js';
 import { renewedExpiry } from '../../core/expiry.js';
 import { CompareAndSet } from '../compare-and-set.js';
+import { RedisFeed } from './feed.js';
 import { createScript, flushScript, retireScript, setExpiryScript, swapScript, touchScript } from './scripts.js';
 
 /** Redis (or the cluster) did not answer in time: clients get SERVICE_UNAVAILABLE (503); ioredis reconnects by itself. */
@@ -83,6 +84,8 @@ export class RedisEngine implements SessionEngine {
   private readonly cas: CompareAndSet;
   /** What to call the store in messages: the URL without its password, or the nodes. */
   readonly target: string;
+  /** Notices of committed changes (sessionChanged): sharded pub/sub, published by the write scripts. */
+  readonly feed: RedisFeed;
 
   constructor(options: RedisEngineOptions) {
     this.ageSeconds = options.ageSeconds ?? 1_209_600;
@@ -123,6 +126,11 @@ export class RedisEngine implements SessionEngine {
     }
     // Errors surface on commands (StoreUnavailable); without a listener ioredis would log each reconnect attempt.
     this.client.on('error', () => {});
+    const client = this.client;
+    this.feed = new RedisFeed(
+      () => (client instanceof Cluster ? client.duplicate(undefined, { shardedSubscribers: true }) : client.duplicate()),
+      this.timeoutMs,
+    );
   }
 
   /** Connects and checks the store answers: for a cluster, every master, and cluster_state:ok. */
@@ -325,6 +333,7 @@ export class RedisEngine implements SessionEngine {
   }
 
   async close(): Promise<void> {
+    await this.feed.close();
     try {
       await this.bounded(this.client.quit());
     } catch {

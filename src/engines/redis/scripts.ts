@@ -11,6 +11,11 @@
  * Replies: the stored fields {d, v, e, b, m, f}, or nil (gone, expired,
  * version conflict), 'big' (size limit, nothing written), or 'late' (past the
  * caller's real-time deadline by the server's clock, nothing written).
+ *
+ * A committed change is told to subscribers (sessionChanged) from within the
+ * script: SPUBLISH on `sessionql:n:{hash}`, the key's own slot (sharded
+ * pub/sub on a cluster, plain on a single server), payload `hash:version`,
+ * `hash:flushed` or `hash:moved`. Nothing is sent when nobody listens.
  */
 
 /** Reads the live session of KEYS[1] at `now` (ms), else nil; past `deadline` (ms, the server's clock) nil too. */
@@ -30,6 +35,10 @@ local function renewed(h, now, age)
   local a = age
   if h[5] and h[5] ~= '' then a = tonumber(h[5]) end
   return string.format('%d', math.ceil(now / 1000) + a)
+end
+local function notify(tail)
+  local hash = string.match(KEYS[1], '{(.*)}')
+  redis.call('SPUBLISH', 'sessionql:n:{' .. hash .. '}', hash .. ':' .. tail)
 end
 local function expire(e, now)
   -- The deadline itself is enforced by alive() and by every read, against the
@@ -62,6 +71,7 @@ h[2] = tostring(tonumber(h[2]) + 1)
 h[3] = renewed(h, now, age)
 redis.call('HSET', KEYS[1], 'd', h[1], 'v', h[2], 'e', h[3])
 expire(h[3], now)
+notify(h[2])
 return h`;
 
 /** ARGV: now, deadline, max, data, version, e, b, m, f. A new key only (NX); 'taken' if it exists. */
@@ -84,6 +94,7 @@ h[2] = tostring(tonumber(h[2]) + 1)
 h[3], h[4], h[5], h[6] = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 redis.call('HSET', KEYS[1], 'v', h[2], 'e', h[3], 'b', h[4], 'm', h[5], 'f', h[6])
 expire(h[3], now)
+notify(h[2])
 return h`;
 
 /** ARGV: now, deadline, version. Deletes the key if it is alive at `version` (the old key of a cycle): 1, else 0. */
@@ -93,9 +104,12 @@ if late(deadline) then return 'late' end
 local h = alive(now)
 if not h or h[2] ~= ARGV[3] then return 0 end
 redis.call('DEL', KEYS[1])
+notify('moved')
 return 1`;
 
 /** ARGV: deadline. Deletes the key (flush). */
 export const flushScript = `${prelude}
 if late(tonumber(ARGV[1])) then return 'late' end
-return redis.call('DEL', KEYS[1])`;
+local n = redis.call('DEL', KEYS[1])
+if n == 1 then notify('flushed') end
+return n`;
