@@ -88,4 +88,8 @@ export interface SessionFeed {
    * committed after that resolves is always noticed.
    */
   subscribe(hash: string, listener: NoticeListener): Promise<() => void>;
+  /** Starts listening now rather than at the first subscriber, to find a misconfiguration at start-up. */
+  start?(): Promise<void>;
+  /** Stops listening (the engine's close does it too). */
+  close?(): Promise<void>;
 }

@@ -87,7 +87,10 @@ export function createApp({ config, database, engine, clock = systemClock, logge
           timeoutMs: config.databaseTimeoutMs,
         }),
         database!,
-        { listenUrl: config.databaseListenUrl, onNoticeError: (error) => log.warn('session notices: %s', (error as Error).message) },
+        {
+          listenUrl: config.databaseListenUrl,
+          onNoticeError: (error) => log.error(`session notices (sessionChanged): ${(error as Error).message}`),
+        },
       );
   const store: SessionEngine = engine ?? dbStore!;
   // The server is a user of the library: sessions come from useSessions, as in any Yoga app.

@@ -107,6 +107,8 @@ async function serveOn(config: Config, log: ReturnType<typeof createLogger>, eng
         })
       : null;
   pruner?.start();
+  // Listening for other instances' changes is checked now, so that a misconfiguration is in the start-up log.
+  app.store.feed?.start?.().catch((error) => log.error(`sessionChanged is unavailable: ${(error as Error).message}`));
   // On PGlite, `npm run sessions:clear` prunes through this process (only one may open the folder).
   const control =
     database?.engine === 'pglite'

@@ -13,6 +13,7 @@ import { serve, TEST_SECRET } from '../helpers/app.js';
 import { CookieClient } from '../helpers/client.js';
 import { emptyDatabaseUrl, postgresUrl } from '../helpers/database.js';
 import { freePort, runScript, waitFor } from '../helpers/process.js';
+import { EventStream } from '../helpers/sse.js';
 
 // A real PgBouncer 1.18 in transaction pooling mode (scripts/pgbouncer.sh,
 // which .ci/run starts) in front of the PostgreSQL of DATABASE_URL. Databases
@@ -98,6 +99,36 @@ describe.runIf(runs)('through PgBouncer in transaction mode (DATABASE_PREPARE=fa
       server.child.kill('SIGTERM');
     }
     expect(await server.exited).toBe(0);
+  });
+
+  it('sessionChanged: LISTEN through transaction pooling hears nothing, so it is refused with a reason; DATABASE_LISTEN_URL (PostgreSQL itself) works', async () => {
+    const errors: string[] = [];
+    const logger = { ...quiet, request() {}, error: (...args: unknown[]) => void errors.push(args.map(String).join(' ')) };
+    const through = loadConfig({ NODE_ENV: 'test', SESSION_SECRET: TEST_SECRET, DATABASE_PREPARE: 'false' });
+    const bounced = createApp({ config: through, database, logger });
+    const c = new CookieClient(await serve(bounced));
+    await c.data('mutation { addToCart(sku: "A") { totalQuantity } }');
+    const refused = await EventStream.open(c);
+    const r = await refused.result(10_000);
+    expect(r.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+    refused.close();
+    await expect.poll(() => errors.join('\n')).toMatch(/DATABASE_LISTEN_URL/);
+
+    const listening = createApp({
+      config: loadConfig({ NODE_ENV: 'test', SESSION_SECRET: TEST_SECRET, DATABASE_PREPARE: 'false', DATABASE_LISTEN_URL: direct }),
+      database,
+      logger: { ...quiet, request() {} },
+    });
+    const tab = new CookieClient(await serve(listening));
+    tab.jar.set('sessionid', c.sessionCookie!);
+    const stream = await EventStream.open(tab);
+    expect((await stream.session()).cart.totalQuantity).toBe(1);
+    // A write through the other app (PgBouncer both ways) reaches this subscriber.
+    await c.data('mutation { addToCart(sku: "A") { totalQuantity } }');
+    expect((await stream.session()).cart.totalQuantity).toBe(2);
+    stream.close();
+    // Their LISTEN connections only: the database is this file's.
+    await Promise.all([bounced.store.feed?.close?.(), listening.store.feed?.close?.()]);
   });
 
   it('two instances migrating an empty database at once both succeed', async () => {

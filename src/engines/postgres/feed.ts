@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import type { NoticeListener, SessionFeed, SessionNotice } from '../../core/engine.js';
 import { decodeNotice, encodeNotice, LocalFeed } from '../feed.js';
@@ -6,6 +7,16 @@ import { DatabaseUnavailable } from './unavailable.js';
 
 /** The NOTIFY channel of every instance: payloads are `hash:version` (under 80 bytes; the limit is 8,000). */
 export const NOTICE_CHANNEL = 'sessionql_session';
+
+/** How long the start-up probe waits for its own NOTIFY. */
+const PROBE_MS = 2000;
+
+/** LISTEN works but hears nothing (PgBouncer in transaction mode): subscriptions get SERVICE_UNAVAILABLE, and the log says why. */
+export class ListenMisconfigured extends DatabaseUnavailable {
+  override name = 'ListenMisconfigured';
+}
+
+const redacted = (url: string) => url.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@');
 
 /** What the feed needs of the store: counting this instance in or out of a session's watchers. */
 export interface Watchable {
@@ -39,6 +50,7 @@ export class PostgresFeed implements SessionFeed {
   private listener: postgres.Sql | null = null;
   private unlisten: (() => Promise<void>) | null = null;
   private started: Promise<void> | null = null;
+  private misconfigured: ListenMisconfigured | null = null;
   private closed = false;
 
   constructor(
@@ -52,15 +64,20 @@ export class PostgresFeed implements SessionFeed {
     });
   }
 
-  /** Listens (once, at the first subscriber); resolves once LISTEN is in place. */
+  /** Listens (once, at the first subscriber); resolves once LISTEN is in place and a NOTIFY sent through the pool came back. */
   start(): Promise<void> {
+    if (this.misconfigured) return Promise.reject(this.misconfigured);
     this.started ??= this.listen().catch(async (error) => {
-      // Tried again by the next subscriber.
+      // Tried again by the next subscriber (a misconfiguration is not: it does not mend itself).
       this.started = null;
+      if (error instanceof ListenMisconfigured) this.misconfigured = error;
+      this.options.onError?.(error);
       const sql = this.listener;
       this.listener = null;
       await sql?.end({ timeout: 1 }).catch(() => {});
-      throw new DatabaseUnavailable(`cannot LISTEN for session changes: ${(error as Error).message}`, { cause: error });
+      throw error instanceof ListenMisconfigured
+        ? error
+        : new DatabaseUnavailable(`cannot LISTEN for session changes: ${(error as Error).message}`, { cause: error });
     });
     return this.started;
   }
@@ -76,9 +93,13 @@ export class PostgresFeed implements SessionFeed {
       connection: { application_name: 'sessionql listen' },
     });
     this.listener = sql;
+    const probe = `probe:${randomUUID()}`;
+    let probed: () => void = () => {};
+    const echoed = new Promise<void>((resolve) => (probed = resolve));
     const { unlisten } = await sql.listen(
       NOTICE_CHANNEL,
       (payload) => {
+        if (payload === probe) return probed();
         const notice = decodeNotice(payload);
         if (notice) this.local.deliver(notice);
       },
@@ -89,6 +110,23 @@ export class PostgresFeed implements SessionFeed {
       },
     );
     this.unlisten = unlisten;
+    // A NOTIFY sent the way writes send theirs must reach this connection:
+    // through PgBouncer in transaction mode, LISTEN succeeds and then hears nothing.
+    await this.database.query('SELECT pg_notify($1, $2)', [NOTICE_CHANNEL, probe], 5000);
+    let timer: NodeJS.Timeout | undefined;
+    const heard = await Promise.race([
+      echoed.then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), PROBE_MS);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    if (!heard) {
+      throw new ListenMisconfigured(
+        `LISTEN on ${redacted(this.options.listenUrl)} did not hear a NOTIFY sent through the pool within ${PROBE_MS} ms: ` +
+          'behind PgBouncer in transaction mode, set DATABASE_LISTEN_URL to PostgreSQL itself (or a session-mode pool); ' +
+          'sessionChanged is unavailable until then',
+      );
+    }
   }
 
   async subscribe(hash: string, listener: NoticeListener): Promise<() => void> {

@@ -26,7 +26,7 @@ export class RedisFeed implements SessionFeed {
   ) {
     this.local = new LocalFeed({
       first: async (hash) => {
-        const sub = await this.start();
+        const sub = await this.connectSubscriber();
         await this.bounded(sub.ssubscribe(noticeChannel(hash)), 'SSUBSCRIBE');
       },
       last: (hash) => {
@@ -39,7 +39,7 @@ export class RedisFeed implements SessionFeed {
     return this.local.subscribe(hash, listener);
   }
 
-  private start(): Promise<Redis | Cluster> {
+  private connectSubscriber(): Promise<Redis | Cluster> {
     this.started ??= (async () => {
       const sub = this.connect();
       this.subscriber = sub;
