@@ -3,6 +3,7 @@ import { TEST_SECRET, testEngine } from '../helpers/app.js';
 import { CookieClient } from '../helpers/client.js';
 import { emptyDatabaseUrl, engine } from '../helpers/database.js';
 import { freePort, type Run, spawnRun, waitFor } from '../helpers/process.js';
+import { EventStream } from '../helpers/sse.js';
 
 // Several app instances on one store, as behind a load balancer: real
 // processes, one cookie, requests spread over them. On PostgreSQL and on
@@ -98,6 +99,55 @@ describe.skipIf(engine === 'pglite' && testEngine === 'db')(
         for (let j = 0; j < i; j++) await replay.gql('{ __typename }');
         expect((await replay.data('{ session { exists keys } }')).session).toEqual({ exists: false, keys: [] });
       }
+    });
+
+    it('sessionChanged across instances: 30 subscribers (each its own session) spread over them get their own write from another instance, and a flush ends them', async () => {
+      const pinned = (i: number) =>
+        new CookieClient({
+          fetch: (url: string, init?: RequestInit) =>
+            fetch(url.replace('http://localhost', `http://127.0.0.1:${ports[i % ports.length]}`), init),
+        } as never);
+      const subscribers = await Promise.all(
+        Array.from({ length: 30 }, async (_, i) => {
+          const writer = pinned(i + 1);
+          await writer.data('mutation($i: JSON) { setSessionValue(key: "n", value: $i) { exists } }', { i });
+          const reader = pinned(i);
+          reader.jar.set('sessionid', writer.sessionCookie!);
+          const stream = await EventStream.open(reader, { query: 'subscription { sessionChanged { exists value(key: "n") } }' });
+          expect(await stream.session()).toEqual({ exists: true, value: i });
+          return { writer, stream, i };
+        }),
+      );
+      try {
+        await Promise.all(
+          subscribers.map(({ writer, i }) =>
+            writer.data('mutation($v: JSON) { setSessionValue(key: "n", value: $v) { exists } }', { v: i + 100 }),
+          ),
+        );
+        for (const { stream, i } of subscribers) expect(await stream.session()).toEqual({ exists: true, value: i + 100 });
+        // Nobody saw anyone else's write.
+        await Promise.all(subscribers.map(({ stream }) => stream.quiet(300)));
+        await Promise.all(subscribers.map(({ writer }) => writer.data('mutation { flushSession { exists } }')));
+        for (const { stream } of subscribers) {
+          expect(await stream.session()).toEqual({ exists: false, value: null });
+          await stream.completes();
+        }
+      } finally {
+        for (const { stream } of subscribers) stream.close();
+      }
+    });
+
+    it('SIGTERM ends every event stream with `complete`, and the instance exits 0', async () => {
+      const last = INSTANCES - 1;
+      const c = new CookieClient({
+        fetch: (url: string, init?: RequestInit) => fetch(url.replace('http://localhost', `http://127.0.0.1:${ports[last]}`), init),
+      } as never);
+      await c.data('mutation { setSessionValue(key: "n", value: 1) { exists } }');
+      const streams = await Promise.all(Array.from({ length: 5 }, () => EventStream.open(c)));
+      for (const stream of streams) await stream.session();
+      runs[last]!.child.kill('SIGTERM');
+      for (const stream of streams) await stream.completes(8000);
+      expect(await exitWithin(runs[last]!, 10_000)).toBe(0);
     });
   },
 );
