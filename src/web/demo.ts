@@ -129,6 +129,103 @@ async function refresh(): Promise<void> {
   render();
 }
 
+// ---------------------------------------------------------------- live
+
+/** The session pushed by the server after every change, from any tab or instance (sessionChanged over SSE). */
+const LIVE = STATE.replace('query DemoState {\n    session {', 'subscription DemoLive {\n    sessionChanged {');
+/** Tabs of this page tell each other when one of them wrote (a new session has a cookie the others' streams lack). */
+const tabs = typeof BroadcastChannel === 'function' ? new BroadcastChannel('sessionql-demo') : null;
+let liveStream: AbortController | null = null;
+let liveRetry: number | undefined;
+let liveFailures = 0;
+
+function setLive(on: boolean): void {
+  document.body.dataset.live = on ? 'on' : 'off';
+  const pill = $('#live');
+  pill.textContent = on ? 'Live' : 'Not live';
+  pill.title = on
+    ? 'Changes from other tabs and devices with this session show up here as they happen.'
+    : 'No session to follow yet: changes from other tabs show up after this page writes, or when another tab does.';
+}
+
+/**
+ * Follows the session: one stream at a time. A stream ends after a flush or
+ * an expiry (the session is gone: wait for a write, here or in another
+ * tab), after a new session key (follow it at once: the cookie changed), or
+ * when the connection drops (retry, with backoff).
+ */
+function follow(): void {
+  if (liveStream) return;
+  window.clearTimeout(liveRetry);
+  const controller = new AbortController();
+  liveStream = controller;
+  let last: SessionState | null = null;
+  let failed = false;
+  void (async () => {
+    try {
+      const response = await fetch('/graphql', {
+        method: 'POST',
+        credentials: 'include',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+        body: JSON.stringify({ query: LIVE }),
+        signal: controller.signal,
+      });
+      if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        buffer += value;
+        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = block
+            .split('\n')
+            .filter((line) => line.startsWith('data:'))
+            .map((line) => line.slice(5).trim())
+            .join('\n');
+          if (!/^event: next$/m.test(block) || !data) continue;
+          const result = JSON.parse(data) as { data?: { sessionChanged: SessionState }; errors?: { message: string }[] };
+          if (result.errors?.length) throw new Error(result.errors[0]!.message);
+          last = result.data!.sessionChanged;
+          liveFailures = 0;
+          setLive(last.exists);
+          state = last;
+          render();
+        }
+      }
+    } catch (error) {
+      failed = !controller.signal.aborted;
+      if (failed) console.info('sessionChanged:', (error as Error).message);
+    } finally {
+      if (liveStream === controller) liveStream = null;
+    }
+    if (controller.signal.aborted) return;
+    if (failed) {
+      setLive(false);
+      liveRetry = window.setTimeout(follow, Math.min(1000 * 2 ** liveFailures++, 30_000));
+    } else if (last?.exists) {
+      // Ended while the session existed: its key changed (cycleSessionKey). Follow the new one.
+      follow();
+    } else {
+      setLive(false);
+    }
+  })();
+}
+
+/** After a write of this page: another tab may need to start following (its stream ended without a session). */
+function wrote(): void {
+  tabs?.postMessage('wrote');
+  if (!liveStream) follow();
+}
+tabs?.addEventListener('message', () => {
+  if (!liveStream) follow();
+});
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'visible' && !liveStream) follow();
+});
+
 /**
  * Runs one change: clears the last error, sends the mutation, reads the
  * whole state back. Any failure is shown in the error area, never dropped;
@@ -144,6 +241,7 @@ async function run(change: () => Promise<unknown>, notice?: string): Promise<voi
   } catch (error) {
     showError(error);
   }
+  wrote();
   try {
     await refresh();
   } catch (error) {
@@ -579,6 +677,7 @@ mutations
     delivered = r.consumeFlashMessages;
   })
   .then(refresh)
+  .then(follow)
   .catch(showError)
   .finally(() => {
     setBusy(-1);

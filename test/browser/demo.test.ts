@@ -97,6 +97,44 @@ describe.skipIf(skipWithoutChromium)('the demo page in Chromium', () => {
     expect(await sessionCookie(context)).toBeUndefined();
   });
 
+  it('live: two tabs of / in one browser; a change in either shows up in the other within a second, without a reload', async () => {
+    const context = await newContext();
+    // Both open before any session exists: the second follows once the first has written.
+    const first = await openPage(context);
+    const second = await openPage(context);
+    const within = { timeout: 1000, interval: 25 };
+    await first.getByRole('button', { name: 'Add Dune' }).click();
+    await settled(first);
+    await expect.poll(() => cartLines(second), within).toEqual({ 'book-dune': 1 });
+    await expect.poll(() => second.locator('body').getAttribute('data-live'), within).toBe('on');
+    expect(await visibleText(second.locator('#live'))).toBe('Live');
+
+    await addItem(second, 'tea', 'Green tea', '3');
+    await expect.poll(() => cartLines(first), within).toEqual({ 'book-dune': 1, tea: 3 });
+
+    // A write from outside the browser (another device with the same cookie) shows up too.
+    const device = apiClient();
+    device.jar.set('sessionid', (await sessionCookie(context))!.value);
+    await device.data('mutation { setSessionValue(key: "step", value: 2) { exists } }');
+    await expect.poll(() => visibleText(first.locator('#contents-table')), within).toContain('step');
+    await expect.poll(() => visibleText(second.locator('#contents-table')), within).toContain('step');
+
+    // A new session key in one tab: the other follows the new cookie.
+    await first.locator('#cycle').click();
+    await settled(first);
+    await addItem(first, 'map', 'A map', '1');
+    await expect.poll(() => cartLines(second), within).toEqual({ 'book-dune': 1, tea: 3, map: 1 });
+
+    // A flush in one tab empties the other.
+    await second.locator('#flush').click();
+    await settled(second);
+    await expect.poll(() => cartLines(first), within).toEqual({});
+    await expect.poll(() => first.locator('body').getAttribute('data-live'), within).toBe('off');
+    // And the next write anywhere brings both back to live.
+    await addItem(first, 'pen', 'A pen', '1');
+    await expect.poll(() => cartLines(second), within).toEqual({ pen: 1 });
+  });
+
   it('cart: two items survive a reload; a quantity changes; a line goes', async () => {
     const context = await newContext();
     const page = await openPage(context);
