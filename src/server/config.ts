@@ -23,6 +23,10 @@ export interface Config {
   readonly redisUrl: string | undefined;
   /** REDIS_CLUSTER_NODES: host:port of Redis Cluster nodes (engine `cache`). */
   readonly redisClusterNodes: readonly string[] | undefined;
+  /** REDIS_WAIT_REPLICAS: replicas that must acknowledge each write (Redis WAIT); 0 = off. @default 0 */
+  readonly redisWaitReplicas: number;
+  /** REDIS_WAIT_TIMEOUT_MS: how long a write waits for them, below databaseTimeoutMs. @default min(1000, databaseTimeoutMs / 2) */
+  readonly redisWaitTimeoutMs: number;
   /** The first signs cookies, all verify (rotation). */
   readonly secrets: readonly string[];
   readonly secretGenerated: boolean;
@@ -113,6 +117,8 @@ const schema = z.object({
         .min(1, { message: 'must list at least one host:port' }),
     )
     .optional(),
+  REDIS_WAIT_REPLICAS: int(0, 100).default(0),
+  REDIS_WAIT_TIMEOUT_MS: int(1, 600_000).optional(),
   SESSION_SECRET: z
     .string()
     .transform((v) => v.split(',').map((s) => s.trim()))
@@ -195,6 +201,15 @@ function redisProblem(engine: string, url: string | undefined, nodes: readonly s
   return null;
 }
 
+/** REDIS_WAIT_REPLICAS and REDIS_WAIT_TIMEOUT_MS: the problem, or null. */
+function redisWaitProblem(engine: string, replicas: number, timeoutMs: number | undefined, databaseTimeoutMs: number): string | null {
+  if (replicas > 0 && engine !== 'cache') return 'REDIS_WAIT_REPLICAS: only with SESSION_ENGINE=cache (it waits for Redis replicas)';
+  // WAIT's timeout must end before the command's own (DATABASE_TIMEOUT_MS), or every slow replica reads as an outage.
+  if (timeoutMs !== undefined && timeoutMs >= databaseTimeoutMs)
+    return `REDIS_WAIT_TIMEOUT_MS: must be less than DATABASE_TIMEOUT_MS (${databaseTimeoutMs})`;
+  return null;
+}
+
 /** The variables {@link loadConfig} reads, for the README's table and the tests. */
 export const configVariables = Object.keys(schema.shape);
 
@@ -229,6 +244,8 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
   if (prefixed) throw new ConfigError(`invalid configuration:\n  SESSION_COOKIE_NAME: ${prefixed}`);
   const engineProblem = redisProblem(e.SESSION_ENGINE, e.REDIS_URL, e.REDIS_CLUSTER_NODES);
   if (engineProblem) throw new ConfigError(`invalid configuration:\n  ${engineProblem}`);
+  const waitProblem = redisWaitProblem(e.SESSION_ENGINE, e.REDIS_WAIT_REPLICAS, e.REDIS_WAIT_TIMEOUT_MS, e.DATABASE_TIMEOUT_MS);
+  if (waitProblem) throw new ConfigError(`invalid configuration:\n  ${waitProblem}`);
   let secrets = e.SESSION_SECRET;
   let secretGenerated = false;
   if (!secrets && !needsSecret) secrets = [];
@@ -250,6 +267,8 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
     engine: e.SESSION_ENGINE === 'cache' ? 'cache' : 'db',
     redisUrl: e.REDIS_URL,
     redisClusterNodes: e.REDIS_CLUSTER_NODES ? Object.freeze(e.REDIS_CLUSTER_NODES) : undefined,
+    redisWaitReplicas: e.REDIS_WAIT_REPLICAS,
+    redisWaitTimeoutMs: e.REDIS_WAIT_TIMEOUT_MS ?? Math.min(1000, Math.floor(e.DATABASE_TIMEOUT_MS / 2)),
     secrets: Object.freeze(secrets),
     secretGenerated,
     cookie: Object.freeze({

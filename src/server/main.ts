@@ -72,6 +72,8 @@ async function openCacheEngine(config: Config): Promise<RedisEngine> {
       ageSeconds: config.cookie.ageSeconds,
       maxBytes: config.maxBytes,
       timeoutMs: config.databaseTimeoutMs,
+      waitReplicas: config.redisWaitReplicas,
+      waitTimeoutMs: config.redisWaitTimeoutMs,
     });
   } catch (error) {
     const where = config.redisUrl

@@ -1,5 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { connect } from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { openRedisEngine } from '../../src/engines/redis/engine.js';
 import { createApp } from '../../src/server/app.js';
@@ -8,32 +6,7 @@ import { serve, TEST_SECRET, testEngine } from '../helpers/app.js';
 import { CookieClient } from '../helpers/client.js';
 import { TestClock } from '../helpers/clock.js';
 import { freePort } from '../helpers/process.js';
-
-/** A redis-server of this test's own (stopping the shared one would fail the other test files): its process. */
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  });
-  for (let i = 0; i < 100; i++) {
-    const up = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => {
-        socket.end();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    if (up) return child;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`redis-server on ${port} did not start`);
-}
-
-async function stopRedis(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGKILL');
-  await exited;
-}
+import { startRedis, stopRedis } from '../helpers/redis-server.js';
 
 const ADD = 'mutation { addToCart(sku: "book", label: "Book") { totalQuantity } }';
 

@@ -25,6 +25,15 @@ export interface RedisEngineOptions {
   timeoutMs?: number;
   /** Key prefix. @default 'sessionql:s:' */
   prefix?: string;
+  /**
+   * REDIS_WAIT_REPLICAS: after every write, `WAIT` for this many replicas of
+   * the key's master to acknowledge it; fewer within `waitTimeoutMs` and the
+   * write fails with RedisUnavailable (it was applied on the master and may
+   * still survive). 0: off. See docs/decisions/0013. @default 0
+   */
+  waitReplicas?: number;
+  /** REDIS_WAIT_TIMEOUT_MS: how long a write waits for its replicas; below timeoutMs. @default min(1000, timeoutMs / 2) */
+  waitTimeoutMs?: number;
 }
 
 type Client = Redis | Cluster;
@@ -81,6 +90,8 @@ export class RedisEngine implements SessionEngine {
   private readonly maxBytes: number;
   private readonly timeoutMs: number;
   private readonly prefix: string;
+  private readonly waitReplicas: number;
+  private readonly waitTimeoutMs: number;
   private readonly cas: CompareAndSet;
   /** What to call the store in messages: the URL without its password, or the nodes. */
   readonly target: string;
@@ -92,6 +103,13 @@ export class RedisEngine implements SessionEngine {
     this.maxBytes = options.maxBytes ?? 65_536;
     this.timeoutMs = options.timeoutMs ?? 5000;
     this.prefix = options.prefix ?? 'sessionql:s:';
+    this.waitReplicas = options.waitReplicas ?? 0;
+    this.waitTimeoutMs = options.waitTimeoutMs ?? Math.min(1000, Math.floor(this.timeoutMs / 2));
+    if (!Number.isInteger(this.waitReplicas) || this.waitReplicas < 0)
+      throw new Error('RedisEngine: waitReplicas must be a whole number ≥ 0');
+    // WAIT 0 blocks forever; past timeoutMs the command would time out first, with a vaguer message.
+    if (!Number.isInteger(this.waitTimeoutMs) || this.waitTimeoutMs < 1 || this.waitTimeoutMs >= this.timeoutMs)
+      throw new Error(`RedisEngine: waitTimeoutMs must be a whole number from 1 to ${this.timeoutMs - 1} (below timeoutMs)`);
     this.cas = new CompareAndSet(this.timeoutMs);
     const common = {
       connectTimeout: this.timeoutMs,
@@ -149,6 +167,26 @@ export class RedisEngine implements SessionEngine {
       }
     }
     if (!(await this.ready())) throw new RedisUnavailable(`Redis at ${this.target} does not answer PING`);
+    if (this.waitReplicas > 0) await this.replicasOnline();
+  }
+
+  /** With waitReplicas, each master has that many replicas online (within timeoutMs), else every write would fail. */
+  private async replicasOnline(): Promise<void> {
+    const masters = this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
+    const deadline = Date.now() + this.timeoutMs;
+    for (const node of masters) {
+      for (;;) {
+        const info = await this.command(() => node.info('replication'));
+        const online = info.match(/^slave\d+:.*state=online/gm)?.length ?? 0;
+        if (online >= this.waitReplicas) break;
+        if (Date.now() > deadline) {
+          throw new RedisUnavailable(
+            `the master ${node.options.host}:${node.options.port} has ${online} replica(s) online, fewer than the ${this.waitReplicas} every write waits for (waitReplicas, REDIS_WAIT_REPLICAS): every write would fail`,
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
   }
 
   /** Why cluster nodes that answer fail as a cluster: a plain server (cluster_enabled:0), said plainly. */
@@ -188,22 +226,67 @@ export class RedisEngine implements SessionEngine {
     }
   }
 
-  /** EVALSHA, loading the script on NOSCRIPT (each node of a cluster caches its own). */
+  /** EVALSHA, loading the script on NOSCRIPT (each node of a cluster caches its own); with waitReplicas, then WAIT. */
   private run(script: Script, hash: string, args: (string | number)[]): Promise<Reply> {
     const key = this.key(hash);
     return this.command(async () => {
       let reply: Reply;
       try {
-        reply = (await this.client.evalsha(script.sha, 1, key, ...args)) as Reply;
+        reply = await this.evaluate(script, key, args, true);
       } catch (error) {
         if (!(error instanceof Error) || !/^NOSCRIPT/.test(error.message)) throw error;
-        reply = (await this.client.eval(script.text, 1, key, ...args)) as Reply;
+        reply = await this.evaluate(script, key, args, false);
       }
       // Past DATABASE_TIMEOUT_MS by Redis's clock: the caller has given up (or the clocks disagree). Nothing was written.
       if (reply === 'late')
         throw new RedisUnavailable('the write reached Redis after its deadline (or the clocks of Redis and this host differ)');
       return reply;
     });
+  }
+
+  /**
+   * One script on `key`. With waitReplicas, the script and `WAIT n timeout`
+   * go as one pipeline: WAIT counts the replicas holding this connection's
+   * writes, so it must follow the script on the connection that ran it, and
+   * a pipeline goes to the node of its key on one connection (WAIT alone has
+   * no key: a Cluster would send it to any node, and a wrong node answers
+   * at once with its own replicas). A write that fewer replicas acknowledge
+   * is not reported: RedisUnavailable (503), though the master applied it.
+   */
+  private async evaluate(script: Script, key: string, args: (string | number)[], sha: boolean): Promise<Reply> {
+    if (this.waitReplicas === 0) {
+      return (await (sha ? this.client.evalsha(script.sha, 1, key, ...args) : this.client.eval(script.text, 1, key, ...args))) as Reply;
+    }
+    const deadline = Date.now() + this.timeoutMs;
+    for (;;) {
+      const pipeline = this.client.pipeline();
+      if (sha) pipeline.evalsha(script.sha, 1, key, ...args);
+      else pipeline.eval(script.text, 1, key, ...args);
+      pipeline.wait(this.waitReplicas, this.waitTimeoutMs);
+      const [[scriptError, reply] = [null, null], [waitError, acked] = [null, 0]] = (await pipeline.exec()) ?? [];
+      // A pipeline with a write is not redirected by ioredis: the script did not run (MOVED, TRYAGAIN,
+      // CLUSTERDOWN), so learn the slots again and resend it, as a single command would be.
+      if (scriptError && /^(MOVED|TRYAGAIN|CLUSTERDOWN)\b/.test(scriptError.message) && this.client instanceof Cluster) {
+        if (Date.now() + 100 > deadline) throw scriptError;
+        await new Promise<void>((resolve) => (this.client as Cluster).refreshSlotsCache(() => resolve()));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        continue;
+      }
+      if (scriptError) throw scriptError;
+      // No write (a conflict, 'late', 'big', 'taken', nothing to delete): nothing to wait for.
+      if (!Array.isArray(reply) && reply !== 1) return reply as Reply;
+      if (waitError) {
+        throw new RedisUnavailable(`a write's WAIT failed (the master applied it; it may survive): ${waitError.message}`, {
+          cause: waitError,
+        });
+      }
+      if (Number(acked) < this.waitReplicas) {
+        throw new RedisUnavailable(
+          `${acked} of ${this.waitReplicas} replicas acknowledged a write within ${this.waitTimeoutMs} ms: not reported as durable (the master applied it; it may survive)`,
+        );
+      }
+      return reply as Reply;
+    }
   }
 
   key(hash: string): string {
@@ -301,7 +384,8 @@ export class RedisEngine implements SessionEngine {
       if (!created) throw new Error(`unexpected reply to a session move: ${String(reply)}`);
       const retired = await this.run(scripts.retire, hash, [nowMs, this.deadline(), old.version]);
       if (Number(retired) === 1) return created;
-      // The old key changed (or went) meanwhile: undo, and start again from what it holds now.
+      // The old key changed (or went) meanwhile: undo, and start again from what it holds now. (No WAIT:
+      // should a failover bring the new key back, its cookie was never sent and its TTL removes it.)
       await this.command(() => this.client.del(this.key(newHash)));
       if (Date.now() > deadline) throw new RedisUnavailable(`no move of the session after ${attempt} conflicting attempts`);
       if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** attempt, 50)));
