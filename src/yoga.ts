@@ -202,6 +202,8 @@ export function useSessions(options: SessionsOptions): SessionsPlugin {
       };
     },
     onResponse({ request, response }) {
+      // An event stream (sessionChanged) must not sit in a proxy's buffer (nginx honours this header).
+      if (response.headers.get('content-type')?.startsWith('text/event-stream')) response.headers.set('x-accel-buffering', 'no');
       for (const [name, value] of Object.entries(sessionHeaders(sessions.get(request)))) {
         if (name === 'cache-control') response.headers.set(name, value);
         else response.headers.append(name, value);

@@ -32,6 +32,8 @@ describe('sessionChanged', async () => {
     const stream = await subscribe(c);
     expect(stream.response.status).toBe(200);
     expect(stream.response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(stream.response.headers.get('x-accel-buffering')).toBe('no');
+    expect(stream.response.headers.get('cache-control')).toMatch(/no-store|no-cache/);
     expect(await stream.session()).toMatchObject({ exists: true, keys: ['cart'], cart: { totalQuantity: 1 } });
     const tab = tabOf(c);
     await tab.data('mutation { addToCart(sku: "B", quantity: 2) { totalQuantity } }');
