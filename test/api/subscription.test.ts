@@ -5,7 +5,7 @@ import { EventStream } from '../helpers/sse.js';
 
 /** sessionChanged over GraphQL over SSE, through the server's real HTTP handler. */
 describe('sessionChanged', async () => {
-  const { client, clock } = await setup({ SESSION_SUBSCRIPTIONS_PER_SESSION: '3' });
+  const { client, clock } = await setup({ SESSION_SUBSCRIPTIONS_PER_SESSION: '3', CORS_ORIGINS: 'https://app.example' });
   const open: EventStream[] = [];
   afterEach(() => {
     for (const stream of open.splice(0)) stream.close();
@@ -137,6 +137,15 @@ describe('sessionChanged', async () => {
       headers: { accept: 'text/event-stream', origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
     });
     expect(get.status).toBe(403);
+  });
+
+  it('a frontend on an allowed origin (CORS_ORIGINS) subscribes with credentials', async () => {
+    const c = await stored();
+    const stream = await subscribe(c, { headers: { accept: 'text/event-stream', origin: 'https://app.example' } });
+    expect(stream.response.status).toBe(200);
+    expect(stream.response.headers.get('access-control-allow-origin')).toBe('https://app.example');
+    expect(stream.response.headers.get('access-control-allow-credentials')).toBe('true');
+    expect(await stream.session()).toMatchObject({ exists: true, cart: { totalQuantity: 1 } });
   });
 
   it('refuses a subscription over the per-session limit with SUBSCRIPTION_LIMIT; one ends, another may start', async () => {

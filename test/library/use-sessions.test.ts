@@ -7,6 +7,7 @@ import { cart, type Session } from '../../src/index.js';
 import { createFastHandler, type SessionsPlugin, useSessions } from '../../src/yoga.js';
 import { CookieClient } from '../helpers/client.js';
 import { emptyDatabaseUrl, postgresUrl } from '../helpers/database.js';
+import { EventStream } from '../helpers/sse.js';
 
 // A user's own Yoga app: createSchema (no Pothos), resolvers calling Django's
 // request.session API on ctx.session. Served by plain node:http (createServer(yoga))
@@ -37,6 +38,9 @@ const typeDefs = /* GraphQL */ `
     cycle: Boolean
     setExpiry(seconds: Int, at: String): Int!
     addToCart(sku: String!): Int!
+  }
+  type Subscription {
+    visits: Int
   }
 `;
 
@@ -84,6 +88,13 @@ const resolvers = {
       return session.getExpiryAge();
     },
     addToCart: async (_: unknown, { sku }: { sku: string }, { session }: Ctx) => (await session.apply(cart, 'add', { sku })).totalQuantity,
+  },
+  Subscription: {
+    // A user's own live field on ctx.session.changes(): the visit count after every change.
+    visits: {
+      subscribe: async (_: unknown, __: unknown, { session }: Ctx) => session.changes(),
+      resolve: (state: { data: Record<string, unknown> }) => state.data.visits ?? null,
+    },
   },
 };
 
@@ -287,6 +298,22 @@ describe.each(['createServer(yoga)', 'createFastHandler'] as const)('useSessions
     expect(r.status).toBeGreaterThanOrEqual(400);
     expect(r.status).toBeLessThan(500);
     expect((await c.data('{ keys }')).keys).toEqual(['a']);
+  });
+
+  it('a subscription of its own on ctx.session.changes(): the state now, then after each write', async () => {
+    const c = client();
+    await c.data('mutation { visit }');
+    const stream = await EventStream.open(c, { query: 'subscription { visits }' });
+    try {
+      expect((await stream.result()).data).toEqual({ visits: 1 });
+      await c.data('mutation { visit }');
+      expect((await stream.result()).data).toEqual({ visits: 2 });
+      await c.data('mutation { flush }');
+      expect((await stream.result()).data).toEqual({ visits: null });
+      await stream.completes();
+    } finally {
+      stream.close();
+    }
   });
 
   it('an unexpected failure is masked for the client', async () => {
