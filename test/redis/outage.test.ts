@@ -7,6 +7,7 @@ import { CookieClient } from '../helpers/client.js';
 import { TestClock } from '../helpers/clock.js';
 import { freePort } from '../helpers/process.js';
 import { startRedis, stopRedis } from '../helpers/redis-server.js';
+import { EventStream } from '../helpers/sse.js';
 
 const ADD = 'mutation { addToCart(sku: "book", label: "Book") { totalQuantity } }';
 
@@ -51,5 +52,26 @@ describe.skipIf(testEngine !== 'redis')('Redis stopped mid-traffic', { timeout: 
     }
     expect(ok).toBe(true);
     expect((await app.fetch('http://localhost/ready')).status).toBe(200);
+  });
+
+  it('a sessionChanged stream lives through the outage: after Redis comes back (empty) its subscriber reads again and is told the session is gone', async () => {
+    const port = await freePort();
+    let redis = await startRedis(port);
+    onTestFinished(() => stopRedis(redis));
+    const config = loadConfig({ NODE_ENV: 'test', SESSION_SECRET: TEST_SECRET, DATABASE_TIMEOUT_MS: '1000' });
+    const engine = await openRedisEngine({ url: `redis://127.0.0.1:${port}`, timeoutMs: config.databaseTimeoutMs });
+    onTestFinished(() => engine.close());
+    const app = await serve(createApp({ config, engine }));
+    const c = new CookieClient(app);
+    await c.data(ADD);
+    const stream = await EventStream.open(c);
+    onTestFinished(() => stream.close());
+    expect(await stream.session()).toMatchObject({ exists: true, cart: { totalQuantity: 1 } });
+    await stopRedis(redis);
+    await stream.quiet(500);
+    redis = await startRedis(port);
+    // Nothing was published about it: the subscriber connection's return is the signal.
+    expect(await stream.session(10_000)).toMatchObject({ exists: false });
+    await stream.completes();
   });
 });
