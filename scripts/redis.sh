@@ -8,6 +8,9 @@
 #                                   waits for cluster_state:ok; prints host:port,… (last line of stdout)
 #   scripts/redis.sh cluster-stop
 #   scripts/redis.sh cluster-nodes  host:port,… if the cluster runs and is ok, else exit 1
+#   scripts/redis.sh cluster-master SLOT   host:port of the master serving SLOT now (0-16383)
+#   scripts/redis.sh cluster-kill PORT     kill -9 the cluster node on PORT (a crash: its folder is kept)
+#   scripts/redis.sh cluster-restart PORT  start that node again; it rejoins (a killed master as a replica of its successor)
 #
 #   REDIS_URL=$(scripts/redis.sh start | tail -n 1) SESSIONQL_TEST_ENGINE=redis npm test
 #
@@ -94,7 +97,10 @@ start_server() {
     if [[ $kind == cluster ]]; then
       echo "cluster-enabled yes"
       echo "cluster-config-file nodes.conf"
+      # Failure detection takes this long; a replica's takeover follows within about a second.
       echo "cluster-node-timeout 5000"
+      # A replica (a new one, or a killed master back as a replica) syncs at once, not after 5 s.
+      echo "repl-diskless-sync-delay 0"
     fi
   } >"$d/redis.conf"
   echo "$port" >"$d/port"
@@ -117,6 +123,8 @@ stop_server() {
   if [[ -n $pid ]]; then
     for ((i = 0; i < 50; i++)); do
       kill -0 "$pid" 2>/dev/null || break
+      # Exited, not yet reaped (a daemon's parent is init, which may take a second or two).
+      [[ $(ps -o stat= -p "$pid" 2>/dev/null) == Z* ]] && break
       sleep 0.1
     done
     kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
@@ -162,6 +170,14 @@ cluster_ok() {
     cli "$p" cluster info 2>/dev/null | grep -q '^cluster_state:ok' || return 1
   done
 }
+# Every master has a replica in sync (so writes that WAIT for one can succeed).
+replicas_online() {
+  local p
+  for p in $(cluster_ports); do
+    cli "$p" info replication 2>/dev/null | grep -q '^role:master' || continue
+    cli "$p" info replication 2>/dev/null | grep -q '^slave0:.*state=online' || return 1
+  done
+}
 
 # Six consecutive ports from $1, each free with its bus port (+10000), all ≤ 55535.
 six_free_from() {
@@ -197,8 +213,8 @@ cmd_cluster_start() {
   say "creating the cluster: 3 masters, 3 replicas"
   redis-cli --cluster create "${addrs[@]}" --cluster-replicas 1 --cluster-yes >&2 || die "redis-cli --cluster create failed"
   for ((i = 0; i < 300; i++)); do
-    if cluster_ok; then
-      say "cluster_state:ok"
+    if cluster_ok && replicas_online; then
+      say "cluster_state:ok, every replica in sync"
       nodes_line
       return 0
     fi
@@ -220,6 +236,52 @@ cmd_cluster_nodes() {
   nodes_line
 }
 
+# The master serving slot $1, asked of the first node that answers.
+cmd_cluster_master() {
+  local slot=${1:-} p
+  [[ $slot =~ ^[0-9]+$ ]] && ((slot < 16384)) || die "usage: $0 cluster-master SLOT (0-16383)"
+  for p in $(cluster_ports); do
+    up "$p" || continue
+    # CLUSTER NODES: id host:port@bus flags master ping pong epoch link slot-range…
+    cli "$p" cluster nodes 2>/dev/null | awk -v slot="$slot" '
+      $3 ~ /master/ && $3 !~ /(^|,)fail(,|$)/ {
+        for (i = 9; i <= NF; i++) {
+          n = split($i, r, "-")
+          if ($i !~ /^\[/ && slot >= r[1] + 0 && slot <= r[n] + 0) { split($2, a, "@"); print a[1]; exit }
+        }
+      }' | grep . && return 0
+  done
+  die "no node answers with the master of slot $slot"
+}
+
+node_dir() {
+  local port=${1:-}
+  [[ $port =~ ^[0-9]+$ && -f $CLUSTER/$port/redis.conf ]] || die "no cluster node on port '$port' in $CLUSTER"
+  echo "$CLUSTER/$port"
+}
+
+cmd_cluster_kill() {
+  local d pid
+  d=$(node_dir "${1:-}")
+  pid=$(cat "$d/redis.pid" 2>/dev/null) || die "node $1 is not running"
+  kill -9 "$pid" 2>/dev/null || die "node $1 (pid $pid) is not running"
+  rm -f "$d/redis.pid"
+  say "killed node $1 (pid $pid)"
+}
+
+cmd_cluster_restart() {
+  local d port i
+  d=$(node_dir "${1:-}")
+  port=$1
+  up "$port" && die "node $port is running"
+  redis-server "$d/redis.conf" >&2 || die "node $port did not start"
+  for ((i = 0; i < 100; i++)); do
+    up "$port" && return 0
+    sleep 0.1
+  done
+  die "node $port did not answer"
+}
+
 case ${1:-} in
   start) cmd_start ;;
   stop) stop_server "$SINGLE" ;;
@@ -227,8 +289,11 @@ case ${1:-} in
   cluster-start) cmd_cluster_start ;;
   cluster-stop) cmd_cluster_stop ;;
   cluster-nodes) cmd_cluster_nodes ;;
+  cluster-master) cmd_cluster_master "${2:-}" ;;
+  cluster-kill) cmd_cluster_kill "${2:-}" ;;
+  cluster-restart) cmd_cluster_restart "${2:-}" ;;
   *)
-    echo "usage: $0 start|stop|url|cluster-start|cluster-stop|cluster-nodes   (data: $DIR)" >&2
+    echo "usage: $0 start|stop|url|cluster-start|cluster-stop|cluster-nodes|cluster-master SLOT|cluster-kill PORT|cluster-restart PORT   (data: $DIR)" >&2
     exit 2
     ;;
 esac
