@@ -133,8 +133,17 @@ async function refresh(): Promise<void> {
 
 /** The session pushed by the server after every change, from any tab or instance (sessionChanged over SSE). */
 const LIVE = STATE.replace('query DemoState {\n    session {', 'subscription DemoLive {\n    sessionChanged {');
-/** Tabs of this page tell each other when one of them wrote (a new session has a cookie the others' streams lack). */
+/**
+ * One stream per browser, not per tab: an HTTP/1.1 browser opens at most six
+ * connections to a host, and each stream holds one, so six tabs with a stream
+ * each would leave none for requests. The tab holding the Web Lock
+ * `sessionql-live` follows the session and hands each state to the others
+ * over a BroadcastChannel; when it closes, the next tab takes the lock. Tabs
+ * also say there when they wrote (a new session has a cookie the stream lacks).
+ */
+type TabMessage = { kind: 'wrote' } | { kind: 'hello' } | { kind: 'state'; state: SessionState; live: boolean };
 const tabs = typeof BroadcastChannel === 'function' ? new BroadcastChannel('sessionql-demo') : null;
+let leader = false;
 let liveStream: AbortController | null = null;
 let liveRetry: number | undefined;
 let liveFailures = 0;
@@ -148,6 +157,14 @@ function setLive(on: boolean): void {
     : 'No session to follow yet: changes from other tabs show up after this page writes, or when another tab does.';
 }
 
+/** A state from the stream (this tab's, or the leader's): drawn, and passed on when this tab leads. */
+function received(next: SessionState, live: boolean): void {
+  state = next;
+  setLive(live);
+  render();
+  if (leader) tabs?.postMessage({ kind: 'state', state: next, live } satisfies TabMessage);
+}
+
 /**
  * Follows the session: one stream at a time. A stream ends after a flush or
  * an expiry (the session is gone: wait for a write, here or in another
@@ -155,7 +172,7 @@ function setLive(on: boolean): void {
  * when the connection drops (retry, with backoff).
  */
 function follow(): void {
-  if (liveStream) return;
+  if (liveStream || !leader) return;
   window.clearTimeout(liveRetry);
   const controller = new AbortController();
   liveStream = controller;
@@ -190,9 +207,7 @@ function follow(): void {
           if (result.errors?.length) throw new Error(result.errors[0]!.message);
           last = result.data!.sessionChanged;
           liveFailures = 0;
-          setLive(last.exists);
-          state = last;
-          render();
+          received(last, last.exists);
         }
       }
     } catch (error) {
@@ -203,27 +218,50 @@ function follow(): void {
     }
     if (controller.signal.aborted) return;
     if (failed) {
-      setLive(false);
+      if (state) received(state, false);
       liveRetry = window.setTimeout(follow, Math.min(1000 * 2 ** liveFailures++, 30_000));
     } else if (last?.exists) {
       // Ended while the session existed: its key changed (cycleSessionKey). Follow the new one.
       follow();
-    } else {
-      setLive(false);
+    } else if (state) {
+      received(state, false);
     }
   })();
 }
 
-/** After a write of this page: another tab may need to start following (its stream ended without a session). */
-function wrote(): void {
-  tabs?.postMessage('wrote');
-  if (!liveStream) follow();
+/** Becomes the tab that follows the session when no other does (at once without Web Locks). */
+function lead(): void {
+  const start = () => {
+    leader = true;
+    follow();
+  };
+  if (!navigator.locks) return start();
+  tabs?.postMessage({ kind: 'hello' } satisfies TabMessage);
+  // Held until this tab goes away; the next tab waiting then leads.
+  void navigator.locks.request('sessionql-live', () => {
+    start();
+    return new Promise<never>(() => {});
+  });
 }
-tabs?.addEventListener('message', () => {
-  if (!liveStream) follow();
+
+/** After a write of this page: the leader may need to start following (its stream ended without a session). */
+function wrote(): void {
+  if (leader) follow();
+  else tabs?.postMessage({ kind: 'wrote' } satisfies TabMessage);
+}
+tabs?.addEventListener('message', (event: MessageEvent<TabMessage>) => {
+  if (event.data.kind === 'wrote') follow();
+  else if (event.data.kind === 'hello') {
+    // A tab that just opened: tell it whether this session is followed.
+    if (leader && state) tabs?.postMessage({ kind: 'state', state, live: liveStream !== null && state.exists } satisfies TabMessage);
+  } else if (!leader) {
+    state = event.data.state;
+    setLive(event.data.live);
+    render();
+  }
 });
 document.addEventListener('visibilitychange', () => {
-  if (document.visibilityState === 'visible' && !liveStream) follow();
+  if (document.visibilityState === 'visible') follow();
 });
 
 /**
@@ -677,7 +715,7 @@ mutations
     delivered = r.consumeFlashMessages;
   })
   .then(refresh)
-  .then(follow)
+  .then(lead)
   .catch(showError)
   .finally(() => {
     setBusy(-1);

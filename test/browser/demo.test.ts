@@ -135,6 +135,27 @@ describe.skipIf(skipWithoutChromium)('the demo page in Chromium', () => {
     await expect.poll(() => cartLines(second), within).toEqual({ pen: 1 });
   });
 
+  it('live with seven tabs: one stream for the browser (HTTP/1.1 allows six connections), so every tab still writes and sees the others', async () => {
+    const context = await newContext();
+    const first = await openPage(context);
+    await first.getByRole('button', { name: 'Add Dune' }).click();
+    await settled(first);
+    const tabs = [first];
+    for (let i = 1; i < 7; i++) tabs.push(await openPage(context));
+    const last = tabs[6]!;
+    await addItem(last, 'tea', 'Green tea', '2');
+    for (const tab of tabs) {
+      await expect.poll(() => cartLines(tab), { timeout: 1000, interval: 25 }).toEqual({ 'book-dune': 1, tea: 2 });
+      await expect.poll(() => tab.locator('body').getAttribute('data-live'), { timeout: 1000 }).toBe('on');
+    }
+    // When the tab that follows the session closes, another takes over.
+    await first.close();
+    await addItem(last, 'map', 'A map', '1');
+    for (const tab of tabs.slice(1)) {
+      await expect.poll(() => cartLines(tab), { timeout: 2000, interval: 25 }).toEqual({ 'book-dune': 1, tea: 2, map: 1 });
+    }
+  });
+
   it('cart: two items survive a reload; a quantity changes; a line goes', async () => {
     const context = await newContext();
     const page = await openPage(context);
