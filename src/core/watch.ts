@@ -1,4 +1,4 @@
-import type { NoticeListener, SessionEngine, SessionNotice, StoredSession } from './engine.js';
+import type { NoticeListener, SessionEngine, StoredSession } from './engine.js';
 import { SubscriptionLimit } from './errors.js';
 
 /** Limits on live subscriptions (sessionChanged), counted by this instance. */
@@ -48,8 +48,6 @@ export class WatchCounter {
 /** setTimeout's longest delay (about 24.8 days): later deadlines are checked again then. */
 const MAX_DELAY = 2 ** 31 - 1;
 
-type Step = { kind: 'notice'; notice: Parameters<NoticeListener>[0] } | { kind: 'wake' } | { kind: 'abort' };
-
 /**
  * Watches the stored session under `hash`: listens to the engine's notices,
  * then reads the current state (a write after the read is noticed, one
@@ -69,23 +67,42 @@ export async function watchStored(
 ): Promise<AsyncGenerator<StoredSession | null, void, undefined>> {
   const feed = engine.feed;
   if (!feed) throw new Error('this session engine sends no change notices');
-  const steps: Step[] = [];
+  // What happened since the last step, as flags, not a queue: a subscriber
+  // that stops reading holds a few booleans, however many writes it misses.
+  let sent = -1;
+  let stale = false;
+  let gone: 'flushed' | 'moved' | null = null;
+  let aborted = false;
   let wake: (() => void) | null = null;
-  const push = (step: Step) => {
-    steps.push(step);
+  const poke = () => {
     wake?.();
+    wake = null;
   };
-  const onAbort = () => push({ kind: 'abort' });
+  const onNotice: NoticeListener = (notice) => {
+    if ('gone' in notice) gone ??= notice.gone;
+    else if (!('version' in notice) || notice.version > sent) stale = true;
+    poke();
+  };
+  const onAbort = () => {
+    aborted = true;
+    poke();
+  };
   let timer: NodeJS.Timeout | undefined;
   /** Reads again after `ms` (the deadline passed, a read failed). */
   const later = (ms: number) => {
     clearTimeout(timer);
-    timer = setTimeout(() => push({ kind: 'wake' }), Math.min(Math.max(ms, 0), MAX_DELAY));
+    timer = setTimeout(
+      () => {
+        stale = true;
+        poke();
+      },
+      Math.min(Math.max(ms, 0), MAX_DELAY),
+    );
     timer.unref?.();
   };
   // A little after the deadline, so that the read finds it passed.
   const atExpiry = (row: StoredSession) => later(row.expiresAt * 1000 - now() + 5);
-  const unsubscribe = await feed.subscribe(hash, (notice) => push({ kind: 'notice', notice }));
+  const unsubscribe = await feed.subscribe(hash, onNotice);
   let first: StoredSession | null;
   try {
     first = await engine.load(hash, now());
@@ -105,22 +122,17 @@ export async function watchStored(
       if (signal.aborted) return;
       yield first;
       if (!first) return;
-      let sent = first.version;
+      sent = first.version;
       atExpiry(first);
       let failures = 0;
       for (;;) {
-        while (steps.length === 0) await new Promise<void>((resolve) => (wake = resolve));
-        wake = null;
-        const step = steps.shift()!;
-        if (step.kind === 'abort') return;
-        if (step.kind === 'notice') {
-          const notice = step.notice as SessionNotice | { resync: true };
-          if ('gone' in notice) {
-            if (notice.gone === 'flushed') yield null;
-            return;
-          }
-          if ('version' in notice && notice.version <= sent) continue;
+        while (!aborted && !gone && !stale) await new Promise<void>((resolve) => (wake = resolve));
+        if (aborted) return;
+        if (gone) {
+          if (gone === 'flushed') yield null;
+          return;
         }
+        stale = false;
         let row: StoredSession | null;
         try {
           row = await engine.load(hash, now());
