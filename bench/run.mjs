@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // npm run bench [-- options]: the project against its peers (Django, express-session,
-// the floor) on one PostgreSQL, interleaved, with the issue's targets as PASS/FAIL.
+// the floor) on one PostgreSQL, interleaved, with the issue's targets as PASS/FAIL;
+// with --redis, the project on Redis against the peers on Redis (issue 12).
 // See bench/README.md. Options:
 //   --reps N            repetitions of every target × mix (default 3)
 //   --duration S        measured seconds per run (default 10)
@@ -11,6 +12,11 @@
 //   --targets a,b,...   default project,project-apollo,project-urql,project-urql-post,project-get,project-pglite,
 //                       django,express,express-notouch,express-cluster2,floor,floor-fixed; project-<client>: the
 //                       same server loaded with a real client's requests (bench/profiles.json)
+//   --redis             the Redis comparison: default targets project-cache,project-cache-cluster,project-cached-db,
+//                       express-redis,express-redis-notouch,express-redis-cluster,django-cache,django-cached-db,
+//                       floor-redis,floor-redis-cluster (--targets still wins); Redis targets mix with the others freely
+//   --redis-url URL     a Redis for the Redis targets (default: our own from scripts/redis.sh, stopped at the end)
+//   --redis-cluster H:P,...  a Redis Cluster for the *-cluster targets (default: our own 6 nodes, the same way)
 //   --mixes 1,0,0.8     read ratios (or read,write,mix); default all three
 //   --quick             1 rep, 5 s runs, 3 s warm-up (development)
 //   --lost-updates      also run lost-updates.mjs against every target (--lost-repeat N, default 3)
@@ -37,15 +43,16 @@ import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { makeFixedFloor, missingParts, runSetup, syncPeers } from './lib/peers.mjs';
 import { alive, cpuSpeed, HZ, loadavg1, machineBusy, sampleRss, ticks, treePids } from './lib/procfs.mjs';
+import { redisPids, startRedis, stopRedis, stopRedisNow } from './lib/redis.mjs';
 import {
-  CLIENT_TARGETS,
   clientRows,
   clientVerdicts,
   fmt,
   lostRows,
+  lostVerdicts,
   median,
   mixName,
-  PROJECT,
+  othersCores,
   renderMarkdown,
   renderText,
   renderVerdicts,
@@ -54,16 +61,12 @@ import {
   verdicts,
 } from './lib/report.mjs';
 import { freePort, killAllNow, startProcess, stopAll, stopProcess, tail, waitHttp } from './lib/servers.mjs';
+import { DEFAULT_TARGETS, PROJECT, REDIS_TARGETS, TARGET_DEFS } from './lib/targets.mjs';
 import { startTimelineLoad, windowStats } from './lib/timeline-load.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const WORK = path.join(REPO, 'bench', '.work');
 const CLIENT_PROFILES = path.join(REPO, 'bench', 'profiles.json'); // written by bench/make-profiles.mjs
-const DEFAULT_TARGETS = [
-  'project',
-  ...Object.keys(CLIENT_TARGETS),
-  ...['project-pglite', 'django', 'express', 'express-notouch', 'express-cluster2', 'floor', 'floor-fixed'],
-].join(',');
 
 // --- options -------------------------------------------------------------------
 const { values: o } = parseArgs({
@@ -73,7 +76,10 @@ const { values: o } = parseArgs({
     'write-duration': { type: 'string' },
     connections: { type: 'string', default: '50' },
     warmup: { type: 'string' },
-    targets: { type: 'string', default: DEFAULT_TARGETS },
+    targets: { type: 'string' },
+    redis: { type: 'boolean', default: false },
+    'redis-url': { type: 'string' },
+    'redis-cluster': { type: 'string' },
     mixes: { type: 'string', default: '1,0,0.8' },
     quick: { type: 'boolean', default: false },
     'lost-updates': { type: 'boolean', default: false },
@@ -129,29 +135,9 @@ const MIXES = o.mixes
   .map((s) => (s in MIX_NAMES ? MIX_NAMES[s] : num(s, 'mixes')))
   .filter((r) => r <= 1);
 
-/** Every target the bench knows; `db` is the database a peer gets on our cluster. */
-const TARGET_DEFS = {
-  project: { project: true, db: 'sessionql_bench' },
-  'project-pglite': { project: true, pglite: true },
-  'project-large': { project: true, db: 'sessionql_bench_large' }, // --scale's 1M-row table
-  'project-tsx': { project: true, db: 'sessionql_bench', tsx: true }, // always node --import tsx src/server/main.ts
-  django: { run: 'django/run.sh', db: 'peers_django' },
-  'django-sync': { run: 'django/run.sh', db: 'peers_django', env: { GUNICORN_WORKER_CLASS: 'sync' } },
-  express: { run: 'express/run.sh', db: 'peers_express' },
-  'express-notouch': { run: 'express/run.sh', db: 'peers_express', env: { DISABLE_TOUCH: '1' } },
-  'express-cluster2': { run: 'express/run.sh', db: 'peers_express', env: { WORKERS: '2' } },
-  'express-pool25': { run: 'express/run.sh', db: 'peers_express', env: { PG_POOL_MAX: '25' } },
-  floor: { run: 'floor/run.sh', db: 'peers_floor' },
-  'floor-cluster2': { run: 'floor/run.sh', db: 'peers_floor', env: { WORKERS: '2' } },
-  'floor-fixed': { run: 'floor-fixed/run.sh', db: 'peers_floor' }, // the floor with our postgres.js patch
-  // The project's server started as for `project`, loaded with a client's profile from bench/profiles.json.
-  ...Object.fromEntries(
-    Object.entries(CLIENT_TARGETS).map(([name, c]) => [name, { project: true, db: 'sessionql_bench', profile: c.profile }]),
-  ),
-};
 const LOAD_TARGETS = [
   ...new Set(
-    o.targets
+    (o.targets ?? (o.redis ? REDIS_TARGETS : DEFAULT_TARGETS).join(','))
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean),
@@ -163,10 +149,20 @@ for (const t of LOAD_TARGETS) {
     process.exit(2);
   }
 }
+if (o['redis-url'] && !/^rediss?:\/\/\S+$/.test(o['redis-url'])) {
+  console.error('bench: --redis-url must be a redis:// URL');
+  process.exit(2);
+}
+if (o['redis-cluster'] && !/^[^\s,:]+:\d+(,[^\s,:]+:\d+)*$/.test(o['redis-cluster'])) {
+  console.error('bench: --redis-cluster must be host:port,host:port,...');
+  process.exit(2);
+}
 if (!['start', 'tsx'].includes(o['project-run'])) {
   console.error('bench: --project-run must be start or tsx');
   process.exit(2);
 }
+/** Progress lines align on the longest target name (at least 17). */
+const NAME_WIDTH = Math.max(17, ...LOAD_TARGETS.map((t) => t.length));
 const DO_LOAD = !o['no-load'] && MIXES.length > 0;
 const DO_LOST = o['lost-updates'];
 const DO_SCALE = o.scale;
@@ -208,6 +204,7 @@ const save = () => {
 const children = new Set(); // loadgen, lost-updates, pg.sh, sessions:clear
 const tempDirs = [];
 let pg = null; // { url, ours, dataDir, env, pid, stopped }
+let redis = null; // lib/redis.mjs's state: { single: { url, pids, ours }, cluster: { nodes, pids, ours } }
 let bench = null; // admin connection
 let cleaning = null;
 let stopping = false; // a signal came: no new runs
@@ -262,6 +259,7 @@ function cleanup() {
   cleaning ??= (async () => {
     for (const c of children) killTree(c);
     await stopAll();
+    await stopRedis(redis, runCapture);
     if (bench && !pg?.ours) {
       // Someone else's server: leave none of the bench databases (1M+ rows) behind.
       for (const name of createdDbs) await bench.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => {});
@@ -282,6 +280,7 @@ process.on('exit', () => {
   releaseLock();
   killAllNow();
   for (const c of children) killTree(c);
+  stopRedisNow(redis);
   if (pg?.ours && !pg.stopped) {
     spawnSync('bash', [path.join(REPO, 'scripts', 'pg.sh'), 'stop'], { env: pg.env, stdio: 'ignore', timeout: 60_000 });
     rmSync(pg.dataDir, { recursive: true, force: true });
@@ -289,7 +288,7 @@ process.on('exit', () => {
 });
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.once(sig, async () => {
-    log(`\nbench: ${sig}: stopping servers and PostgreSQL`);
+    log(`\nbench: ${sig}: stopping servers, PostgreSQL and Redis`);
     stopping = true;
     result.interrupted = sig;
     try {
@@ -336,6 +335,8 @@ function runCapture(cmd, args, { cwd = REPO, env = process.env, timeoutMs, detac
   });
 }
 
+/** redis-server's version (the binary scripts/redis.sh runs; --redis-url's may differ). */
+const redisVersion = () => /v=(\S+)/.exec(spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout || '')?.[1] ?? null;
 const git = (...args) => spawnSync('git', args, { cwd: REPO, encoding: 'utf8' }).stdout?.trim() || null;
 const dbUrl = (name) => {
   const u = new URL(pg.url);
@@ -422,9 +423,16 @@ const targets = new Map(); // name → { name, port, url, profile, handle, ok, e
 
 function cleanEnv() {
   const env = { ...process.env };
-  for (const k of Object.keys(env)) if (/^(SESSION_|SESSIONQL_)/.test(k)) delete env[k];
-  for (const k of ['DATABASE_URL', 'PORT', 'HOST', 'NODE_ENV', 'WORKERS', 'DISABLE_TOUCH', 'PG_POOL_MAX']) delete env[k];
+  for (const k of Object.keys(env)) if (/^(SESSION_|SESSIONQL_|REDIS_|DJANGO_|GUNICORN_)/.test(k)) delete env[k];
+  for (const k of ['DATABASE_URL', 'PORT', 'HOST', 'NODE_ENV', 'WORKERS', 'DISABLE_TOUCH', 'PG_POOL_MAX', 'STORE']) delete env[k];
   return env;
+}
+
+/** The Redis variables of a target: REDIS_URL, or the cluster (REDIS_CLUSTER_NODES for the project, REDIS_CLUSTER for the peers). */
+function redisEnv(def) {
+  if (def.redis === 'single') return { REDIS_URL: redis.single.url };
+  if (def.redis === 'cluster') return { [def.project ? 'REDIS_CLUSTER_NODES' : 'REDIS_CLUSTER']: redis.cluster.nodes };
+  return {};
 }
 
 /** Starts a target (or restarts `t` in place, on a new port). */
@@ -453,19 +461,24 @@ async function startTarget(name, t = { name, restarts: [] }) {
     args = run.args;
     t.shown = run.shown;
     cwd = REPO;
-    Object.assign(env, def.env || {}, { PORT: String(port), HOST: '127.0.0.1', NODE_ENV: 'production', SESSION_SECRET: SECRET });
+    Object.assign(env, def.env || {}, redisEnv(def), {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      NODE_ENV: 'production',
+      SESSION_SECRET: SECRET,
+    });
     if (def.pglite) {
       const dir = mkdtempSync(path.join(os.tmpdir(), 'sessionql-bench-pglite-'));
       tempDirs.push(dir);
       env.SESSIONQL_DATA_DIR = dir;
-    } else {
+    } else if (def.db) {
       env.DATABASE_URL = dbUrl(def.db);
     }
   } else {
     cmd = path.join(PEERS, def.run);
     args = [String(port)];
     cwd = path.dirname(cmd);
-    Object.assign(env, def.env || {}, { DATABASE_URL: dbUrl(def.db) });
+    Object.assign(env, def.env || {}, redisEnv(def), def.db ? { DATABASE_URL: dbUrl(def.db) } : {});
   }
   t.command = `${def.project ? t.shown : def.run} (port ${port}${def.profile ? `, loaded as ${def.profile}` : ''}${
     def.env
@@ -473,7 +486,7 @@ async function startTarget(name, t = { name, restarts: [] }) {
           .map(([k, v]) => `${k}=${v}`)
           .join(' ')}`
       : ''
-  }${def.pglite ? ', PGlite' : ''})`;
+  }${def.pglite ? ', PGlite' : ''}${def.redis ? `, Redis ${def.redis === 'cluster' ? 'Cluster' : 'server'}` : ''})`;
   // Up = any HTTP answer to the profile's read (no cookie); then that read must
   // answer 2xx, without GraphQL errors when the profile checks them.
   const { read, checkErrors } = profileRead(t);
@@ -601,9 +614,11 @@ async function loadRun(t, { readRatio, duration, label, extra = {} }) {
   const base = { target: t.name, read_ratio: readRatio, ...extra, ...quiet, cpu_speed: round(speed / firstSpeed, 2) };
   if (!t.handle?.isRunning()) return { ...base, failed: true, error: 'server not running' };
   const pgPids = () => (pg.pid ? treePids(pg.pid) : []);
+  const rPids = () => treePids(...redisPids(redis, TARGET_DEFS[t.name].redis)); // with a fork (replica sync) in flight
   const load = loadavg1();
   const s0 = ticks(treePids(t.handle.pid));
   const p0 = ticks(pgPids());
+  const r0 = ticks(rPids());
   const m0 = machineBusy();
   const w0 = performance.now();
   const rss = sampleRss(t.handle.pid);
@@ -613,6 +628,7 @@ async function loadRun(t, { readRatio, duration, label, extra = {} }) {
   const cpu = {
     server_cpu_s: round((ticks(treePids(t.handle.pid)) - s0) / HZ),
     pg_cpu_s: round((ticks(pgPids()) - p0) / HZ),
+    redis_cpu_s: round((ticks(rPids()) - r0) / HZ),
     machine_busy_cores: round((machineBusy() - m0) / HZ / wall),
     wall_s: round(wall),
   };
@@ -631,12 +647,9 @@ async function loadRun(t, { readRatio, duration, label, extra = {} }) {
 }
 const round = (x, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
-/** Cores the rest of the machine (other users) kept busy during a run. */
-const othersCores = (r) => Math.max(0, r.machine_busy_cores - (r.server_cpu_s + r.pg_cpu_s + r.loadgen_cpu_s) / r.wall_s);
-
 function progress(prefix, r) {
   if (r.failed) {
-    log(`${prefix} ${r.target.padEnd(17)} FAILED: ${r.error}`);
+    log(`${prefix} ${r.target.padEnd(NAME_WIDTH)} FAILED: ${r.error}`);
     return;
   }
   const others = othersCores(r);
@@ -644,7 +657,7 @@ function progress(prefix, r) {
   const waited =
     r.quiet_wait_s > 1.5 ? `  (waited ${fmt(r.quiet_wait_s)} s for a quiet machine: ${fmt(r.busy_cores_before, 1)} busy cores)` : '';
   log(
-    `${prefix} ${r.target.padEnd(17)} ${fmt(r.rps).padStart(6)} req/s  p50 ${fmt(r.p50_ms, 1).padStart(6)}  p99 ${fmt(r.p99_ms, 1).padStart(6)} ms  errors ${r.errors}  rss ${fmt(r.rss_max_mb)} MB  others' cores ${fmt(others, 1)}${speed}${waited}`,
+    `${prefix} ${r.target.padEnd(NAME_WIDTH)} ${fmt(r.rps).padStart(6)} req/s  p50 ${fmt(r.p50_ms, 1).padStart(6)}  p99 ${fmt(r.p99_ms, 1).padStart(6)} ms  errors ${r.errors}  rss ${fmt(r.rss_max_mb)} MB  others' cores ${fmt(others, 1)}${speed}${waited}`,
   );
 }
 
@@ -715,7 +728,7 @@ async function lostUpdates(live) {
     }
     result.lost_updates.push(entry);
     log(
-      `  ${t.name.padEnd(17)} ${entry.summaries.map((s) => `${s.summary} ${s.survived.join(' ')}`).join('  |  ')}${entry.error ? `  FAILED: ${entry.error}` : ''}`,
+      `  ${t.name.padEnd(NAME_WIDTH)} ${entry.summaries.map((s) => `${s.summary} ${s.survived.join(' ')}`).join('  |  ')}${entry.error ? `  FAILED: ${entry.error}` : ''}`,
     );
     save();
   }
@@ -933,7 +946,7 @@ function render(result, mdPath) {
   const opts = meta.options || {};
   const failedTargets = Object.entries(result.targets || {}).filter(([, t]) => !t.ok);
   const sections = [];
-  const head = `sessionql bench ${meta.started} (${meta.git?.describe}), ${meta.machine?.cpus} cores, Node ${meta.machine?.node}, PostgreSQL ${meta.machine?.postgres}; ${opts.reps} rep(s), ${opts.duration_s} s per run${opts.write_duration_s && opts.write_duration_s !== opts.duration_s ? ` (write-only ${opts.write_duration_s} s)` : ''}, ${opts.connections} connections, medians (min..max)`;
+  const head = `sessionql bench ${meta.started} (${meta.git?.describe}), ${meta.machine?.cpus} cores, Node ${meta.machine?.node}, PostgreSQL ${meta.machine?.postgres}${meta.machine?.redis ? `, Redis ${meta.machine.redis}` : ''}; ${opts.reps} rep(s), ${opts.duration_s} s per run${opts.write_duration_s && opts.write_duration_s !== opts.duration_s ? ` (write-only ${opts.write_duration_s} s)` : ''}, ${opts.connections} connections, medians (min..max)`;
   const othersMax = Math.max(0, ...summary.flatMap((s) => s.others_cores));
   const capped = summary.filter((s) => s.cap_refusals);
   const speeds = [...(result.runs || []), ...(result.scale?.runs || [])].map((r) => r.cpu_speed).filter((x) => x != null);
@@ -959,8 +972,10 @@ function render(result, mdPath) {
   if (summary.length) {
     const rows = tableRows(summary);
     sections.push({ title: 'Comparison', text: renderText(rows), md: renderMarkdown(rows) });
-    const v = renderVerdicts(result.verdicts);
-    sections.push({ title: 'Targets (issue 3)', text: v, md: `\`\`\`\n${v}\n\`\`\`` });
+    for (const c of result.verdicts || []) {
+      const v = renderVerdicts(c);
+      sections.push({ title: c.title, text: v, md: `\`\`\`\n${v}\n\`\`\`` });
+    }
   }
   if (result.client_verdicts) {
     const { rows, notes: lines } = clientRows(result.client_verdicts);
@@ -972,7 +987,12 @@ function render(result, mdPath) {
   }
   if (result.lost_updates?.length) {
     const rows = lostRows(result.lost_updates);
-    sections.push({ title: 'Lost updates (50 concurrent writes on one session)', text: renderText(rows), md: renderMarkdown(rows) });
+    const v = lostVerdicts(result.lost_updates).join('\n');
+    sections.push({
+      title: 'Lost updates (50 concurrent writes on one session)',
+      text: `${renderText(rows)}${v ? `\n\n${v}` : ''}`,
+      md: `${renderMarkdown(rows)}${v ? `\n\n\`\`\`\n${v}\n\`\`\`` : ''}`,
+    });
   }
   if (result.scale) {
     const s = result.scale.error ? `scale: ${result.scale.error}` : renderScale(result.scale);
@@ -999,10 +1019,13 @@ async function main() {
   mkdirSync(LOG_DIR, { recursive: true });
   const peerTargets = START.filter((n) => !TARGET_DEFS[n].project);
   const { changed } = syncPeers(path.resolve(o.peers), PEERS, log);
+  const runs = (dir, redisToo) => peerTargets.some((n) => TARGET_DEFS[n].run.startsWith(`${dir}/`) && (!redisToo || TARGET_DEFS[n].redis));
   const missing = missingParts(PEERS, {
-    django: peerTargets.some((n) => n.startsWith('django')),
-    express: peerTargets.some((n) => n.startsWith('express')),
-    floor: peerTargets.some((n) => n.startsWith('floor')),
+    django: runs('django'),
+    djangoRedis: runs('django', true),
+    express: runs('express'),
+    floor: runs('floor') || runs('floor-fixed'),
+    floorRedis: runs('floor-redis'),
   });
   if (missing.length) {
     log(`peers: missing ${missing.join(', ')}`);
@@ -1013,13 +1036,27 @@ async function main() {
   if (START.some((n) => TARGET_DEFS[n].project && !TARGET_DEFS[n].tsx) || DO_SCALE) projectBundle = await buildProject();
   await startPostgres();
   const dbs = [
-    'sessionql_bench',
-    ...(DO_SCALE ? ['sessionql_bench_large'] : []),
-    ...new Set(peerTargets.map((n) => TARGET_DEFS[n].db)),
-    'peers_limit',
+    ...new Set([
+      'sessionql_bench',
+      ...(DO_SCALE ? ['sessionql_bench_large'] : []),
+      ...START.map((n) => TARGET_DEFS[n].db).filter(Boolean),
+      'peers_limit',
+    ]),
   ];
   await createDatabases(dbs);
   log(`postgres: ${pg.version} at ${new URL(pg.url).host}; databases ${dbs.join(', ')}`);
+  const needRedis = (kind) => START.some((n) => TARGET_DEFS[n].redis === kind);
+  if (needRedis('single') || needRedis('cluster')) {
+    redis = {};
+    await startRedis(redis, {
+      repo: REPO,
+      need: { single: needRedis('single'), cluster: needRedis('cluster') },
+      url: o['redis-url'],
+      clusterNodes: o['redis-cluster'],
+      run: runCapture,
+      log,
+    });
+  }
 
   result.meta = {
     started: startedAt.toISOString(),
@@ -1037,6 +1074,7 @@ async function main() {
       scale_rows: SCALE_ROWS,
       load: DO_LOAD,
       quick: o.quick,
+      redis: o.redis,
     },
     git: {
       commit: git('rev-parse', 'HEAD'),
@@ -1051,6 +1089,9 @@ async function main() {
       node: process.version,
       postgres: pg.version,
       postgres_ours: pg.ours,
+      redis: redis ? redisVersion() : undefined,
+      redis_single: redis?.single ? { url: redis.single.url, ours: redis.single.ours, pids: redis.single.pids } : undefined,
+      redis_cluster: redis?.cluster ? { nodes: redis.cluster.nodes, ours: redis.cluster.ours, pids: redis.cluster.pids } : undefined,
     },
     project_run: projectBundle?.shown ?? 'node --import tsx src/server/main.ts',
     logs: LOG_DIR,
@@ -1076,9 +1117,8 @@ async function main() {
 
   // --- report ---
   const summary = summarize(result.runs.filter((r) => r.phase === 'load'));
-  const verdict = verdicts(summary);
   result.summary = summary;
-  result.verdicts = verdict;
+  result.verdicts = verdicts(summary);
   result.client_verdicts = clientVerdicts(summary);
   result.meta.finished = new Date().toISOString();
   result.meta.minutes = round((Date.now() - startedAt.getTime()) / 60_000, 1);

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const MARKER = '.bench-source.json';
-const NPM_DIRS = ['express', 'loadgen', 'floor'];
+const NPM_DIRS = ['express', 'loadgen', 'floor', 'floor-redis'];
 
 /** Relative paths of the files under dir, node_modules and the marker left out. */
 function listFiles(dir, rel = '') {
@@ -66,23 +66,25 @@ export function syncPeers(source, dest, log) {
   return { changed: true, fingerprint };
 }
 
-/** An interpreter that imports django, psycopg2 and gunicorn (Debian's first), or null. */
-export function djangoPython() {
+/** An interpreter that imports django, psycopg2 and gunicorn (and django_redis: `redis`), Debian's first, or null. */
+export function djangoPython({ redis = false } = {}) {
   for (const p of ['/usr/bin/python3', 'python3']) {
-    const r = spawnSync(p, ['-c', 'import django, psycopg2, gunicorn'], { stdio: 'ignore' });
+    const r = spawnSync(p, ['-c', `import django, psycopg2, gunicorn${redis ? ', django_redis' : ''}`], { stdio: 'ignore' });
     if (r.status === 0) return p;
   }
   return null;
 }
 
 /** What the targets need that is not there yet (empty: nothing to set up). */
-export function missingParts(dest, { django, express, floor }) {
+export function missingParts(dest, { django, djangoRedis, express, floor, floorRedis }) {
   const missing = [];
   const mod = (d) => existsSync(path.join(dest, d, 'node_modules'));
   if (!mod('loadgen')) missing.push('loadgen/node_modules');
   if (express && !mod('express')) missing.push('express/node_modules');
   if (floor && !mod('floor')) missing.push('floor/node_modules');
+  if (floorRedis && !mod('floor-redis')) missing.push('floor-redis/node_modules');
   if (django && !djangoPython()) missing.push('python3-django/psycopg2/gunicorn');
+  if (djangoRedis && !djangoPython({ redis: true })) missing.push('python3-django-redis');
   return missing;
 }
 

@@ -1,22 +1,12 @@
 // Medians over repetitions, the comparison table (aligned text and Markdown)
-// and the issue's targets as PASS/FAIL lines.
+// and the issues' targets as PASS/FAIL lines.
+import { CLIENT_TARGETS, isPeer, isRedisPeer, isRedisProject, PROJECT, TARGET_DEFS } from './targets.mjs';
 
-export const PROJECT = 'project';
-export const isPeer = (t) => t.startsWith('django') || t.startsWith('express');
-export const isFloor = (t) => t.startsWith('floor');
+export { CLIENT_TARGETS, PROJECT };
+
 /** The single-process floors; the client report divides by the faster of the two measured. */
 const FLOORS = ['floor', 'floor-fixed'];
 
-/**
- * The project loaded as real clients send (profiles in bench/profiles.json,
- * written by bench/make-profiles.mjs): target → profile and what it is.
- */
-export const CLIENT_TARGETS = {
-  'project-apollo': { profile: 'apollo', label: 'Apollo Client 4 (POST)' },
-  'project-urql': { profile: 'urql', label: 'urql 6 (GET queries, its default)' },
-  'project-urql-post': { profile: 'urql-post', label: 'urql 6, preferGetMethod: false' },
-  'project-get': { profile: 'apollo-get', label: 'Apollo 4, useGETForQueries' },
-};
 /** Issue 10's targets for every client profile, per mix. */
 const CLIENT_WANT = { peer: 1.5, project: 0.85 };
 
@@ -36,6 +26,10 @@ export const fmt = (x, d = 0) =>
   x == null || !Number.isFinite(x) ? '–' : x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 const ratio = (x) => (x == null || !Number.isFinite(x) ? '–' : `${fmt(x, 2)}×`);
 const verdict = (pass) => (pass == null ? 'n/a' : pass ? 'PASS' : 'FAIL');
+
+/** Cores the rest of the machine (other users) kept busy during a run: all busy cores less server, stores and loadgen. */
+export const othersCores = (r) =>
+  Math.max(0, r.machine_busy_cores - (r.server_cpu_s + r.pg_cpu_s + (r.redis_cpu_s ?? 0) + r.loadgen_cpu_s) / r.wall_s);
 
 /** One summary per target × mix over the load runs (failed runs counted apart). */
 export function summarize(runs) {
@@ -69,63 +63,108 @@ export function summarize(runs) {
       rss_mean_mb: median(good.map((r) => r.rss_mean_mb)),
       server_cpu_ms_per_req: perReq((r) => r.server_cpu_s),
       pg_cpu_ms_per_req: perReq((r) => r.pg_cpu_s),
+      // The Redis the target uses (one server, or all six cluster nodes); null before redis_cpu_s existed.
+      redis_cpu_ms_per_req: good.some((r) => r.redis_cpu_s != null) ? perReq((r) => r.redis_cpu_s ?? 0) : null,
       // Cores the rest of the machine (other users) kept busy during each run.
       cpu_speed: good.map((r) => r.cpu_speed ?? null),
-      others_cores: good.map((r) =>
-        Math.max(0, Math.round((r.machine_busy_cores - (r.server_cpu_s + r.pg_cpu_s + r.loadgen_cpu_s) / r.wall_s) * 10) / 10),
-      ),
+      others_cores: good.map((r) => Math.round(othersCores(r) * 10) / 10),
     });
   }
   const order = (s) => [s.read_ratio === 1 ? 0 : s.read_ratio === 0 ? 1 : 2, s.read_ratio];
   return out.sort((a, b) => order(a)[0] - order(b)[0] || order(b)[1] - order(a)[1]);
 }
 
-/** The issue's throughput, latency and memory targets, per mix. */
+/**
+ * The issues' targets, one set per comparison: `subjects` (the project
+ * targets judged), `peers` (the best of them is the yardstick, and every
+ * one's p99 must be beaten), ratio checks against the best peer or the first
+ * measured of named targets, and a memory check.
+ */
+export const COMPARISONS = [
+  {
+    id: 'pg',
+    title: 'Targets (issue 3)',
+    subjects: () => [PROJECT],
+    peers: isPeer,
+    checks: [
+      { name: '≥ 1.25× the best peer', want: 1.25, against: 'best' },
+      { name: '≥ 2× stock express', want: 2, against: () => ['express'] },
+      { name: '≥ 3× Django', want: 3, against: () => ['django'] },
+    ],
+    p99: 'p99 below every peer',
+    memory: { target: PROJECT, mb: 200, name: 'project RSS max under 50-connection 80/20 < 200 MB' },
+  },
+  {
+    id: 'redis',
+    title: 'Targets (issue 12): the project on Redis against the Redis peers',
+    subjects: (measured) => measured.filter(isRedisProject),
+    peers: isRedisPeer,
+    checks: [
+      { name: '≥ 1.5× the best Redis peer', want: 1.5, against: 'best' },
+      // A cluster target is held to the floor on the same cluster: the same
+      // slot routing in the client and the same replication on the same cores.
+      {
+        name: '≥ 0.5× the Redis floor',
+        want: 0.5,
+        against: (t) => (TARGET_DEFS[t]?.redis === 'cluster' ? ['floor-redis-cluster', 'floor-redis'] : ['floor-redis']),
+      },
+    ],
+    p99: 'p99 below every Redis peer',
+  },
+];
+
+/**
+ * Every comparison of COMPARISONS that has a subject or a peer in the
+ * summary: per mix, per subject, its checks; and the memory check.
+ */
 export function verdicts(summary) {
+  const measured = [...new Set(summary.map((s) => s.target))];
+  return COMPARISONS.filter((c) => c.subjects(measured).some((t) => measured.includes(t)) || measured.some(c.peers)).map((c) =>
+    comparisonVerdicts(c, summary, c.subjects(measured)),
+  );
+}
+
+function comparisonVerdicts(cmp, summary, subjects) {
   const mixes = [...new Set(summary.map((s) => s.read_ratio))];
   const out = [];
   for (const rr of mixes) {
     const cell = (t) => summary.find((s) => s.target === t && s.read_ratio === rr && s.rps_median != null);
-    const project = cell(PROJECT);
-    const peers = summary.filter((s) => s.read_ratio === rr && isPeer(s.target) && s.rps_median != null);
+    const peers = summary.filter((s) => s.read_ratio === rr && cmp.peers(s.target) && s.rps_median != null);
     const best = peers.reduce((b, s) => (!b || s.rps_median > b.rps_median ? s : b), null);
-    const check = (name, want, other) => {
-      const r = project && other ? project.rps_median / other.rps_median : null;
-      return {
-        name,
-        want,
-        against: other?.target ?? null,
-        against_rps: other?.rps_median ?? null,
-        ratio: r,
-        pass: r == null ? null : r >= want,
-      };
-    };
-    const checks = [
-      check('≥ 1.25× the best peer', 1.25, best),
-      check('≥ 2× stock express', 2, cell('express')),
-      check('≥ 3× Django', 3, cell('django')),
-    ];
-    const slower = peers.filter((s) => project && !(project.p99_ms < s.p99_ms)).map((s) => s.target);
-    checks.push({
-      name: 'p99 below every peer',
-      pass: project && peers.length ? slower.length === 0 : null,
-      detail: project && peers.length ? (slower.length ? `not below ${slower.join(', ')}` : 'below all') : null,
+    const rows = subjects.map((target) => {
+      const subject = cell(target);
+      const checks = cmp.checks.map(({ name, want, against }) => {
+        const other = against === 'best' ? best : (against(target).map(cell).find(Boolean) ?? null);
+        const r = subject && other ? subject.rps_median / other.rps_median : null;
+        return {
+          name,
+          want,
+          against: other?.target ?? null,
+          against_rps: other?.rps_median ?? null,
+          ratio: r,
+          pass: r == null ? null : r >= want,
+        };
+      });
+      const slower = peers.filter((s) => subject && !(subject.p99_ms < s.p99_ms)).map((s) => s.target);
+      checks.push({
+        name: cmp.p99,
+        pass: subject && peers.length ? slower.length === 0 : null,
+        detail: subject && peers.length ? (slower.length ? `not below ${slower.join(', ')}` : 'below all') : null,
+      });
+      return { target, rps: subject?.rps_median ?? null, p99_ms: subject?.p99_ms ?? null, checks };
     });
-    out.push({
-      mix: mixName(rr),
-      read_ratio: rr,
-      project_rps: project?.rps_median ?? null,
-      project_p99_ms: project?.p99_ms ?? null,
-      checks,
-    });
+    out.push({ mix: mixName(rr), read_ratio: rr, best_peer: best?.target ?? null, subjects: rows });
   }
-  const mixCell = summary.find((s) => s.target === PROJECT && s.read_ratio === 0.8);
-  const memory = {
-    name: 'project RSS max under 50-connection 80/20 < 200 MB',
-    rss_max_mb: mixCell?.rss_max_mb ?? null,
-    pass: mixCell?.rss_max_mb == null ? null : mixCell.rss_max_mb < 200,
-  };
-  return { mixes: out, memory };
+  let memory = null;
+  if (cmp.memory) {
+    const mixCell = summary.find((s) => s.target === cmp.memory.target && s.read_ratio === 0.8);
+    memory = {
+      name: cmp.memory.name,
+      rss_max_mb: mixCell?.rss_max_mb ?? null,
+      pass: mixCell?.rss_max_mb == null ? null : mixCell.rss_max_mb < cmp.memory.mb,
+    };
+  }
+  return { id: cmp.id, title: cmp.title, mixes: out, memory };
 }
 
 /**
@@ -211,8 +250,14 @@ export function clientRows(mixes) {
   return { rows, notes };
 }
 
-/** Rows of the comparison table (header first). */
+/**
+ * Rows of the comparison table (header first). The last ratio column divides
+ * `project` (or, in a run without it, the first project target measured) by each row.
+ */
 export function tableRows(summary) {
+  const targets = [...new Set(summary.map((s) => s.target))];
+  const ref = targets.includes(PROJECT) ? PROJECT : (targets.find((t) => TARGET_DEFS[t]?.project) ?? PROJECT);
+  const redis = summary.some((s) => s.redis_cpu_ms_per_req);
   const head = [
     'target',
     'mix',
@@ -221,14 +266,21 @@ export function tableRows(summary) {
     'p99 ms',
     'errors',
     'RSS max MB',
-    'CPU ms/req srv+pg',
-    'project ÷ this',
+    redis ? 'CPU ms/req srv+pg+redis' : 'CPU ms/req srv+pg',
+    `${ref} ÷ this`,
     'n',
   ];
+  const cpu = (s) => {
+    if (s.server_cpu_ms_per_req == null) return '–';
+    if (!redis)
+      return `${fmt(s.server_cpu_ms_per_req + s.pg_cpu_ms_per_req, 2)} = ${fmt(s.server_cpu_ms_per_req, 2)} + ${fmt(s.pg_cpu_ms_per_req, 2)}`;
+    const r = s.redis_cpu_ms_per_req ?? 0;
+    return `${fmt(s.server_cpu_ms_per_req + s.pg_cpu_ms_per_req + r, 3)} = ${fmt(s.server_cpu_ms_per_req, 3)} + ${fmt(s.pg_cpu_ms_per_req, 3)} + ${fmt(r, 3)}`;
+  };
   const rows = [head];
   for (const s of summary) {
-    const project = summary.find((p) => p.target === PROJECT && p.read_ratio === s.read_ratio);
-    const rel = s.target !== PROJECT && project?.rps_median && s.rps_median ? project.rps_median / s.rps_median : null;
+    const project = summary.find((p) => p.target === ref && p.read_ratio === s.read_ratio);
+    const rel = s.target !== ref && project?.rps_median && s.rps_median ? project.rps_median / s.rps_median : null;
     rows.push([
       s.target,
       s.mix,
@@ -239,10 +291,8 @@ export function tableRows(summary) {
         (s.cap_refusals ? (s.cap_refusals === s.errors ? ' (999 cap)' : ` (${fmt(s.cap_refusals)} 999 cap)`) : '') +
         (s.cookie_changes ? ` (+${s.cookie_changes} lost cookies)` : ''),
       fmt(s.rss_max_mb, 0),
-      s.server_cpu_ms_per_req == null
-        ? '–'
-        : `${fmt(s.server_cpu_ms_per_req + s.pg_cpu_ms_per_req, 2)} = ${fmt(s.server_cpu_ms_per_req, 2)} + ${fmt(s.pg_cpu_ms_per_req, 2)}`,
-      s.target === PROJECT ? '' : ratio(rel),
+      cpu(s),
+      s.target === ref ? '' : ratio(rel),
       s.failed_runs ? `${s.runs - s.failed_runs}/${s.runs}` : String(s.runs),
     ]);
   }
@@ -266,22 +316,27 @@ export function renderMarkdown(rows) {
   ].join('\n');
 }
 
+/** The lines of one comparison of verdicts(). */
 export function renderVerdicts({ mixes, memory }) {
   const lines = [];
   for (const m of mixes) {
-    lines.push(`${m.mix}: project ${fmt(m.project_rps)} req/s, p99 ${fmt(m.project_p99_ms, 1)} ms`);
-    for (const c of m.checks) {
-      if (c.want) {
-        const vs = c.against ? `${c.against} ${fmt(c.against_rps)} req/s` : 'not measured';
-        lines.push(`  ${verdict(c.pass).padEnd(4)}  ${c.name} (${vs}): ${ratio(c.ratio)}`);
-      } else {
-        lines.push(`  ${verdict(c.pass).padEnd(4)}  ${c.name}${c.detail ? `: ${c.detail}` : ''}`);
+    for (const subject of m.subjects) {
+      lines.push(`${m.mix}: ${subject.target} ${fmt(subject.rps)} req/s, p99 ${fmt(subject.p99_ms, 1)} ms`);
+      for (const c of subject.checks) {
+        if (c.want) {
+          const vs = c.against ? `${c.against} ${fmt(c.against_rps)} req/s` : 'not measured';
+          lines.push(`  ${verdict(c.pass).padEnd(4)}  ${c.name} (${vs}): ${ratio(c.ratio)}`);
+        } else {
+          lines.push(`  ${verdict(c.pass).padEnd(4)}  ${c.name}${c.detail ? `: ${c.detail}` : ''}`);
+        }
       }
     }
   }
-  lines.push(
-    `${verdict(memory.pass).padEnd(4)}  ${memory.name}: ${memory.rss_max_mb == null ? 'not measured' : `${fmt(memory.rss_max_mb)} MB`}`,
-  );
+  if (memory) {
+    lines.push(
+      `${verdict(memory.pass).padEnd(4)}  ${memory.name}: ${memory.rss_max_mb == null ? 'not measured' : `${fmt(memory.rss_max_mb)} MB`}`,
+    );
+  }
   return lines.join('\n');
 }
 
@@ -303,4 +358,25 @@ export function lostRows(lost) {
     if (l.error) rows.push([l.target, 'failed', l.error.slice(0, 80), '', '']);
   }
   return rows;
+}
+
+/**
+ * Lost updates of the project targets: every run of every test must keep all
+ * of its writes (issue 12: "the lost-update probe keeps 50/50"). PASS/FAIL lines.
+ */
+export function lostVerdicts(lost) {
+  return lost
+    .filter((l) => TARGET_DEFS[l.target]?.project)
+    .map((l) => {
+      const short = l.summaries.filter((s) => s.survived.some((n) => n !== s.n));
+      const pass = l.error || !l.summaries.length ? false : short.length === 0;
+      const detail = l.error
+        ? `failed: ${l.error.slice(0, 120)}`
+        : !l.summaries.length
+          ? 'no result'
+          : short.length
+            ? `lost writes in ${short.map((s) => `${s.summary} (${s.survived.join(' ')} of ${s.n})`).join(', ')}`
+            : `${l.summaries.map((s) => s.summary).join(', ')}: ${l.summaries[0].n}/${l.summaries[0].n} in all ${l.summaries.reduce((n, s) => n + s.survived.length, 0)} runs`;
+      return `${verdict(pass).padEnd(4)}  ${l.target} keeps every concurrent write: ${detail}`;
+    });
 }
