@@ -37,7 +37,11 @@ export {
 export { validateKey } from './core/values.js';
 export { WatchCounter, type WatchLimits } from './core/watch.js';
 export {
+  CachedDbEngine,
+  type CachedDbEngineOptions,
+  type CacheOptions,
   type DbEngineOptions,
+  openCachedDbEngine,
   openDbEngine,
   openRedisEngine,
   RedisEngine,

@@ -1,3 +1,4 @@
+import { type CachedDbEngine, type CacheOptions, withCache } from './cached-db/engine.js';
 import { LocalFeed } from './feed.js';
 import { type Database, openDatabase } from './postgres/client.js';
 import { PostgresFeed } from './postgres/feed.js';
@@ -38,6 +39,42 @@ export interface DbEngineOptions {
  * there is no URL. Opens the database and applies the migrations.
  */
 export async function openDbEngine(options: DbEngineOptions = {}): Promise<SessionStore> {
+  return (await openStore(options)).store;
+}
+
+export interface CachedDbEngineOptions extends DbEngineOptions {
+  /**
+   * The cache: one Redis (`url`) or a Redis Cluster (`clusterNodes`), and its
+   * timeouts; `timeoutMs` (connecting), `ageSeconds` and `listenUrl` come
+   * from the options above.
+   */
+  cache: Omit<CacheOptions, 'timeoutMs' | 'ageSeconds' | 'listenUrl'>;
+}
+
+/**
+ * The `cached_db` engine (Django's name): the `db` engine's PostgreSQL (or
+ * PGlite) is the store, Redis a shared write-through cache of its reads. A
+ * Redis outage makes it slower, never wrong (docs/decisions/0015). Opens the
+ * database, applies the migrations and connects to Redis: throws
+ * StoreUnavailable naming Redis when it is unreachable.
+ */
+export async function openCachedDbEngine(options: CachedDbEngineOptions): Promise<CachedDbEngine> {
+  const { store, database } = await openStore(options);
+  try {
+    return await withCache(store, database, {
+      ...options.cache,
+      timeoutMs: options.timeoutMs,
+      ageSeconds: options.ageSeconds,
+      listenUrl: options.listenUrl,
+    });
+  } catch (error) {
+    await store.close().catch(() => {});
+    throw error;
+  }
+}
+
+/** The `db` store on its database, migrated, with its notices unless they are off. */
+async function openStore(options: DbEngineOptions): Promise<{ store: SessionStore; database: Database }> {
   const database = await openDatabase({
     url: options.databaseUrl,
     pgliteDir: options.dataDir ?? './.data/pglite',
@@ -55,7 +92,7 @@ export async function openDbEngine(options: DbEngineOptions = {}): Promise<Sessi
     maxBytes: options.maxBytes ?? 65_536,
     timeoutMs: options.timeoutMs,
   });
-  return options.notices === false ? store : withNotices(store, database, options);
+  return { store: options.notices === false ? store : withNotices(store, database, options), database };
 }
 
 /**
@@ -82,4 +119,5 @@ export function withNotices(
   return store;
 }
 
+export { CachedDbEngine, type CacheOptions, withCache } from './cached-db/engine.js';
 export { openRedisEngine, RedisEngine, type RedisEngineOptions, RedisUnavailable } from './redis/engine.js';

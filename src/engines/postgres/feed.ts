@@ -50,6 +50,8 @@ export class PostgresFeed implements SessionFeed {
   private listener: postgres.Sql | null = null;
   private unlisten: (() => Promise<void>) | null = null;
   private started: Promise<void> | null = null;
+  /** Channels besides NOTICE_CHANNEL listened to on the same connection ({@link listenAlso}). */
+  private others = 0;
   private misconfigured: ListenMisconfigured | null = null;
   private closed = false;
 
@@ -72,8 +74,9 @@ export class PostgresFeed implements SessionFeed {
       this.started = null;
       if (error instanceof ListenMisconfigured) this.misconfigured = error;
       this.options.onError?.(error);
-      const sql = this.listener;
-      this.listener = null;
+      // The connection stays while other channels listen on it (postgres.js reconnects it).
+      const sql = this.others ? null : this.listener;
+      if (sql) this.listener = null;
       await sql?.end({ timeout: 1 }).catch(() => {});
       throw error instanceof ListenMisconfigured
         ? error
@@ -85,14 +88,7 @@ export class PostgresFeed implements SessionFeed {
   private async listen(): Promise<void> {
     if (this.closed) throw new Error('closed');
     let listening = false;
-    const sql = postgres(this.options.listenUrl, {
-      max: 1,
-      onnotice: () => {},
-      connect_timeout: 5,
-      prepare: false,
-      connection: { application_name: 'sessionql listen' },
-    });
-    this.listener = sql;
+    const sql = this.connection();
     const probe = `probe:${randomUUID()}`;
     let probed: () => void = () => {};
     const echoed = new Promise<void>((resolve) => (probed = resolve));
@@ -127,6 +123,30 @@ export class PostgresFeed implements SessionFeed {
           'sessionChanged is unavailable until then',
       );
     }
+  }
+
+  /** The instance's one LISTEN connection, made at first use. */
+  private connection(): postgres.Sql {
+    this.listener ??= postgres(this.options.listenUrl, {
+      max: 1,
+      onnotice: () => {},
+      connect_timeout: 5,
+      prepare: false,
+      connection: { application_name: 'sessionql listen' },
+    });
+    return this.listener;
+  }
+
+  /**
+   * LISTENs on `channel` too, on the same connection, from now on (not at the
+   * first subscriber): the cached_db engine's cache generation. `onListen`
+   * runs after LISTEN is in place and after each reconnection (anything sent
+   * meanwhile is lost). Resolves once LISTEN is in place.
+   */
+  async listenAlso(channel: string, onPayload: (payload: string) => void, onListen?: () => void): Promise<void> {
+    if (this.closed) throw new Error('closed');
+    this.others++;
+    await this.connection().listen(channel, onPayload, onListen);
   }
 
   async subscribe(hash: string, listener: NoticeListener): Promise<() => void> {

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, boolean, check, index, integer, jsonb, pgTable, smallint, text, timestamp } from 'drizzle-orm/pg-core';
 
 /**
  * The session table (Django's `django_session`, made safer):
@@ -33,4 +33,19 @@ export const sessions = pgTable(
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
   (t) => [index('sessionql_session_expires_at_idx').on(t.expiresAt)],
+);
+
+/**
+ * The `cached_db` engine's cache generation (one row, id 1): a write whose
+ * copy in Redis did not happen raises it (with a NOTIFY) before it answers,
+ * and every instance then treats the cache entries of older generations as
+ * misses (docs/decisions/0015). No row yet reads as generation 0.
+ */
+export const cacheGeneration = pgTable(
+  'sessionql_cache_generation',
+  {
+    id: smallint('id').primaryKey(),
+    generation: bigint('generation', { mode: 'number' }).notNull(),
+  },
+  (t) => [check('sessionql_cache_generation_one_row', sql`${t.id} = 1`)],
 );

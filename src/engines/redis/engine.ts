@@ -42,7 +42,8 @@ type Reply = [string, string, string, string, string, string] | string | number 
 /** The key of a session: the hash in braces, its own cluster slot. The hash only, never the cookie's key. */
 export const redisKey = (prefix: string, hash: string) => `${prefix}{${hash}}`;
 
-function toStored(h: Reply | (string | null)[]): StoredSession | null {
+/** A session from its fields d, v, e, b, m, f in that order (an HMGET, a script reply), else null; the cached_db engine reads its entries with it too. */
+export function toStored(h: Reply | (string | null)[]): StoredSession | null {
   if (!Array.isArray(h) || h[0] == null || h[1] == null || h[2] == null) return null;
   return {
     data: JSON.parse(h[0]) as SessionData,
