@@ -3,7 +3,7 @@ import { GraphQLError } from 'graphql';
 import { createYoga, useReadinessCheck, maskError as yogaMaskError } from 'graphql-yoga';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { SessionEngine } from '../core/engine.js';
-import { withNotices } from '../engines/index.js';
+import { CachedDbEngine, withNotices } from '../engines/index.js';
 import type { Database } from '../engines/postgres/client.js';
 import { SessionStore } from '../engines/postgres/store.js';
 import type { Context } from '../graphql/builder.js';
@@ -42,7 +42,7 @@ export interface AppOptions {
   config: Config;
   /** The `db` engine's database; not needed with `engine`. */
   database?: Database;
-  /** A session engine to use instead of the PostgreSQL store on `database` (SESSION_ENGINE=cache: a RedisEngine). */
+  /** A session engine to use instead of the PostgreSQL store on `database` (SESSION_ENGINE=cache: a RedisEngine; cached_db: a CachedDbEngine). */
   engine?: SessionEngine;
   /** @default the system clock */
   clock?: Clock;
@@ -68,6 +68,22 @@ query MyCart {
 }
 `;
 
+/** The `db` engine's store on `database`, with the server's settings and its notices (sessionChanged). */
+export function createDbStore(config: Config, database: Database, log: Logger): SessionStore {
+  return withNotices(
+    new SessionStore(database, {
+      ageSeconds: config.cookie.ageSeconds,
+      maxBytes: config.maxBytes,
+      timeoutMs: config.databaseTimeoutMs,
+    }),
+    database,
+    {
+      listenUrl: config.databaseListenUrl,
+      onNoticeError: (error) => log.error(`session notices (sessionChanged): ${(error as Error).message}`),
+    },
+  );
+}
+
 /**
  * The HTTP application: the session API on Yoga, and `handle`, the
  * node:http handler main.ts serves (the fast path in front of Yoga). Builds
@@ -77,21 +93,8 @@ export function createApp({ config, database, engine, clock = systemClock, logge
   const log = logger ?? createLogger({ json: config.nodeEnv === 'production', level: config.logLevel });
   const metrics = createMetrics();
   if (!engine && !database) throw new Error('createApp: give `database` (the db engine) or `engine`');
-  /** The PostgreSQL store when the engine is `db` (main.ts prunes through it), else undefined. */
-  const dbStore = engine
-    ? undefined
-    : withNotices(
-        new SessionStore(database!, {
-          ageSeconds: config.cookie.ageSeconds,
-          maxBytes: config.maxBytes,
-          timeoutMs: config.databaseTimeoutMs,
-        }),
-        database!,
-        {
-          listenUrl: config.databaseListenUrl,
-          onNoticeError: (error) => log.error(`session notices (sessionChanged): ${(error as Error).message}`),
-        },
-      );
+  /** The PostgreSQL store when the engine is `db` or `cached_db` (main.ts prunes through it), else undefined. */
+  const dbStore = engine ? (engine instanceof CachedDbEngine ? engine.store : undefined) : createDbStore(config, database!, log);
   const store: SessionEngine = engine ?? dbStore!;
   // The server is a user of the library: sessions come from useSessions, as in any Yoga app.
   const sessions = useSessions({

@@ -17,11 +17,16 @@ export interface Config {
   readonly databaseUrl: string | undefined;
   /** @default './.data' */
   readonly dataDir: string;
-  /** SESSION_ENGINE (Django's names): `db`, PostgreSQL or PGlite; `cache`, Redis or Redis Cluster. @default 'db' */
-  readonly engine: 'db' | 'cache';
-  /** REDIS_URL: redis://… of a single server (engine `cache`). */
+  /**
+   * SESSION_ENGINE (Django's names): `db`, PostgreSQL or PGlite; `cache`, Redis or Redis Cluster;
+   * `cached_db`, PostgreSQL or PGlite with Redis as a write-through cache. @default 'db'
+   */
+  readonly engine: 'db' | 'cache' | 'cached_db';
+  /** SESSION_CACHE_TIMEOUT_MS: each command to the cache of `cached_db`; a slower one counts as a failure (reads go to the database). @default 200 */
+  readonly cacheTimeoutMs: number;
+  /** REDIS_URL: redis://… of a single server (engine `cache` or `cached_db`). */
   readonly redisUrl: string | undefined;
-  /** REDIS_CLUSTER_NODES: host:port of Redis Cluster nodes (engine `cache`). */
+  /** REDIS_CLUSTER_NODES: host:port of Redis Cluster nodes (engine `cache` or `cached_db`). */
   readonly redisClusterNodes: readonly string[] | undefined;
   /** REDIS_WAIT_REPLICAS: replicas that must acknowledge each write (Redis WAIT); 0 = off. @default 0 */
   readonly redisWaitReplicas: number;
@@ -105,7 +110,8 @@ const schema = z.object({
     .regex(/^postgres(ql)?:\/\//, { message: 'must be a postgres:// or postgresql:// URL' })
     .optional(),
   SESSIONQL_DATA_DIR: z.string().min(1).default('./.data'),
-  SESSION_ENGINE: z.enum(['db', 'cache', 'cached_db'], { message: 'must be db or cache' }).default('db'),
+  SESSION_ENGINE: z.enum(['db', 'cache', 'cached_db'], { message: 'must be db, cache or cached_db' }).default('db'),
+  SESSION_CACHE_TIMEOUT_MS: int(1, 60_000).default(200),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\/[^\s]+$/, { message: 'must be a redis:// or rediss:// URL' })
@@ -191,12 +197,11 @@ function cookiePrefixProblem(name: string, secure: boolean, path: string, domain
 
 /** SESSION_ENGINE against REDIS_URL / REDIS_CLUSTER_NODES: the problem, or null. */
 function redisProblem(engine: string, url: string | undefined, nodes: readonly string[] | undefined): string | null {
-  if (engine === 'cached_db') return 'SESSION_ENGINE: cached_db is not available yet; use db or cache';
-  if (engine === 'cache') {
+  if (engine === 'cache' || engine === 'cached_db') {
     if (url && nodes)
       return 'REDIS_URL and REDIS_CLUSTER_NODES: give one, not both (REDIS_URL for one server, REDIS_CLUSTER_NODES for a cluster)';
     if (!url && !nodes)
-      return 'SESSION_ENGINE: cache requires REDIS_URL (redis://host:port) or REDIS_CLUSTER_NODES (host:port,host:port,…)';
+      return `SESSION_ENGINE: ${engine} requires REDIS_URL (redis://host:port) or REDIS_CLUSTER_NODES (host:port,host:port,…)`;
   }
   return null;
 }
@@ -264,7 +269,8 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
     host: e.HOST ?? (e.NODE_ENV === 'development' ? '127.0.0.1' : '0.0.0.0'),
     databaseUrl: e.DATABASE_URL,
     dataDir: e.SESSIONQL_DATA_DIR,
-    engine: e.SESSION_ENGINE === 'cache' ? 'cache' : 'db',
+    engine: e.SESSION_ENGINE,
+    cacheTimeoutMs: e.SESSION_CACHE_TIMEOUT_MS,
     redisUrl: e.REDIS_URL,
     redisClusterNodes: e.REDIS_CLUSTER_NODES ? Object.freeze(e.REDIS_CLUSTER_NODES) : undefined,
     redisWaitReplicas: e.REDIS_WAIT_REPLICAS,

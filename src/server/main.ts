@@ -3,6 +3,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { systemClock } from '../core/clock.js';
+import type { SessionEngine } from '../core/engine.js';
+import { type CachedDbEngine, withCache } from '../engines/cached-db/engine.js';
 import { type Database, openDatabase } from '../engines/postgres/client.js';
 import { FolderLocked } from '../engines/postgres/folder-lock.js';
 import { migrate } from '../engines/postgres/migrate.js';
@@ -10,9 +12,9 @@ import { postgresQueuePatched } from '../engines/postgres/postgres-queue.js';
 import { createPruneControl, pruneSocketPath } from '../engines/postgres/prune-control.js';
 import { createPruner } from '../engines/postgres/pruner.js';
 import { openRedisEngine, type RedisEngine } from '../engines/redis/engine.js';
-import { createApp } from './app.js';
+import { createApp, createDbStore } from './app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
-import { createLogger } from './logger.js';
+import { createLogger, type Logger } from './logger.js';
 
 /**
  * Outside production a missing SESSION_SECRET is generated once and kept in
@@ -60,7 +62,26 @@ async function main(): Promise<void> {
     );
   }
   await migrate(database);
+  if (config.engine === 'cached_db') return serveOn(config, log, await openCachedDb(config, database, log), database);
   return serveOn(config, log, null, database);
+}
+
+/** SESSION_ENGINE=cached_db: the `db` store with Redis in front; an unreachable Redis at start-up exits 1 naming it. */
+async function openCachedDb(config: Config, database: Database, log: Logger): Promise<CachedDbEngine> {
+  try {
+    return await withCache(createDbStore(config, database, log), database, {
+      url: config.redisUrl,
+      clusterNodes: config.redisClusterNodes,
+      timeoutMs: config.databaseTimeoutMs,
+      cacheTimeoutMs: config.cacheTimeoutMs,
+      ageSeconds: config.cookie.ageSeconds,
+      listenUrl: config.databaseListenUrl,
+      onCacheError: (error) => log.warn(`session cache (Redis): ${(error as Error).message}; reading from the database meanwhile`),
+    });
+  } catch (error) {
+    console.error(`sessionql: SESSION_ENGINE=cached_db: cannot use Redis (${redisTarget(config)}): ${(error as Error).message}`);
+    process.exit(1);
+  }
 }
 
 /** SESSION_ENGINE=cache: connects to Redis (a cluster: cluster_state:ok) within DATABASE_TIMEOUT_MS, else exits 1 naming it. */
@@ -76,12 +97,14 @@ async function openCacheEngine(config: Config): Promise<RedisEngine> {
       waitTimeoutMs: config.redisWaitTimeoutMs,
     });
   } catch (error) {
-    const where = config.redisUrl
-      ? `REDIS_URL=${redactedUrl(config.redisUrl)}`
-      : `REDIS_CLUSTER_NODES=${config.redisClusterNodes?.join(',')}`;
-    console.error(`sessionql: SESSION_ENGINE=cache: cannot use Redis (${where}): ${(error as Error).message}`);
+    console.error(`sessionql: SESSION_ENGINE=cache: cannot use Redis (${redisTarget(config)}): ${(error as Error).message}`);
     process.exit(1);
   }
+}
+
+/** The Redis setting, for messages (a URL's password hidden). */
+function redisTarget(config: Config): string {
+  return config.redisUrl ? `REDIS_URL=${redactedUrl(config.redisUrl)}` : `REDIS_CLUSTER_NODES=${config.redisClusterNodes?.join(',')}`;
 }
 
 function redactedUrl(url: string): string {
@@ -94,9 +117,9 @@ function redactedUrl(url: string): string {
   }
 }
 
-async function serveOn(config: Config, log: ReturnType<typeof createLogger>, engine: RedisEngine | null, database: Database | null) {
+async function serveOn(config: Config, log: Logger, engine: SessionEngine | null, database: Database | null) {
   const app = engine ? createApp({ config, engine, logger: log }) : createApp({ config, database: database!, logger: log });
-  // Pruning is the `db` engine's: Redis expires keys by their TTLs.
+  // Pruning is the `db` store's (cached_db's too): Redis expires keys by their TTLs.
   const pruner =
     database && app.dbStore
       ? createPruner({
@@ -136,11 +159,9 @@ async function serveOn(config: Config, log: ReturnType<typeof createLogger>, eng
     return app.handle(req, res);
   });
   server.listen(config.port, config.host, () => {
-    const store = engine
-      ? `Redis ${config.redisUrl ? redactedUrl(config.redisUrl) : `Cluster ${config.redisClusterNodes?.join(',')}`}`
-      : database?.engine === 'pglite'
-        ? `PGlite in ${path.join(config.dataDir, 'pglite')}`
-        : 'PostgreSQL';
+    const redis = `Redis ${config.redisUrl ? redactedUrl(config.redisUrl) : `Cluster ${config.redisClusterNodes?.join(',')}`}`;
+    const db = database?.engine === 'pglite' ? `PGlite in ${path.join(config.dataDir, 'pglite')}` : 'PostgreSQL';
+    const store = !database ? redis : engine ? `${db}, cached in ${redis}` : db;
     log.info(`sessionql on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}/graphql (${store})`);
   });
 

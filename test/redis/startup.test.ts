@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/server/config.js';
-import { TEST_SECRET, testEngine } from '../helpers/app.js';
+import { onRedis, TEST_SECRET, testEngine } from '../helpers/app.js';
 import { freePort, repoRoot, runScript, waitFor } from '../helpers/process.js';
 
 const base = { NODE_ENV: 'test', SESSION_SECRET: TEST_SECRET };
@@ -17,8 +17,8 @@ describe('SESSION_ENGINE and the Redis variables', () => {
   it.each([
     [{ SESSION_ENGINE: 'cache' }, /SESSION_ENGINE: cache requires REDIS_URL .* or REDIS_CLUSTER_NODES/],
     [{ SESSION_ENGINE: 'cache', REDIS_URL: 'redis://a:1', REDIS_CLUSTER_NODES: 'a:1' }, /give one, not both/],
-    [{ SESSION_ENGINE: 'cached_db' }, /cached_db is not available yet/],
-    [{ SESSION_ENGINE: 'memcached' }, /SESSION_ENGINE: must be db or cache/],
+    [{ SESSION_ENGINE: 'cached_db' }, /SESSION_ENGINE: cached_db requires REDIS_URL .* or REDIS_CLUSTER_NODES/],
+    [{ SESSION_ENGINE: 'memcached' }, /SESSION_ENGINE: must be db, cache or cached_db/],
     [{ SESSION_ENGINE: 'cache', REDIS_URL: 'http://a:1' }, /REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL/],
     [{ SESSION_ENGINE: 'cache', REDIS_CLUSTER_NODES: 'a:1,b' }, /REDIS_CLUSTER_NODES: each node must be host:port/],
   ])('refuses %o', (env, message) => {
@@ -29,7 +29,7 @@ describe('SESSION_ENGINE and the Redis variables', () => {
 const main = `${repoRoot}src/server/main.ts`;
 
 // Real processes (tsx): only where the suite runs on Redis.
-describe.skipIf(testEngine === 'db')('start-up on SESSION_ENGINE=cache', { timeout: 60_000 }, () => {
+describe.skipIf(!onRedis)('start-up on SESSION_ENGINE=cache', { timeout: 60_000 }, () => {
   it('an unreachable REDIS_URL: exit 1 with a message naming it', async () => {
     const url = `redis://127.0.0.1:${await freePort()}`;
     const run = runScript(main, { ...base, SESSION_ENGINE: 'cache', REDIS_URL: url, DATABASE_TIMEOUT_MS: '1000' });
