@@ -6,8 +6,9 @@ import { freePort, type Run, spawnRun, waitFor } from '../helpers/process.js';
 import { EventStream } from '../helpers/sse.js';
 
 // Several app instances on one store, as behind a load balancer: real
-// processes, one cookie, requests spread over them. On PostgreSQL and on
-// Redis (single and Cluster); PGlite serves one process per folder.
+// processes, one cookie, requests spread over them. On PostgreSQL, on Redis
+// (single and Cluster) and on cached_db (PostgreSQL cached in Redis); PGlite
+// serves one process per folder.
 
 const INSTANCES = 3;
 
@@ -15,13 +16,20 @@ const INSTANCES = 3;
 async function storeEnv(): Promise<Record<string, string>> {
   if (testEngine === 'redis') return { SESSION_ENGINE: 'cache', REDIS_URL: process.env.REDIS_URL! };
   if (testEngine === 'redis-cluster') return { SESSION_ENGINE: 'cache', REDIS_CLUSTER_NODES: process.env.REDIS_CLUSTER_NODES! };
-  return { DATABASE_URL: await emptyDatabaseUrl('instances') };
+  const database = { DATABASE_URL: await emptyDatabaseUrl('instances') };
+  if (testEngine === 'cached_db') {
+    const cache: Record<string, string> = process.env.REDIS_URL
+      ? { REDIS_URL: process.env.REDIS_URL }
+      : { REDIS_CLUSTER_NODES: process.env.REDIS_CLUSTER_NODES! };
+    return { SESSION_ENGINE: 'cached_db', ...database, ...cache };
+  }
+  return database;
 }
 
 const exitWithin = (run: Run, ms: number) =>
   Promise.race([run.exited, new Promise<'still running'>((r) => setTimeout(() => r('still running'), ms).unref())]);
 
-describe.skipIf(engine === 'pglite' && testEngine === 'db')(
+describe.skipIf(engine === 'pglite' && (testEngine === 'db' || testEngine === 'cached_db'))(
   `${INSTANCES} instances on one store (${testEngine})`,
   { timeout: 90_000 },
   () => {

@@ -1,7 +1,10 @@
 import type { AddressInfo } from 'node:net';
+import { type CachedDbEngine, type CacheOptions, withCache } from '../../src/engines/cached-db/engine.js';
+import type { Database } from '../../src/engines/postgres/client.js';
 import { openRedisEngine, type RedisEngine } from '../../src/engines/redis/engine.js';
-import { type App, type AppOptions, createApp } from '../../src/server/app.js';
+import { type App, type AppOptions, createApp, createDbStore } from '../../src/server/app.js';
 import { type Config, loadConfig } from '../../src/server/config.js';
+import { createLogger } from '../../src/server/logger.js';
 import { CookieClient } from './client.js';
 import { TestClock } from './clock.js';
 import { testDatabase } from './database.js';
@@ -26,7 +29,12 @@ export async function setup(env: Record<string, string> = {}, options: Pick<AppO
   const config = loadConfig({ NODE_ENV: 'test', SESSION_SECRET: TEST_SECRET, ...env });
   const clock = new TestClock();
   const fastPath = options.fastPath ?? testFastPath();
-  const engine = testEngine === 'db' ? undefined : await testRedisEngine(config);
+  const engine =
+    testEngine === 'db'
+      ? undefined
+      : testEngine === 'cached_db'
+        ? await testCachedDbEngine(config, database)
+        : await testRedisEngine(config);
   const built = createApp({ config, database, engine, clock, ...options, fastPath });
   const app = await serve(built);
   /** `statements`: the SQL the app ran, for tests of what hits the database. */
@@ -36,13 +44,41 @@ export async function setup(env: Record<string, string> = {}, options: Pick<AppO
 /**
  * SESSIONQL_TEST_ENGINE: the engine the API suite runs on, as drivers: `db`
  * (PostgreSQL with DATABASE_URL, else PGlite; the default), `redis`
- * (REDIS_URL) or `redis-cluster` (REDIS_CLUSTER_NODES).
+ * (REDIS_URL), `redis-cluster` (REDIS_CLUSTER_NODES) or `cached_db` (the
+ * database as for `db`, cached in REDIS_URL or REDIS_CLUSTER_NODES).
  */
-export const testEngine = (process.env.SESSIONQL_TEST_ENGINE || 'db') as 'db' | 'redis' | 'redis-cluster';
-if (!['db', 'redis', 'redis-cluster'].includes(testEngine))
-  throw new Error(`SESSIONQL_TEST_ENGINE=${testEngine}: db, redis or redis-cluster`);
+export const testEngine = (process.env.SESSIONQL_TEST_ENGINE || 'db') as 'db' | 'redis' | 'redis-cluster' | 'cached_db';
+if (!['db', 'redis', 'redis-cluster', 'cached_db'].includes(testEngine))
+  throw new Error(`SESSIONQL_TEST_ENGINE=${testEngine}: db, redis, redis-cluster or cached_db`);
 /** True on the Redis engines: for tests about the PostgreSQL table or PGlite themselves. */
-export const onRedis = testEngine !== 'db';
+export const onRedis = testEngine === 'redis' || testEngine === 'redis-cluster';
+/** True on cached_db: reads come from Redis, so tests counting SQL statements do not apply (test/cached-db counts its own). */
+export const onCachedDb = testEngine === 'cached_db';
+
+/** The cache of cached_db in REDIS_URL, else REDIS_CLUSTER_NODES. */
+export function testCacheTarget(): { url: string } | { clusterNodes: string[] } {
+  if (process.env.REDIS_URL) return { url: process.env.REDIS_URL };
+  const nodes = process.env.REDIS_CLUSTER_NODES;
+  if (!nodes) throw new Error('SESSIONQL_TEST_ENGINE=cached_db needs REDIS_URL or REDIS_CLUSTER_NODES (scripts/redis.sh start)');
+  return { clusterNodes: nodes.split(',') };
+}
+
+/**
+ * The cached_db engine on `database` (the recording one of {@link setup}) with
+ * `config`'s settings. Closing it leaves the worker's database open.
+ */
+export async function testCachedDbEngine(config: Config, shared: Database, options: Partial<CacheOptions> = {}): Promise<CachedDbEngine> {
+  const database: Database = { ...shared, close: async () => {} };
+  return withCache(createDbStore(config, database, createLogger({ json: false, level: 'silent' })), database, {
+    ...testCacheTarget(),
+    timeoutMs: config.databaseTimeoutMs,
+    cacheTimeoutMs: config.cacheTimeoutMs,
+    ageSeconds: config.cookie.ageSeconds,
+    // Its reads of the generation would show among the statements tests count (test/cached-db checks the poll).
+    generationPollMs: 3_600_000,
+    ...options,
+  });
+}
 
 /** A Redis engine with `config`'s settings on REDIS_URL or REDIS_CLUSTER_NODES (closed when the worker ends). */
 export async function testRedisEngine(config: Pick<Config, 'cookie' | 'maxBytes' | 'databaseTimeoutMs'>): Promise<RedisEngine> {

@@ -103,11 +103,12 @@ export function jsonbText(value: Json): string {
 export const jsonbSize = (value: Json): number => utf8Length(jsonbText(value));
 
 /**
- * The size the engine under test limits: jsonb's text on `db`, the
- * JSON.stringify text the Redis engines store (SESSIONQL_TEST_ENGINE).
+ * The size the engine under test limits: jsonb's text on `db` and
+ * `cached_db` (PostgreSQL stores every write), the JSON.stringify text the
+ * Redis engines store (SESSIONQL_TEST_ENGINE).
  */
 export const storedSize = (value: Json): number =>
-  (process.env.SESSIONQL_TEST_ENGINE || 'db') === 'db' ? jsonbSize(value) : utf8Length(JSON.stringify(value));
+  ['db', 'cached_db'].includes(process.env.SESSIONQL_TEST_ENGINE || 'db') ? jsonbSize(value) : utf8Length(JSON.stringify(value));
 
 /** Text PostgreSQL can store as given: no U+0000, no lone UTF-16 surrogate. */
 export function storableText(s: string): boolean {

@@ -1,0 +1,208 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { hashSessionKey, newSessionKey } from '../../src/core/keys.js';
+import { unsignSessionKey } from '../../src/core/signing.js';
+import type { CachedDbEngine } from '../../src/engines/cached-db/engine.js';
+import { onCachedDb, setup, TEST_SECRET, testCachedDbEngine } from '../helpers/app.js';
+import { engine as databaseEngine } from '../helpers/database.js';
+import { entryOf, holdStoreReads, increment, inspector, keysMatching, spread } from './helpers.js';
+
+// The cached_db engine on a real Redis (or Redis Cluster) and the suite's
+// database (SESSIONQL_TEST_ENGINE=cached_db): what the API suite cannot see.
+describe.skipIf(!onCachedDb)(`the cached_db engine (${databaseEngine})`, async () => {
+  const { client, built, clock, statements, database, config } = await setup();
+  const a = built.store as CachedDbEngine;
+  /** A second instance on the same database and Redis (its own LISTEN connection and generation). */
+  const b = await testCachedDbEngine(config, database);
+  const redis = inspector();
+  afterAll(async () => {
+    await b.close().catch(() => {});
+    redis.disconnect();
+  });
+  const newHash = () => hashSessionKey(newSessionKey());
+
+  it('keys are hashed at rest: Redis holds sessionql:c:{SHA-256(key)}, never the cookie key', async () => {
+    const c = client();
+    await c.data('mutation { addToCart(sku: "book", label: "Book") { totalQuantity } }');
+    const key = unsignSessionKey(decodeURIComponent(c.sessionCookie!), [TEST_SECRET])!;
+    expect(await redis.exists(`sessionql:c:{${hashSessionKey(key)}}`)).toBe(1);
+    const keys = await keysMatching(redis, 'sessionql:c:*');
+    for (const k of keys) expect(k).toMatch(/^sessionql:c:\{[0-9a-f]{64}\}$/);
+    expect(await keysMatching(redis, `*${key}*`)).toEqual([]);
+  });
+
+  it('a cached read runs no SQL; a miss reads PostgreSQL once and fills the cache; a write with nothing read is one statement', async () => {
+    const c = client();
+    await c.data('mutation { addToCart(sku: "a", label: "A") { totalQuantity } }');
+    statements.length = 0;
+    expect((await c.data('{ cart { totalQuantity } }')).cart.totalQuantity).toBe(1);
+    expect(statements).toEqual([]);
+    const key = unsignSessionKey(decodeURIComponent(c.sessionCookie!), [TEST_SECRET])!;
+    await redis.del(a.key(hashSessionKey(key)));
+    expect((await c.data('{ cart { totalQuantity } }')).cart.totalQuantity).toBe(1);
+    expect(statements).toHaveLength(1);
+    expect(statements[0]).toMatch(/^select/i);
+    statements.length = 0;
+    expect((await c.data('{ cart { totalQuantity } }')).cart.totalQuantity).toBe(1);
+    expect(statements).toEqual([]);
+    // The write starts from the cached session: only its compare-and-set reaches PostgreSQL.
+    expect((await c.data('mutation { addToCart(sku: "a", label: "A") { totalQuantity } }')).addToCart.totalQuantity).toBe(2);
+    expect(statements).toHaveLength(1);
+    expect(statements[0]).toMatch(/^with/i);
+  });
+
+  it('cached reads against reads from the database (figures for docs/decisions/0015)', async () => {
+    const hash = newHash();
+    const now = clock.now();
+    await a.create(hash, { cart: { items: [{ sku: 'a', quantity: 1 }] }, username: 'alice' }, null, now);
+    const reads = { cache: () => a.load(hash, now), [databaseEngine]: () => a.store.load(hash, now) };
+    // Interleaved, so both see the same noise: one read at a time, then 50 in flight.
+    const latency: Record<string, number[]> = { cache: [], [databaseEngine]: [] };
+    const perSecond: Record<string, number[]> = { cache: [], [databaseEngine]: [] };
+    statements.length = 0;
+    for (let round = 0; round < 10; round++) {
+      for (const [name, read] of Object.entries(reads)) {
+        for (let i = 0; i < 200; i++) {
+          const t = performance.now();
+          await read();
+          latency[name]!.push(performance.now() - t);
+        }
+        const t = performance.now();
+        await Promise.all(
+          Array.from({ length: 50 }, async () => {
+            for (let i = 0; i < 20; i++) await read();
+          }),
+        );
+        perSecond[name]!.push(Math.round(1000 / ((performance.now() - t) / 1000)));
+      }
+    }
+    // Only the database's reads ran SQL.
+    expect(statements).toHaveLength(10 * 1200);
+    for (const name of Object.keys(reads)) {
+      console.log(
+        `${name} load: one at a time ${JSON.stringify(spread(latency[name]!))} ms; 50 in flight, median of 10 rounds ${spread(perSecond[name]!).median} reads/s`,
+      );
+    }
+  });
+
+  it('read-your-writes across two instances with concurrent writers: no read returns an older version than the newest acknowledged', async () => {
+    for (let round = 0; round < 5; round++) {
+      const hash = newHash();
+      const now = clock.now();
+      await a.create(hash, { n: 0 }, null, now);
+      let acknowledged = 0;
+      let writing = true;
+      const writers = Array.from({ length: 4 }, async (_, w) => {
+        for (let i = 0; i < 25; i++) {
+          const applied = await (i % 2 === w % 2 ? a : b).change(hash, increment, now);
+          acknowledged = Math.max(acknowledged, applied!.row.version);
+        }
+      });
+      const readers = Array.from({ length: 2 }, async (_, r) => {
+        let reads = 0;
+        while (writing || reads < 5) {
+          const floor = acknowledged;
+          const row = await (r === 0 ? a : b).load(hash, now);
+          expect(row!.version).toBeGreaterThanOrEqual(floor);
+          reads++;
+        }
+      });
+      await Promise.all(writers);
+      writing = false;
+      await Promise.all(readers);
+      for (const engine of [a, b]) expect((await engine.load(hash, now))?.data.n).toBe(100);
+      expect((await entryOf(redis, a, hash)).version).toBe(100);
+    }
+  });
+
+  it('50 concurrent writes on one session through two instances: 50', async () => {
+    const hash = newHash();
+    const now = clock.now();
+    await a.create(hash, {}, null, now);
+    await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? a : b).change(hash, increment, now)));
+    expect((await b.load(hash, now))?.data.n).toBe(50);
+    expect((await a.store.load(hash, now))?.data.n).toBe(50);
+  });
+
+  it('a fill that read version n from PostgreSQL cannot overwrite version n + 1 written through meanwhile', async () => {
+    const hash = newHash();
+    const now = clock.now();
+    await a.create(hash, { n: 0 }, null, now);
+    await redis.del(a.key(hash));
+    const held = holdStoreReads(b);
+    const reading = b.load(hash, now);
+    await held.didRead;
+    await a.change(hash, increment, now);
+    expect(await entryOf(redis, a, hash)).toMatchObject({ version: 1, dead: false });
+    held.release();
+    // That read began before the write: it may answer version 0, but its fill is refused.
+    expect((await reading)?.version).toBe(0);
+    expect(await entryOf(redis, a, hash)).toMatchObject({ version: 1, dead: false });
+    for (const engine of [a, b]) expect((await engine.load(hash, now))?.version).toBe(1);
+  });
+
+  it('a flush or a cycle is never resurrected by a racing fill of the old state', async () => {
+    for (const how of ['flush', 'cycle'] as const) {
+      const hash = newHash();
+      const moved = newHash();
+      const now = clock.now();
+      await a.create(hash, { n: 0 }, null, now);
+      await redis.del(a.key(hash));
+      const held = holdStoreReads(b);
+      const reading = b.load(hash, now);
+      await held.didRead;
+      if (how === 'flush') await a.flush(hash);
+      else await a.cycle(hash, moved, now);
+      held.release();
+      await reading;
+      expect(await entryOf(redis, a, hash)).toMatchObject({ dead: true });
+      statements.length = 0;
+      for (const engine of [a, b]) {
+        expect(await engine.load(hash, now)).toBeNull();
+        expect(await engine.change(hash, increment, now)).toBeNull();
+      }
+      // The tombstone answers: no SQL.
+      expect(statements).toEqual([]);
+      if (how === 'cycle') expect((await b.load(moved, now))?.data).toEqual({ n: 0 });
+    }
+  });
+
+  it.runIf(databaseEngine === 'postgres')(
+    'a raised generation reaches the other instance by NOTIFY; its entries of older generations are then misses',
+    async () => {
+      const hash = newHash();
+      const now = clock.now();
+      await a.create(hash, { n: 1 }, null, now);
+      expect((await b.load(hash, now))?.data.n).toBe(1);
+      const delays: number[] = [];
+      for (let i = 0; i < 100; i++) {
+        await a.generation.raise();
+        const target = a.generation.current;
+        const t = performance.now();
+        while (b.generation.current < target) await new Promise((resolve) => setImmediate(resolve));
+        delays.push(performance.now() - t);
+      }
+      console.log(`cache generation raise → other instance, ms after the raise commits: ${JSON.stringify(spread(delays))}`);
+      expect(spread(delays).median).toBeLessThan(100);
+      statements.length = 0;
+      expect((await b.load(hash, now))?.data.n).toBe(1);
+      expect(statements).toHaveLength(1);
+      expect((await entryOf(redis, a, hash)).generation).toBe(a.generation.current);
+      statements.length = 0;
+      expect((await a.load(hash, now))?.data.n).toBe(1);
+      expect(statements).toEqual([]);
+    },
+  );
+
+  it.runIf(databaseEngine === 'postgres')('a raise not heard (no NOTIFY) is read within the poll interval', async () => {
+    const polled = await testCachedDbEngine(config, database, { generationPollMs: 100 });
+    try {
+      const before = polled.generation.current;
+      await database.query('UPDATE sessionql_cache_generation SET generation = generation + 1', [], 5000);
+      const t = performance.now();
+      while (polled.generation.current <= before) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(performance.now() - t).toBeLessThan(1000);
+    } finally {
+      await polled.close();
+    }
+  });
+});
