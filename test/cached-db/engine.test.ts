@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSessionKey, newSessionKey } from '../../src/core/keys.js';
 import { unsignSessionKey } from '../../src/core/signing.js';
 import type { CachedDbEngine } from '../../src/engines/cached-db/engine.js';
@@ -12,8 +12,13 @@ describe.skipIf(!onCachedDb)(`the cached_db engine (${databaseEngine})`, async (
   const { client, built, clock, statements, database, config } = await setup();
   const a = built.store as CachedDbEngine;
   /** A second instance on the same database and Redis (its own LISTEN connection and generation). */
-  const b = await testCachedDbEngine(config, database);
-  const redis = inspector();
+  let b: CachedDbEngine;
+  let redis: ReturnType<typeof inspector>;
+  // Not in the describe's body, which runs (to collect the tests) where they are skipped too.
+  beforeAll(async () => {
+    b = await testCachedDbEngine(config, database);
+    redis = inspector();
+  });
   afterAll(async () => {
     await b.close().catch(() => {});
     redis.disconnect();
@@ -125,19 +130,27 @@ describe.skipIf(!onCachedDb)(`the cached_db engine (${databaseEngine})`, async (
     expect((await a.store.load(hash, now))?.data.n).toBe(50);
   });
 
-  it('a fill that read version n from PostgreSQL cannot overwrite version n + 1 written through meanwhile', async () => {
-    const hash = newHash();
-    const now = clock.now();
+  /**
+   * B reads a new session (version 0, nothing cached) from PostgreSQL, and its
+   * fill is held until `write` on A is done: what B's read returned.
+   */
+  const fillRacing = async (hash: string, now: number, write: () => Promise<unknown>) => {
     await a.create(hash, { n: 0 }, null, now);
     await redis.del(a.key(hash));
     const held = holdStoreReads(b);
     const reading = b.load(hash, now);
     await held.didRead;
-    await a.change(hash, increment, now);
-    expect(await entryOf(redis, a, hash)).toMatchObject({ version: 1, dead: false });
+    await write();
     held.release();
+    return reading;
+  };
+
+  it('a fill that read version n from PostgreSQL cannot overwrite version n + 1 written through meanwhile', async () => {
+    const hash = newHash();
+    const now = clock.now();
+    const read = await fillRacing(hash, now, () => a.change(hash, increment, now));
     // That read began before the write: it may answer version 0, but its fill is refused.
-    expect((await reading)?.version).toBe(0);
+    expect(read?.version).toBe(0);
     expect(await entryOf(redis, a, hash)).toMatchObject({ version: 1, dead: false });
     for (const engine of [a, b]) expect((await engine.load(hash, now))?.version).toBe(1);
   });
@@ -147,15 +160,7 @@ describe.skipIf(!onCachedDb)(`the cached_db engine (${databaseEngine})`, async (
       const hash = newHash();
       const moved = newHash();
       const now = clock.now();
-      await a.create(hash, { n: 0 }, null, now);
-      await redis.del(a.key(hash));
-      const held = holdStoreReads(b);
-      const reading = b.load(hash, now);
-      await held.didRead;
-      if (how === 'flush') await a.flush(hash);
-      else await a.cycle(hash, moved, now);
-      held.release();
-      await reading;
+      await fillRacing(hash, now, () => (how === 'flush' ? a.flush(hash) : a.cycle(hash, moved, now)));
       expect(await entryOf(redis, a, hash)).toMatchObject({ dead: true });
       statements.length = 0;
       for (const engine of [a, b]) {
