@@ -87,6 +87,12 @@ const scripts = {
  */
 export class RedisEngine implements SessionEngine {
   readonly client: Client;
+  /**
+   * With waitReplicas, the connection(s) writes and their WAITs go on: a
+   * WAIT blocks its connection until the replicas answer, and reads on
+   * `client` must not queue behind it. Else `client` itself.
+   */
+  private readonly writer: Client;
   private readonly ageSeconds: number;
   private readonly maxBytes: number;
   private readonly timeoutMs: number;
@@ -145,6 +151,9 @@ export class RedisEngine implements SessionEngine {
     }
     // Errors surface on commands (StoreUnavailable); without a listener ioredis would log each reconnect attempt.
     this.client.on('error', () => {});
+    const first = this.client;
+    this.writer = this.waitReplicas === 0 ? first : first instanceof Cluster ? first.duplicate() : first.duplicate();
+    this.writer.on('error', () => {});
     const client = this.client;
     this.feed = new RedisFeed(
       () => (client instanceof Cluster ? client.duplicate(undefined, { shardedSubscribers: true }) : client.duplicate()),
@@ -156,8 +165,10 @@ export class RedisEngine implements SessionEngine {
   async connect(): Promise<void> {
     try {
       await this.bounded(this.client.connect());
+      if (this.writer !== this.client) await this.bounded(this.writer.connect());
     } catch (error) {
       this.client.disconnect();
+      this.writer.disconnect();
       const hint = this.client instanceof Cluster ? await this.notClusterHint() : '';
       throw new RedisUnavailable(`Redis at ${this.target} is unreachable: ${(error as Error).message}${hint}`);
     }
@@ -260,16 +271,16 @@ export class RedisEngine implements SessionEngine {
     }
     const deadline = Date.now() + this.timeoutMs;
     for (;;) {
-      const pipeline = this.client.pipeline();
+      const pipeline = this.writer.pipeline();
       if (sha) pipeline.evalsha(script.sha, 1, key, ...args);
       else pipeline.eval(script.text, 1, key, ...args);
       pipeline.wait(this.waitReplicas, this.waitTimeoutMs);
       const [[scriptError, reply] = [null, null], [waitError, acked] = [null, 0]] = (await pipeline.exec()) ?? [];
       // A pipeline with a write is not redirected by ioredis: the script did not run (MOVED, TRYAGAIN,
       // CLUSTERDOWN), so learn the slots again and resend it, as a single command would be.
-      if (scriptError && /^(MOVED|TRYAGAIN|CLUSTERDOWN)\b/.test(scriptError.message) && this.client instanceof Cluster) {
+      if (scriptError && /^(MOVED|TRYAGAIN|CLUSTERDOWN)\b/.test(scriptError.message) && this.writer instanceof Cluster) {
         if (Date.now() + 100 > deadline) throw scriptError;
-        await new Promise<void>((resolve) => (this.client as Cluster).refreshSlotsCache(() => resolve()));
+        await new Promise<void>((resolve) => (this.writer as Cluster).refreshSlotsCache(() => resolve()));
         await new Promise((resolve) => setTimeout(resolve, 100));
         continue;
       }
@@ -419,6 +430,7 @@ export class RedisEngine implements SessionEngine {
 
   async close(): Promise<void> {
     await this.feed.close();
+    if (this.writer !== this.client) await this.bounded(this.writer.quit()).catch(() => this.writer.disconnect());
     try {
       await this.bounded(this.client.quit());
     } catch {
