@@ -335,17 +335,19 @@ async function failover({ nodes, sh }: TestCluster, wait: number, restart: 'afte
 
 // Needs redis-server (as the Redis Cluster step of .ci/run): it starts a cluster of its own, once for both tests.
 describe.skipIf(testEngine !== 'redis-cluster')('Redis Cluster: kill -9 a master under write load (a cluster of its own)', () => {
-  // Under the run's Redis folder when there is one (.ci/run stops a cluster left there by a killed run).
-  const shared = process.env.SESSIONQL_REDIS_DIR;
-  const dir = shared ? path.join(shared, 'failover') : mkdtempSync(path.join(tmpdir(), 'sessionql-redis-failover-'));
-  const cluster: TestCluster = { nodes: [], sh: redisSh(dir) };
+  let dir = '';
+  const cluster: TestCluster = { nodes: [], sh: (...args) => redisSh(dir)(...args) };
 
   beforeAll(async () => {
+    // Under the run's Redis folder when there is one (.ci/run stops a cluster left there by a killed run).
+    const shared = process.env.SESSIONQL_REDIS_DIR;
+    dir = shared ? path.join(shared, 'failover') : mkdtempSync(path.join(tmpdir(), 'sessionql-redis-failover-'));
     cluster.nodes = (await cluster.sh('cluster-start')).split(',');
     expect(cluster.nodes).toHaveLength(6);
   }, 15_000);
 
   afterAll(async () => {
+    if (!dir) return;
     await cluster.sh('cluster-stop').catch(() => {});
     rmSync(dir, { recursive: true, force: true });
   });
