@@ -235,7 +235,10 @@ function lead(): void {
     leader = true;
     follow();
   };
-  if (!navigator.locks) return start();
+  if (!navigator.locks) {
+    start();
+    return;
+  }
   tabs?.postMessage({ kind: 'hello' } satisfies TabMessage);
   // Held until this tab goes away; the next tab waiting then leads.
   void navigator.locks.request('sessionql-live', () => {

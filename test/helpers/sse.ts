@@ -93,7 +93,7 @@ export class EventStream {
   /** Resolves when the stream says `complete` and ends (else throws after `ms`). */
   async completes(ms = 5000): Promise<void> {
     const event = await this.next(ms);
-    if (!event || event.event !== 'complete') throw new Error(`expected complete, got ${JSON.stringify(event)}`);
+    if (event?.event !== 'complete') throw new Error(`expected complete, got ${JSON.stringify(event)}`);
     const after = await this.next(ms);
     if (after) throw new Error(`an event after complete: ${JSON.stringify(after)}`);
   }
