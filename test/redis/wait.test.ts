@@ -63,6 +63,17 @@ describe.skipIf(testEngine !== 'redis')('WAIT on one Redis with a replica', { ti
     onTestFinished(() => stopRedis(master));
     const replica = await startRedis(replicaPort, ['--replicaof', '127.0.0.1', String(masterPort)]);
     onTestFinished(() => stopRedis(replica));
+    // In sync and answering acknowledgements before the test times anything (under CI load
+    // a first WAIT right after the full sync once took longer than a test's 500 ms).
+    const probe = new Redis({ port: masterPort, host: '127.0.0.1' });
+    try {
+      const deadline = Date.now() + 15_000;
+      while (Number(await probe.call('WAIT', '1', '1000')) < 1) {
+        if (Date.now() > deadline) throw new Error('the replica did not acknowledge within 15 s');
+      }
+    } finally {
+      probe.disconnect();
+    }
     return { url: `redis://127.0.0.1:${masterPort}`, replicaPort };
   }
 
