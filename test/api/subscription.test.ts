@@ -139,6 +139,20 @@ describe('sessionChanged', async () => {
     expect(get.status).toBe(403);
   });
 
+  it('simple cross-site requests (a form post, text/plain, no Origin) never open a stream', async () => {
+    const c = await stored();
+    const query = 'subscription { sessionChanged { keys cart { totalQuantity } } }';
+    for (const [type, body] of [
+      ['application/x-www-form-urlencoded', `query=${encodeURIComponent(query)}`],
+      ['text/plain', JSON.stringify({ query })],
+    ] as const) {
+      const r = await c.fetch('/graphql', { method: 'POST', headers: { 'content-type': type, accept: 'text/event-stream' }, body });
+      expect(r.status).toBeGreaterThanOrEqual(400);
+      expect(r.headers.get('content-type') ?? '').not.toMatch(/event-stream/);
+      expect(await r.text()).not.toMatch(/totalQuantity|cart/);
+    }
+  });
+
   it('a frontend on an allowed origin (CORS_ORIGINS) subscribes with credentials', async () => {
     const c = await stored();
     const stream = await subscribe(c, { headers: { accept: 'text/event-stream', origin: 'https://app.example' } });
