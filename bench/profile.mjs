@@ -6,7 +6,9 @@
 // `npm run bench -- --quick` once first so bench/.work/peers is set up),
 // and prints self time by function and inclusive time by package. The
 // .cpuprofile files stay in bench/.work/profiles (open them in Chrome DevTools
-// or speedscope for a flame graph).
+// or speedscope for a flame graph). With SESSION_ENGINE=cache (and REDIS_URL
+// or REDIS_CLUSTER_NODES) or cached_db in the environment, the server runs on
+// that engine instead.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -72,7 +74,10 @@ for (const [mix, ratio] of [
   const dir = path.join(outDir, mix);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const { server, port } = await startServer(root, db.url, { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+  const engine = Object.fromEntries(
+    ['SESSION_ENGINE', 'REDIS_URL', 'REDIS_CLUSTER_NODES'].filter((k) => process.env[k]).map((k) => [k, process.env[k]]),
+  );
+  const { server, port } = await startServer(root, db.url, { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`], env: engine });
   const out = execFileSync(
     process.execPath,
     // Writes: 1 + 5 s, so loadgen's 50 carts stay under the contract's 999 per line.

@@ -90,6 +90,37 @@ describe.skipIf(!onRedis)(`the cache engine on ${testEngine}`, async () => {
     }
   });
 
+  it('a failover that loses acknowledged writes cannot bring back a version a writer remembers (ABA)', async () => {
+    const other = new RedisEngine(
+      testEngine === 'redis' ? { url: process.env.REDIS_URL } : { clusterNodes: process.env.REDIS_CLUSTER_NODES!.split(',') },
+    );
+    await other.connect();
+    const append = (entry: string): SessionChange => ({
+      name: 'test.append',
+      args: { entry },
+      next: (data: SessionData) => ({ ...data, log: [...((data.log as string[] | undefined) ?? []), entry] }),
+    });
+    try {
+      for (let round = 0; round < 20; round++) {
+        const hash = hashSessionKey(newSessionKey());
+        const key = engine.key(hash);
+        const now = clock.now();
+        await engine.create(hash, {}, null, now);
+        await engine.change(hash, append('a1'), now);
+        const kept = await engine.client.hgetall(key);
+        // Acknowledged, remembered by this engine, then lost: the replica that takes over never got it.
+        await engine.change(hash, append('a2'), now);
+        await engine.client.hset(key, kept);
+        // Another instance writes on what survived; then this engine writes from what it remembers.
+        await other.change(hash, append('b'), now);
+        await engine.change(hash, append('a3'), now);
+        expect((await engine.load(hash, now))?.data.log).toEqual(['a1', 'b', 'a3']);
+      }
+    } finally {
+      await other.close();
+    }
+  });
+
   it('a cycle racing writes: every acknowledged write lands under exactly one key, and the old key stops working', async () => {
     for (let round = 0; round < 5; round++) {
       const now = clock.now();

@@ -196,11 +196,12 @@ export class CachedDbEngine implements SessionEngine {
   }
 
   async change(hash: string, change: SessionChange, nowMs: number, known?: StoredSession | null): Promise<Applied | null> {
-    // A write with nothing read starts from the cache: compare-and-set finds out if that is stale, and reads PostgreSQL then.
-    const start = known ?? (await this.cached(hash, nowMs));
+    // A write with nothing read starts from what this process last wrote, else the cache: guesses that
+    // compare-and-set checks (reading PostgreSQL when stale, and before reporting a refusal).
+    const start = known ?? this.store.recalled(hash) ?? (await this.cached(hash, nowMs));
     if (start === null) return null;
     const generation = this.generation.current;
-    const applied = await this.store.change(hash, change, nowMs, start);
+    const applied = await this.store.change(hash, change, nowMs, start, known == null);
     if (applied) await this.through(hash, applied.row, generation, nowMs);
     return applied;
   }

@@ -105,7 +105,7 @@ export class SessionStore implements SessionEngine {
     private readonly settings: StoreSettings,
   ) {
     this.timeoutMs = settings.timeoutMs ?? 5000;
-    this.cas = new CompareAndSet(this.timeoutMs);
+    this.cas = new CompareAndSet({ timeoutMs: this.timeoutMs });
     const db = database.db;
     const expiryColumns = {
       expiresAt: sql`to_timestamp(${sql.placeholder('expiresAt')}::float8)`,
@@ -225,8 +225,14 @@ export class SessionStore implements SessionEngine {
     return toStored((await this.statements.touch.run({ hash, ...this.base(nowMs) })).rows[0]);
   }
 
-  async change(hash: string, change: SessionChange, nowMs: number, known?: StoredSession | null): Promise<Applied | null> {
-    return this.compareAndSet(hash, change, nowMs, known ?? null);
+  /** The session as this process last wrote it, if it still remembers (a guess a write verifies), else null. */
+  recalled(hash: string): StoredSession | null {
+    return this.cas.recalled(hash);
+  }
+
+  /** `guess`: `known` is a copy that may be stale (cached_db's cache), not what this request read. */
+  async change(hash: string, change: SessionChange, nowMs: number, known?: StoredSession | null, guess = false): Promise<Applied | null> {
+    return this.compareAndSet(hash, change, nowMs, known ?? null, guess);
   }
 
   /**
@@ -234,19 +240,31 @@ export class SessionStore implements SessionEngine {
    * unchanged (src/engines/compare-and-set.ts: turns within this process,
    * retries on conflicts with others until DATABASE_TIMEOUT_MS).
    */
-  private compareAndSet(hash: string, change: SessionChange, nowMs: number, known: StoredSession | null): Promise<Applied | null> {
-    return this.cas.apply(hash, change, known, {
-      load: () => this.load(hash, nowMs),
-      swap: async (current, next) => {
-        const values = { hash, version: current.version, data: JSON.stringify(next), ...this.base(nowMs) };
-        const row = (await this.statements.swap.run(values)).rows[0];
-        if (row?.violation) throw tooLarge();
-        const stored = toStored(row);
-        this.committed(hash, row, stored);
-        return stored;
+  private compareAndSet(
+    hash: string,
+    change: SessionChange,
+    nowMs: number,
+    known: StoredSession | null,
+    guess: boolean,
+  ): Promise<Applied | null> {
+    return this.cas.apply(
+      hash,
+      change,
+      known,
+      {
+        load: () => this.load(hash, nowMs),
+        swap: async (current, _next, json) => {
+          const values = { hash, version: current.version, data: json, ...this.base(nowMs) };
+          const row = (await this.statements.swap.run(values)).rows[0];
+          if (row?.violation) throw tooLarge();
+          const stored = toStored(row);
+          this.committed(hash, row, stored);
+          return stored;
+        },
+        unavailable: (message) => new DatabaseUnavailable(message),
       },
-      unavailable: (message) => new DatabaseUnavailable(message),
-    });
+      guess,
+    );
   }
 
   async create(hash: string, data: SessionData, expiry: ExpiryColumns | null, nowMs: number): Promise<StoredSession> {
@@ -271,6 +289,7 @@ export class SessionStore implements SessionEngine {
   }
 
   async cycle(hash: string, newHash: string, nowMs: number): Promise<StoredSession | null> {
+    this.cas.forget(hash);
     const stored = toStored((await this.statements.cycle.run({ hash, newHash, ...this.base(nowMs) })).rows[0]);
     // The old row's watchers are not returned (the update zeroes them): tell its subscribers in any case.
     if (stored) this.publish({ hash, gone: 'moved' }, 1);
@@ -278,6 +297,7 @@ export class SessionStore implements SessionEngine {
   }
 
   async flush(hash: string): Promise<void> {
+    this.cas.forget(hash);
     const { rows } = await this.statements.flush.run({ hash, deadline: Date.now() + this.timeoutMs });
     if (rows[0]) this.publish({ hash, gone: 'flushed' }, Number(rows[0].watchers ?? 0));
   }

@@ -3,7 +3,7 @@ import { Cluster, Redis } from 'ioredis';
 import type { Applied, ExpiryColumns, SessionChange, SessionData, SessionEngine, StoredSession } from '../../core/engine.js';
 import { StoreUnavailable, tooLarge } from '../../core/errors.js';
 import { renewedExpiry } from '../../core/expiry.js';
-import { CompareAndSet } from '../compare-and-set.js';
+import { CompareAndSet, Stale } from '../compare-and-set.js';
 import { RedisFeed } from './feed.js';
 import { createScript, flushScript, retireScript, setExpiryScript, swapScript, touchScript } from './scripts.js';
 
@@ -37,7 +37,7 @@ export interface RedisEngineOptions {
 }
 
 type Client = Redis | Cluster;
-type Reply = [string, string, string, string, string, string] | string | number | null;
+type Reply = [string, string, string, string, string, string] | string[] | string | number | null;
 
 /** The key of a session: the hash in braces, its own cluster slot. The hash only, never the cookie's key. */
 export const redisKey = (prefix: string, hash: string) => `${prefix}{${hash}}`;
@@ -117,8 +117,11 @@ export class RedisEngine implements SessionEngine {
     // WAIT 0 blocks forever; past timeoutMs the command would time out first, with a vaguer message.
     if (!Number.isInteger(this.waitTimeoutMs) || this.waitTimeoutMs < 1 || this.waitTimeoutMs >= this.timeoutMs)
       throw new Error(`RedisEngine: waitTimeoutMs must be a whole number from 1 to ${this.timeoutMs - 1} (below timeoutMs)`);
-    this.cas = new CompareAndSet(this.timeoutMs);
+    this.cas = new CompareAndSet({ timeoutMs: this.timeoutMs });
     const common = {
+      // Commands issued in one turn of the event loop share one socket write (and Redis one read): the
+      // syscalls of a write per command were a third of the server's CPU under load (docs/performance.md).
+      enableAutoPipelining: true,
       connectTimeout: this.timeoutMs,
       commandTimeout: this.timeoutMs,
       maxRetriesPerRequest: 1,
@@ -131,6 +134,7 @@ export class RedisEngine implements SessionEngine {
       this.target = options.clusterNodes.join(',');
       this.client = new Cluster(options.clusterNodes.map(parseNode), {
         lazyConnect: true,
+        enableAutoPipelining: true,
         clusterRetryStrategy: retryStrategy,
         // Bounded: a command waits for a slot refresh at most commandTimeout.
         enableOfflineQueue: true,
@@ -228,10 +232,15 @@ export class RedisEngine implements SessionEngine {
     return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
   }
 
-  /** Runs a command; anything but Redis's answer to the command itself is StoreUnavailable. */
+  /**
+   * Runs a command; anything but Redis's answer to the command itself is
+   * StoreUnavailable. A single server's commands are bounded by ioredis's
+   * commandTimeout (and fail at once while disconnected); a cluster's may
+   * wait in its queue for slots first, so they get a timer of their own.
+   */
   private async command<T>(run: () => Promise<T>): Promise<T> {
     try {
-      return await this.bounded(run());
+      return await (this.client instanceof Cluster ? this.bounded(run()) : run());
     } catch (error) {
       if (error instanceof StoreUnavailable || isCommandError(error)) throw error;
       throw new RedisUnavailable(`Redis unavailable: ${(error as Error).message}`, { cause: error });
@@ -323,10 +332,11 @@ export class RedisEngine implements SessionEngine {
   change(hash: string, change: SessionChange, nowMs: number, known?: StoredSession | null): Promise<Applied | null> {
     return this.cas.apply(hash, change, known ?? null, {
       load: () => this.load(hash, nowMs),
-      swap: async (current, next) => {
-        const args = [nowMs, this.ageSeconds, this.deadline(), this.maxBytes, current.version, JSON.stringify(next)];
+      swap: async (current, _next, json) => {
+        const args = [nowMs, this.ageSeconds, this.deadline(), this.maxBytes, current.version, json, versionStep()];
         const reply = await this.run(scripts.swap, hash, args);
         if (reply === 'big') throw tooLarge();
+        if (Array.isArray(reply) && reply.length === 7) return new Stale(toStored(reply.slice(1)) as StoredSession);
         return toStored(reply);
       },
       unavailable: (message) => new RedisUnavailable(message),
@@ -360,7 +370,7 @@ export class RedisEngine implements SessionEngine {
   }
 
   async setExpiry(hash: string, expiry: ExpiryColumns, nowMs: number): Promise<StoredSession | null> {
-    return toStored(await this.run(scripts.setExpiry, hash, [nowMs, this.deadline(), ...this.expiryArgs(expiry)]));
+    return toStored(await this.run(scripts.setExpiry, hash, [nowMs, this.deadline(), ...this.expiryArgs(expiry), versionStep()]));
   }
 
   /**
@@ -372,6 +382,7 @@ export class RedisEngine implements SessionEngine {
    * write lands under exactly one key, and the old key then stops working.
    */
   async cycle(hash: string, newHash: string, nowMs: number): Promise<StoredSession | null> {
+    this.cas.forget(hash);
     const deadline = Date.now() + this.timeoutMs;
     for (let attempt = 1; ; attempt++) {
       const old = await this.load(hash, nowMs);
@@ -388,7 +399,7 @@ export class RedisEngine implements SessionEngine {
         this.deadline(),
         Number.MAX_SAFE_INTEGER,
         JSON.stringify(old.data),
-        old.version + 1,
+        old.version + versionStep(),
         ...this.expiryArgs(columns),
       ];
       const reply = await this.run(scripts.create, newHash, args);
@@ -405,6 +416,7 @@ export class RedisEngine implements SessionEngine {
   }
 
   async flush(hash: string): Promise<void> {
+    this.cas.forget(hash);
     await this.run(scripts.flush, hash, [this.deadline()]);
   }
 
@@ -437,6 +449,18 @@ export class RedisEngine implements SessionEngine {
       this.client.disconnect();
     }
   }
+}
+
+/**
+ * How much a write raises a session's version: random, 1 to 2^20, so that
+ * versions are unique per history, not only increasing. Redis Cluster can
+ * lose acknowledged writes in a failover (docs/decisions/0013); with +1
+ * steps, later writes elsewhere could bring the session back to a version
+ * a writer remembers from the lost history (docs/decisions/0017), and its
+ * compare-and-set would then accept a guess built on lost data.
+ */
+function versionStep(): number {
+  return 1 + Math.floor(Math.random() * 2 ** 20);
 }
 
 function parseNode(node: string): { host: string; port: number } {

@@ -10,7 +10,9 @@
  * nor written).
  * Replies: the stored fields {d, v, e, b, m, f}, or nil (gone, expired,
  * version conflict), 'big' (size limit, nothing written), or 'late' (past the
- * caller's real-time deadline by the server's clock, nothing written).
+ * caller's real-time deadline by the server's clock, nothing written); a
+ * swap at another version gets {'stale', d, v, e, b, m, f}, the session as
+ * it is, so the retry needs no read.
  *
  * A committed change is told to subscribers (sessionChanged) from within the
  * script: SPUBLISH on `sessionql:n:{hash}`, the key's own slot (sharded
@@ -59,15 +61,22 @@ redis.call('HSET', KEYS[1], 'e', h[3])
 expire(h[3], now)
 return h`;
 
-/** ARGV: now, age, deadline, max, version, data. Compare-and-set of the data. */
+/**
+ * ARGV: now, age, deadline, max, version, data, step. Compare-and-set of the
+ * data; the version grows by `step` (random, from 1 to 2^20), so that two
+ * histories of a session never reach the same version (a failover that lost
+ * acknowledged writes, then other writes: a writer starting from a version it
+ * remembers must not mistake one for the other).
+ */
 export const swapScript = `${prelude}
 local now, age, deadline, max = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 if #ARGV[6] > max then return 'big' end
 if late(deadline) then return 'late' end
 local h = alive(now)
-if not h or h[2] ~= ARGV[5] then return nil end
+if not h then return nil end
+if h[2] ~= ARGV[5] then return {'stale', h[1], h[2], h[3], h[4], h[5], h[6]} end
 h[1] = ARGV[6]
-h[2] = tostring(tonumber(h[2]) + 1)
+h[2] = string.format('%d', tonumber(h[2]) + tonumber(ARGV[7]))
 h[3] = renewed(h, now, age)
 redis.call('HSET', KEYS[1], 'd', h[1], 'v', h[2], 'e', h[3])
 expire(h[3], now)
@@ -84,13 +93,13 @@ redis.call('HSET', KEYS[1], 'd', ARGV[4], 'v', ARGV[5], 'e', ARGV[6], 'b', ARGV[
 expire(ARGV[6], now)
 return {ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]}`;
 
-/** ARGV: now, deadline, e, b, m, f. New expiry columns; the version is bumped. */
+/** ARGV: now, deadline, e, b, m, f, step. New expiry columns; the version grows by step (as the swap's). */
 export const setExpiryScript = `${prelude}
 local now, deadline = tonumber(ARGV[1]), tonumber(ARGV[2])
 if late(deadline) then return 'late' end
 local h = alive(now)
 if not h then return nil end
-h[2] = tostring(tonumber(h[2]) + 1)
+h[2] = string.format('%d', tonumber(h[2]) + tonumber(ARGV[7]))
 h[3], h[4], h[5], h[6] = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 redis.call('HSET', KEYS[1], 'v', h[2], 'e', h[3], 'b', h[4], 'm', h[5], 'f', h[6])
 expire(h[3], now)
