@@ -62,7 +62,8 @@ cli() {
   shift
   redis-cli -h "$HOST" -p "$port" "$@"
 }
-up() { [[ $(cli "$1" ping 2>/dev/null) == PONG ]]; }
+# Bounded: something else listening on the port (not Redis) must not hang the script.
+up() { [[ $(timeout 2 redis-cli -h "$HOST" -p "$1" ping 2>/dev/null) == PONG ]]; }
 
 # True when nothing holds 127.0.0.1:$1.
 port_free() {
@@ -197,19 +198,30 @@ cmd_cluster_start() {
   fi
   cmd_cluster_stop
   rm -rf "$CLUSTER"
-  local base=$PREFERRED_CLUSTER_PORT tries=0
-  until six_free_from "$base"; do
+  local base=$PREFERRED_CLUSTER_PORT tries=0 attempt i port addrs=()
+  # A port checked free can be taken before the node binds it (a client's ephemeral port: the
+  # range overlaps these): then stop what started and try the next six.
+  for attempt in 1 2 3 4 5; do
+    until six_free_from "$base"; do
+      base=$((base + 6))
+      ((base + 5 <= 55535)) || base=30001
+      ((++tries < 200)) || die "no 6 free ports (with their bus ports) found"
+    done
+    addrs=()
+    for ((i = 0; i < 6; i++)); do
+      port=$((base + i))
+      say "starting cluster node on $HOST:$port (bus $((port + 10000)))"
+      start_server "$CLUSTER/$port" "$port" cluster || break
+      addrs+=("$HOST:$port")
+    done
+    ((${#addrs[@]} == 6)) && break
+    say "cluster node $port did not start (attempt $attempt): trying other ports"
+    cmd_cluster_stop
+    rm -rf "$CLUSTER"
     base=$((base + 6))
     ((base + 5 <= 55535)) || base=30001
-    ((++tries < 200)) || die "no 6 free ports (with their bus ports) found"
   done
-  local i port addrs=()
-  for ((i = 0; i < 6; i++)); do
-    port=$((base + i))
-    say "starting cluster node on $HOST:$port (bus $((port + 10000)))"
-    start_server "$CLUSTER/$port" "$port" cluster || die "cluster node $port did not start"
-    addrs+=("$HOST:$port")
-  done
+  ((${#addrs[@]} == 6)) || die "the cluster's nodes did not start"
   say "creating the cluster: 3 masters, 3 replicas"
   redis-cli --cluster create "${addrs[@]}" --cluster-replicas 1 --cluster-yes >&2 || die "redis-cli --cluster create failed"
   for ((i = 0; i < 300; i++)); do
