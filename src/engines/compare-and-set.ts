@@ -108,7 +108,8 @@ export class CompareAndSet {
   private remember(hash: string, row: StoredSession, json: string): void {
     this.forget(hash);
     if (json.length > this.recentBytes / 8) return;
-    this.recent.set(hash, { row, json });
+    // The text only: the parsed data stays the caller's (and is not kept twice).
+    this.recent.set(hash, { row: { ...row, data: {} }, json });
     this.recentTotal += json.length;
     for (const [oldest, entry] of this.recent) {
       if (this.recentTotal <= this.recentBytes) break;
