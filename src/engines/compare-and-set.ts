@@ -99,8 +99,13 @@ export class CompareAndSet {
     this.recentTotal -= entry.json.length;
   }
 
+  /** Whether this process remembers what it last wrote to `hash` (a write will start from that). */
+  remembers(hash: string): boolean {
+    return this.recent.has(hash);
+  }
+
   /** The session as this process last wrote it, if remembered: a guess the swap verifies. */
-  recalled(hash: string): StoredSession | null {
+  private recalled(hash: string): StoredSession | null {
     const entry = this.recent.get(hash);
     return entry ? { ...entry.row, data: JSON.parse(entry.json) as SessionData } : null;
   }

@@ -128,4 +128,16 @@ describe('cookie signing (the cookie carries a random session key plus an HMAC s
       expect(unsignSessionKey(value, [CURRENT, OLD])).toBeNull();
     }
   });
+
+  it('a value verified once (remembered) stays valid only for the secrets that signed it; a changed one is checked again', () => {
+    const mine = [CURRENT];
+    const theirs = [UNKNOWN];
+    const key = newSessionKey();
+    const value = signSessionKey(key, mine);
+    expect(unsignSessionKey(value, mine)).toBe(key);
+    expect(unsignSessionKey(value, mine)).toBe(key);
+    expect(unsignSessionKey(value, theirs)).toBeNull();
+    expect(unsignSessionKey(flip(value, value.length - 2), mine)).toBeNull();
+    expect(unsignSessionKey(value, theirs)).toBeNull();
+  });
 });

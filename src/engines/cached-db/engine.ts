@@ -196,10 +196,15 @@ export class CachedDbEngine implements SessionEngine {
   }
 
   async change(hash: string, change: SessionChange, nowMs: number, known?: StoredSession | null): Promise<Applied | null> {
-    // A write with nothing read starts from what this process last wrote, else the cache: guesses that
-    // compare-and-set checks (reading PostgreSQL when stale, and before reporting a refusal).
-    const start = known ?? this.store.recalled(hash) ?? (await this.cached(hash, nowMs));
-    if (start === null) return null;
+    // A write with nothing read starts from what this process last wrote (the store's compare-and-set
+    // remembers it), else the cache: guesses that compare-and-set checks (reading PostgreSQL when stale,
+    // and before reporting a refusal).
+    let start = known ?? null;
+    if (!start && !this.store.remembers(hash)) {
+      const hit = await this.cached(hash, nowMs);
+      if (hit === null) return null;
+      start = hit ?? null;
+    }
     const generation = this.generation.current;
     const applied = await this.store.change(hash, change, nowMs, start, known == null);
     if (applied) await this.through(hash, applied.row, generation, nowMs);

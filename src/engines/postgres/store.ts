@@ -225,9 +225,9 @@ export class SessionStore implements SessionEngine {
     return toStored((await this.statements.touch.run({ hash, ...this.base(nowMs) })).rows[0]);
   }
 
-  /** The session as this process last wrote it, if it still remembers (a guess a write verifies), else null. */
-  recalled(hash: string): StoredSession | null {
-    return this.cas.recalled(hash);
+  /** Whether this process remembers what it last wrote to `hash`: a write will start from that, not a read. */
+  remembers(hash: string): boolean {
+    return this.cas.remembers(hash);
   }
 
   /** `guess`: `known` is a copy that may be stale (cached_db's cache), not what this request read. */

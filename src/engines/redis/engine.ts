@@ -55,6 +55,11 @@ export function toStored(h: Reply | (string | null)[]): StoredSession | null {
   };
 }
 
+/** A swap script's answer that the session is at another version: {'stale', d, v, e, b, m, f}; nothing was written. */
+function isStale(reply: Reply): reply is string[] {
+  return Array.isArray(reply) && reply[0] === 'stale';
+}
+
 /** Whether `error` is a reply of Redis about our own command (a bug or a refusal), not about reaching it. */
 function isCommandError(error: unknown): boolean {
   const message = error instanceof Error ? error.message : '';
@@ -294,8 +299,8 @@ export class RedisEngine implements SessionEngine {
         continue;
       }
       if (scriptError) throw scriptError;
-      // No write (a conflict, 'late', 'big', 'taken', nothing to delete): nothing to wait for.
-      if (!Array.isArray(reply) && reply !== 1) return reply as Reply;
+      // No write (a conflict, 'late', 'big', 'taken', nothing to delete, a swap at another version): nothing to wait for.
+      if ((!Array.isArray(reply) && reply !== 1) || isStale(reply as Reply)) return reply as Reply;
       if (waitError) {
         throw new RedisUnavailable(`a write's WAIT failed (the master applied it; it may survive): ${waitError.message}`, {
           cause: waitError,
@@ -336,7 +341,7 @@ export class RedisEngine implements SessionEngine {
         const args = [nowMs, this.ageSeconds, this.deadline(), this.maxBytes, current.version, json, versionStep()];
         const reply = await this.run(scripts.swap, hash, args);
         if (reply === 'big') throw tooLarge();
-        if (Array.isArray(reply) && reply.length === 7) return new Stale(toStored(reply.slice(1)) as StoredSession);
+        if (isStale(reply)) return new Stale(toStored(reply.slice(1)) as StoredSession);
         return toStored(reply);
       },
       unavailable: (message) => new RedisUnavailable(message),
