@@ -117,7 +117,10 @@ describe.skipIf(testEngine !== 'redis')('WAIT on one Redis with a replica', { ti
     onTestFinished(() => engine.close());
     const hash = newHash();
     const now = Date.now();
-    await engine.create(hash, { n: 0 }, null, now);
+    // Set up without WAIT: under CI load a first acknowledgement once took over the 500 ms timed below.
+    const setup = await openRedisEngine({ url, timeoutMs: 2000 });
+    await setup.create(hash, { n: 0 }, null, now);
+    await setup.close();
 
     await pause(replicaPort, 1500);
     const started = Date.now();
