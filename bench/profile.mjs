@@ -3,7 +3,7 @@
 // write workload. Runs the built server with --cpu-prof on PostgreSQL
 // (DATABASE_URL, or a throwaway cluster from scripts/pg.sh), loads it with the
 // peers' load generator (graphql profile, 50 connections, 10 s per mix; run
-// `npm run bench -- --quick` once first so bench/.work/peers is set up),
+// `npm run bench -- --quick` once first so bench/.work/peers is set up; arguments: read, write, mixed (80/20)),
 // and prints self time by function and inclusive time by package. The
 // .cpuprofile files stay in bench/.work/profiles (open them in Chrome DevTools
 // or speedscope for a flame graph). With SESSION_ENGINE=cache (and REDIS_URL
@@ -67,10 +67,11 @@ function summarize(file) {
 }
 
 const report = [];
-for (const [mix, ratio] of [
-  ['read', '1'],
-  ['write', '0'],
-]) {
+// node bench/profile.mjs [read] [write] [mixed]: the mixes to profile (default read and write; mixed is 80/20).
+const MIXES = { read: '1', write: '0', mixed: '0.8' };
+const asked = process.argv.slice(2);
+for (const name of asked) if (!(name in MIXES)) throw new Error(`unknown mix ${name}: read, write or mixed`);
+for (const [mix, ratio] of (asked.length ? asked : ['read', 'write']).map((name) => [name, MIXES[name]])) {
   const dir = path.join(outDir, mix);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });

@@ -33,9 +33,31 @@ const sessionOf = (ctx: unknown): Session => {
   return session;
 };
 
+/**
+ * The extension that marks a field as reading the caller's session. A query
+ * with such a root field has the session read before it executes (the fast
+ * path's preload), so that the fields resolve synchronously, without a
+ * promise each (docs/decisions/0018). The helpers below set it; a
+ * hand-written resolver may too: `extensions: READS_SESSION`, resolving
+ * `ctx.session.loadedNow() ?? ctx.session.load()`.
+ */
+export const READS_SESSION = Object.freeze({ sessionqlReadsSession: true });
+
+/** Whether a field carries {@link READS_SESSION}. */
+export const readsSession = (extensions: Readonly<Record<string, unknown>> | null | undefined): boolean =>
+  extensions?.sessionqlReadsSession === true;
+
 /** A field whose value is an area's, as readers see it (never writes). */
 export function areaField(t: FieldBuilder, area: AnyArea, options: FieldOptions) {
-  return t.field({ ...options, resolve: (_root: unknown, _args: unknown, ctx: unknown) => sessionOf(ctx).read(area) });
+  return t.field({
+    ...options,
+    extensions: READS_SESSION,
+    resolve: (_root: unknown, _args: unknown, ctx: unknown) => {
+      const session = sessionOf(ctx);
+      const now = session.loadedNow();
+      return now ? area.read(now.data) : session.read(area);
+    },
+  });
 }
 
 /**
@@ -64,6 +86,12 @@ export function sessionValueField(t: FieldBuilder, key: string, options: FieldOp
   return t.field({
     nullable: true,
     ...options,
-    resolve: async (_root: unknown, _args: unknown, ctx: unknown) => (await sessionOf(ctx).get(key)) ?? null,
+    extensions: READS_SESSION,
+    resolve: (_root: unknown, _args: unknown, ctx: unknown) => {
+      const session = sessionOf(ctx);
+      const now = session.loadedNow();
+      if (now) return Object.hasOwn(now.data, key) ? (now.data[key] ?? null) : null;
+      return session.get(key).then((value) => value ?? null);
+    },
   });
 }

@@ -258,7 +258,7 @@ export function createFastHandler(
     },
     context: (cookieHeader, req) => {
       const session = sessions.sessionFor(cookieHeader, open!);
-      return { value: { ...options.context?.(req), session }, headers: () => sessionHeaders(session) };
+      return { value: { ...options.context?.(req), session }, headers: () => sessionHeaders(session), preload: () => session.preload() };
     },
   });
   const handle = createNodeHandler({

@@ -89,6 +89,8 @@ export class Session {
   /** The verified key: from the cookie, or the new one after a create/cycle. Null after a flush. */
   private key: string | null | undefined;
   private loaded: Promise<StoredSession | null> | undefined;
+  /** What `loaded` resolved to, once it has: synchronous reads ({@link loadedNow}). */
+  private settled: { of: Promise<StoredSession | null>; row: StoredSession | null } | undefined;
   private cookie: CookieAction = { kind: 'none' };
   /** Whether anything about the response depends on the session (then it varies by Cookie). */
   accessed = false;
@@ -115,27 +117,66 @@ export class Session {
   /** The session as stored now: one consistent snapshot (one engine read per request at most). */
   async load(): Promise<SessionSnapshot> {
     this.accessed = true;
-    if (!this.loaded) {
-      const key = this.cookieKey();
-      const now = this.clock.now();
-      if (!key) this.loaded = Promise.resolve(null);
-      else if (this.settings.saveEveryRequest) {
-        this.loaded = this.engine.touch(hashSessionKey(key), now).then((row) => {
-          if (row) this.remember(key, row, now);
-          return row;
-        });
-      } else {
-        this.loaded = this.engine.load(hashSessionKey(key), now).then((row) => {
-          if (row) this.events.loaded();
-          return row;
-        });
-      }
-      // A failed read is not cached: the next call tries again.
-      this.loaded.catch(() => {
-        this.loaded = undefined;
+    return this.snapshot(await this.fetch(), this.clock.now());
+  }
+
+  /**
+   * The snapshot {@link load} would give, when the session has been read
+   * already (or written, or preloaded); else undefined. For resolvers that
+   * can answer synchronously: `session.loadedNow() ?? session.load()`.
+   */
+  loadedNow(): SessionSnapshot | undefined {
+    const settled = this.settled;
+    if (!settled || settled.of !== this.loaded) return undefined;
+    this.accessed = true;
+    return this.snapshot(settled.row, this.clock.now());
+  }
+
+  /**
+   * Reads the session now, so that the resolvers that follow answer
+   * synchronously ({@link loadedNow}). Not an access: the response varies
+   * by Cookie only if a resolver reads it. A failure is kept for this
+   * request (its resolvers see it, with no second read); never throws.
+   */
+  async preload(): Promise<void> {
+    try {
+      await this.fetch();
+    } catch (error) {
+      const failed = Promise.reject(error);
+      failed.catch(() => {});
+      this.loaded = failed;
+    }
+  }
+
+  /** The stored row: read from the engine once, then this request's own view of it. */
+  private fetch(): Promise<StoredSession | null> {
+    if (this.loaded) return this.loaded;
+    const key = this.cookieKey();
+    const now = this.clock.now();
+    let loaded: Promise<StoredSession | null>;
+    if (!key) loaded = Promise.resolve(null);
+    else if (this.settings.saveEveryRequest) {
+      loaded = this.engine.touch(hashSessionKey(key), now).then((row) => {
+        if (row) this.remember(key, row, now);
+        return row;
+      });
+    } else {
+      loaded = this.engine.load(hashSessionKey(key), now).then((row) => {
+        if (row) this.events.loaded();
+        return row;
       });
     }
-    return this.snapshot(await this.loaded, this.clock.now());
+    this.loaded = loaded;
+    loaded.then(
+      (row) => {
+        if (this.loaded === loaded) this.settled = { of: loaded, row };
+      },
+      // A failed read is not cached: the next call tries again.
+      () => {
+        if (this.loaded === loaded) this.loaded = undefined;
+      },
+    );
+    return loaded;
   }
 
   /** `session.get(key, default)` */
@@ -452,6 +493,7 @@ export class Session {
   private remember(key: string, row: StoredSession, nowMs: number): SessionSnapshot {
     this.key = key;
     this.loaded = Promise.resolve(row);
+    this.settled = { of: this.loaded, row };
     this.cookie = {
       kind: 'set',
       value: signSessionKey(key, this.settings.secrets),
@@ -463,6 +505,7 @@ export class Session {
   private forget(): void {
     this.key = null;
     this.loaded = Promise.resolve(null);
+    this.settled = { of: this.loaded, row: null };
   }
 }
 

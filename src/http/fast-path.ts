@@ -6,14 +6,19 @@ import {
   GraphQLError,
   type GraphQLSchema,
   getOperationAST,
+  Kind,
+  type OperationDefinitionNode,
   type OperationTypeNode,
+  type SelectionSetNode,
   specifiedRules,
   type ValidationRule,
   validate,
 } from 'graphql';
 import { DocumentCache, documentBytes } from '../graphql/document-cache.js';
 import { parseDocument } from '../graphql/limits.js';
+import { readsSession } from '../pothos.js';
 import { recordOperation } from './operations.js';
+import { readLimited } from './policy/body.js';
 import { corsHeaders } from './policy/cors.js';
 import { SECURITY_HEADERS } from './policy/headers.js';
 import { type GraphQLMediaType, negotiate } from './policy/negotiate.js';
@@ -27,8 +32,15 @@ export interface FastPathOptions {
   allowedOrigins: ReadonlySet<string>;
   /** The same masking Yoga applies, for every error either path sends. */
   maskError: (error: GraphQLError) => GraphQLError;
-  /** Builds the per-request context and, after execution, the session headers. */
-  context: (cookieHeader: string | null, req: IncomingMessage) => { value: unknown; headers: () => Record<string, string | string[]> };
+  /**
+   * Builds the per-request context and, after execution, the session
+   * headers; `preload` reads the session ahead of a query that reads it
+   * (see {@link readsSessionFirst}).
+   */
+  context: (
+    cookieHeader: string | null,
+    req: IncomingMessage,
+  ) => { value: unknown; headers: () => Record<string, string | string[]>; preload?: () => Promise<void> };
   /** GRAPHQL_MAX_TOKENS, checked while parsing. */
   maxTokens: number;
   /** The validation rules Yoga runs besides the specified ones (limits). */
@@ -40,6 +52,39 @@ export interface FastPathOptions {
 /** A document that parsed and validated: what executing one of its operations needs. */
 interface Prepared {
   document: DocumentNode;
+  /** Per operation of the document: whether a root field reads the session (computed on first use). */
+  readsSession?: Map<OperationDefinitionNode, boolean>;
+}
+
+/**
+ * Whether a query's root fields include one marked as reading the session
+ * (READS_SESSION, src/pothos.ts), through fragments too, and not under a
+ * directive (@skip, @include: it might not run). Then the session is
+ * read before execution, and those fields resolve synchronously: graphql-js
+ * then builds the result without a promise per field (measured: docs/decisions/0018).
+ * A query that never reads the session is not made to read it.
+ */
+function readsSessionFirst(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode): boolean {
+  const fields = schema.getQueryType()?.getFields();
+  if (!fields) return false;
+  const fragments = new Map<string, SelectionSetNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition.selectionSet);
+  }
+  const seen = new Set<string>();
+  const visit = (set: SelectionSetNode): boolean =>
+    set.selections.some((selection) => {
+      // A field under @skip or @include may not run: it is not counted (it still reads, when it runs, as any field).
+      if (selection.directives?.length) return false;
+      if (selection.kind === Kind.FIELD) return readsSession(fields[selection.name.value]?.extensions);
+      if (selection.kind === Kind.INLINE_FRAGMENT) return visit(selection.selectionSet);
+      const name = selection.name.value;
+      if (seen.has(name)) return false;
+      seen.add(name);
+      const fragment = fragments.get(name);
+      return fragment ? visit(fragment) : false;
+    });
+  return visit(operation.selectionSet);
 }
 
 /** A parse or validation error, with the code and status class Yoga gives it (status per media type). */
@@ -51,12 +96,6 @@ function requestError(error: GraphQLError, code: string): GraphQLError {
     positions: error.positions,
     extensions: { ...error.extensions, code: error.extensions.code ?? code, http: { status: 400 } },
   });
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
 }
 
 /**
@@ -143,7 +182,7 @@ export function createFastPath(options: FastPathOptions) {
     let body: Buffer | undefined = read;
     let params: GraphQLParams | GraphQLError;
     if (method === 'POST') {
-      body ??= await readBody(req);
+      body ??= (await readLimited(req)) as Buffer; // the node handler has checked the declared length
       params = paramsFromBody(body.toString('utf8'));
     } else {
       params = paramsFromSearch(q < 0 ? '' : url.slice(q + 1));
@@ -172,13 +211,24 @@ export function createFastPath(options: FastPathOptions) {
     }
 
     const context = options.context(req.headers.cookie ?? null, req);
-    const result = (await execute({
+    if (kind === 'query' && context.preload) {
+      prepared.readsSession ??= new Map();
+      let reads = prepared.readsSession.get(operation);
+      if (reads === undefined) {
+        reads = readsSessionFirst(options.schema, prepared.document, operation);
+        prepared.readsSession.set(operation, reads);
+      }
+      if (reads) await context.preload();
+    }
+    const executed = execute({
       schema: options.schema,
       document: prepared.document,
       contextValue: context.value,
       variableValues: variables ?? undefined,
       operationName: operationName ?? undefined,
-    })) as ExecutionResult;
+    });
+    // Synchronous when every field is (a preloaded query): no promise to wait for.
+    const result = (executed instanceof Promise ? await executed : executed) as ExecutionResult;
     const outcome = send(req, res, mediaType, result, context.headers());
     recordOperation(res, { type: kind, name: operation.name?.value, outcome });
     return null;

@@ -189,7 +189,7 @@ export function createApp({ config, database, engine, clock = systemClock, logge
     },
     context: (cookieHeader) => {
       const session = sessions.sessionFor(cookieHeader, store);
-      return { value: { session } satisfies Context, headers: () => sessionHeaders(session) };
+      return { value: { session } satisfies Context, headers: () => sessionHeaders(session), preload: () => session.preload() };
     },
   });
 

@@ -25,6 +25,27 @@ describe('loading is lazy and reading never writes', async () => {
     expect(statements[0]).toMatch(/^select/i);
   });
 
+  // PostgreSQL: counts SQL statements, as above.
+  it.skipIf(onRedis || onCachedDb)('fragments and aliases read it once too', async () => {
+    const r = await c.gql(`query Cart { ...Whole ... on Query { c2: cart { isEmpty } } }
+      fragment Whole on Query { session { exists } cart { totalQuantity } }`);
+    expect(r.body.data).toEqual({ session: { exists: true }, cart: { totalQuantity: 1 }, c2: { isEmpty: false } });
+    expect(statements).toHaveLength(1);
+  });
+
+  it('a session field skipped by @skip or @include reads nothing, and the response does not vary by Cookie', async () => {
+    for (const query of [
+      '{ session @skip(if: true) { exists } __typename }',
+      'query ($on: Boolean = false) { cart @include(if: $on) { isEmpty } __typename }',
+      '{ ... @skip(if: true) { session { exists } } __typename }',
+    ]) {
+      const r = await c.gql(query);
+      expect(r.body).toEqual({ data: { __typename: 'Query' } });
+      expect(statements).toEqual([]);
+      expect(r.headers.get('vary') ?? '').not.toMatch(/cookie/i);
+    }
+  });
+
   it('reading a stored session writes nothing and sets no cookie', async () => {
     const r = await c.gql('{ session { exists } cart { totalQuantity } }');
     expect(r.body.data).toEqual({ session: { exists: true }, cart: { totalQuantity: 1 } });

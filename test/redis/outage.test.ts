@@ -40,6 +40,12 @@ describe.skipIf(testEngine !== 'redis')('Redis stopped mid-traffic', { timeout: 
     expect(down.status).toBe(503);
     expect(down.body.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
     expect(Date.now() - started).toBeLessThan(config.databaseTimeoutMs + 1500);
+    // A read too (the fast path reads the session before executing it): the same answer.
+    const read = await c.gql('{ session { exists } cart { totalQuantity } }');
+    expect(read.status).toBe(503);
+    expect(read.body.data).toBeNull();
+    expect(read.body.errors?.length).toBeGreaterThan(0);
+    for (const error of read.body.errors ?? []) expect(error.extensions?.code).toBe('SERVICE_UNAVAILABLE');
     expect((await app.fetch('http://localhost/ready')).status).toBe(503);
 
     // Back (empty: nothing persisted): the same process serves again.

@@ -141,4 +141,27 @@ describe('the cart area: the cart stored under the session key `cart`', () => {
   it('a cart of only malformed lines is empty', () => {
     expect(cartArea.read({ cart: [null, { sku: 'X' }] })).toEqual({ items: [], totalQuantity: 0, isEmpty: true });
   });
+
+  it('parses the lines the server writes and hand-edited ones alike, into the same shape', () => {
+    // The lines the server writes are checked without zod (src/areas/cart.ts, writtenLine); the rest with it.
+    const value = cartArea.value({
+      cart: [
+        { sku: 'A', quantity: 1 },
+        { sku: 'B', quantity: 2, label: 'Bee' },
+        { sku: 'C', quantity: 3, label: null },
+        { sku: 'D', quantity: 4, extra: true },
+        { sku: 'E', quantity: 5, label: 'Eee', extra: 1 },
+        { sku: 'F', quantity: 6, label: 7 },
+        Object.assign([], { sku: 'G', quantity: 1 }),
+      ],
+    });
+    expect(value).toStrictEqual([
+      { sku: 'A', quantity: 1 },
+      { sku: 'B', quantity: 2, label: 'Bee' },
+      { sku: 'C', quantity: 3, label: undefined },
+      { sku: 'D', quantity: 4 },
+      { sku: 'E', quantity: 5, label: 'Eee' },
+      { sku: 'F', quantity: 6, label: undefined },
+    ]);
+  });
 });

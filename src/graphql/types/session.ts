@@ -1,4 +1,5 @@
 import { cart, type ExpiryPolicy, flash, InputError, preferences, resolveExpiry, type SessionSnapshot } from '../../index.js';
+import { READS_SESSION } from '../../pothos.js';
 import { builder } from '../builder.js';
 import { CartRef } from './cart.js';
 import { FlashMessageRef } from './flash.js';
@@ -70,7 +71,8 @@ builder.queryField('session', (t) =>
   t.field({
     type: SessionRef,
     description: "The caller's session. Reading never creates a stored session and never sets a cookie.",
-    resolve: (_root, _args, ctx) => ctx.session.load(),
+    extensions: READS_SESSION,
+    resolve: (_root, _args, ctx) => ctx.session.loadedNow() ?? ctx.session.load(),
   }),
 );
 
