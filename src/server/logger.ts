@@ -85,14 +85,26 @@ export function createLogger(options: { json: boolean; level?: LogLevel }): Logg
 }
 
 /**
+ * Node's error for a request whose client went away before its body ended
+ * (`aborted`, ECONNRESET). Only that one: a database's or Redis's connection
+ * reset is ours to know about.
+ */
+function isClientGone(error: unknown): boolean {
+  return error instanceof Error && error.message === 'aborted' && (error as NodeJS.ErrnoException).code === 'ECONNRESET';
+}
+
+/**
  * Yoga logs every error it masks or converts; the ones a client caused and
- * was told about (BAD_USER_INPUT, SESSION_TOO_LARGE) are not server errors.
+ * was told about (BAD_USER_INPUT, SESSION_TOO_LARGE) are not server errors,
+ * and a client that went away mid-body (Yoga reading it) is debug, as on the
+ * node:http handler.
  */
 export function withoutExpectedErrors<T extends YogaLogger>(logger: T): T {
   return {
     ...logger,
     error: (...args: unknown[]) => {
-      if (!args.some(isClientError)) logger.error(...args);
+      if (args.some(isClientGone)) logger.debug('request ended by the client: aborted');
+      else if (!args.some(isClientError)) logger.error(...args);
     },
   };
 }
