@@ -75,6 +75,8 @@ export function createDbStore(config: Config, database: Database, log: Logger): 
       ageSeconds: config.cookie.ageSeconds,
       maxBytes: config.maxBytes,
       timeoutMs: config.databaseTimeoutMs,
+      onBatchError: (error, writes) =>
+        log.error(`session writes: a group of ${writes} failed together (${(error as Error).message}); each was retried alone`),
     }),
     database,
     {

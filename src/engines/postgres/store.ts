@@ -1,4 +1,4 @@
-import { and, eq, fillPlaceholders, gt, lte, type SQL, sql } from 'drizzle-orm';
+import { and, eq, fillPlaceholders, gt, lte, type SQL, type SQLWrapper, sql } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import type {
   Applied,
@@ -16,6 +16,7 @@ import { CompareAndSet } from '../compare-and-set.js';
 import type { Database, Query, StatementResult } from './client.js';
 import { isReady } from './migrate.js';
 import { sessions } from './schema.js';
+import { SwapBatch } from './swap-batch.js';
 import { DatabaseUnavailable } from './unavailable.js';
 
 const p = {
@@ -27,7 +28,9 @@ const p = {
   data: sql.placeholder('data'),
   version: sql.placeholder('version'),
 };
-const nowTs = sql`to_timestamp(${p.now}::float8 / 1000)`;
+/** A time in milliseconds since the epoch (a parameter or a column), as a timestamp. */
+const at = (ms: SQLWrapper) => sql`to_timestamp(${ms}::float8 / 1000)`;
+const nowTs = at(p.now);
 const dialect = new PgDialect();
 const alive = and(eq(sessions.keyHash, p.hash), gt(sessions.expiresAt, nowTs));
 /**
@@ -35,7 +38,8 @@ const alive = and(eq(sessions.keyHash, p.hash), gt(sessions.expiresAt, nowTs));
  * DATABASE_TIMEOUT_MS): a statement that reaches PostgreSQL only after the
  * caller was told "unavailable" (queued during an outage) changes nothing.
  */
-const inTime = sql`clock_timestamp() <= to_timestamp(${p.deadline}::float8 / 1000)`;
+const inTimeBy = (deadline: SQLWrapper) => sql`clock_timestamp() <= ${at(deadline)}`;
+const inTime = inTimeBy(p.deadline);
 const returned = {
   data: sql`${sessions.data}`.as('data'),
   expiresAt: sql<number>`extract(epoch from ${sessions.expiresAt})::float8`.as('expiresAt'),
@@ -49,8 +53,9 @@ const returning = sql`${sessions.data} AS data, extract(epoch from ${sessions.ex
   ${sessions.browserClose} AS "browserClose", ${sessions.maxAge} AS "maxAge", ${sessions.fixedExpiry} AS "fixedExpiry",
   ${sessions.version} AS version, ${sessions.watchers} AS watchers`;
 /** Each write renews the deadline (whole seconds) unless it is fixed. */
-const renewed = sql`CASE WHEN ${sessions.fixedExpiry} THEN ${sessions.expiresAt}
-  ELSE to_timestamp(ceil(${p.now}::float8 / 1000) + coalesce(${sessions.maxAge}, ${p.age}::int)) END`;
+const renewedAt = (nowMs: SQLWrapper) => sql`CASE WHEN ${sessions.fixedExpiry} THEN ${sessions.expiresAt}
+  ELSE to_timestamp(ceil(${nowMs}::float8 / 1000) + coalesce(${sessions.maxAge}, ${p.age}::int)) END`;
+const renewed = renewedAt(p.now);
 const sizeViolation = (next: SQL) => sql`CASE WHEN octet_length((${next})::text) > ${p.max}::int THEN '${sql.raw(TOO_LARGE)}' END`;
 
 function toStored(row: Record<string, unknown> | undefined): StoredSession | null {
@@ -72,6 +77,11 @@ export interface StoreSettings {
   maxBytes: number;
   /** DATABASE_TIMEOUT_MS: a statement that takes longer fails with DatabaseUnavailable. @default 5000 */
   timeoutMs?: number;
+  /**
+   * Told when a group of writes (see SwapBatch) failed together for another
+   * reason than an outage; each was then retried alone. Must not throw.
+   */
+  onBatchError?: (error: unknown, writes: number) => void;
 }
 
 /** A statement built with Drizzle once, run many times with named values. */
@@ -96,6 +106,8 @@ export class SessionStore implements SessionEngine {
   private readonly timeoutMs: number;
   /** Compare-and-set writes in flight per session: they take turns within this process. */
   private readonly cas: CompareAndSet;
+  /** Compare-and-set statements of one turn of the event loop, sent as one (group commit). */
+  private readonly swaps: SwapBatch;
   /** Notices of committed changes (see {@link publishTo}). */
   feed?: SessionFeed;
   private publish: (notice: SessionNotice, watchers: number) => void = () => {};
@@ -106,6 +118,18 @@ export class SessionStore implements SessionEngine {
   ) {
     this.timeoutMs = settings.timeoutMs ?? 5000;
     this.cas = new CompareAndSet({ timeoutMs: this.timeoutMs });
+    this.swaps = new SwapBatch(settings.onBatchError, {
+      one: async (w) => {
+        const values = { hash: w.hash, version: w.version, data: w.json, ...this.base(w.nowMs), deadline: w.deadline };
+        return (await this.statements.swap.run(values)).rows[0];
+      },
+      many: async (writes) => {
+        // The data goes in as it is (JSON text already), each write's values beside it.
+        const group = writes.map((w) => `{"h":${JSON.stringify(w.hash)},"v":${w.version},"n":${w.nowMs},"dl":${w.deadline},"d":${w.json}}`);
+        const { rows } = await this.statements.swapMany.run({ group: `[${group.join(',')}]`, ...this.base(0) });
+        return new Map(rows.map((row) => [String(row.hash), row]));
+      },
+    });
     const db = database.db;
     const expiryColumns = {
       expiresAt: sql`to_timestamp(${sql.placeholder('expiresAt')}::float8)`,
@@ -158,6 +182,24 @@ export class SessionStore implements SessionEngine {
           RETURNING ${returning}
         )
         SELECT upd.*, chk.violation FROM chk LEFT JOIN upd ON true`),
+      // The same compare-and-set for several sessions at once (see SwapBatch): one statement, one commit.
+      // Rows are locked in key order first, so two instances' batches never wait on each other in a cycle.
+      swapMany: this.raw(sql`WITH given AS (
+          SELECT g.h, g.v, g.n, g.dl, g.d AS data, ${sizeViolation(sql`g.d`)} AS violation
+          FROM jsonb_to_recordset(${sql.placeholder('group')}::text::jsonb) AS g(h text, v bigint, n float8, dl float8, d jsonb)
+        ), locked AS (
+          SELECT ${sessions.keyHash} AS h FROM ${sessions}
+          WHERE ${sessions.keyHash} IN (SELECT given.h FROM given WHERE given.violation IS NULL)
+          ORDER BY ${sessions.keyHash} FOR UPDATE
+        ), upd AS (
+          UPDATE ${sessions} SET data = given.data, expires_at = ${renewedAt(sql`given.n`)}, updated_at = ${at(sql`given.n`)},
+            version = ${bumped}
+          FROM given JOIN locked ON locked.h = given.h
+          WHERE ${sessions.keyHash} = given.h AND ${gt(sessions.expiresAt, at(sql`given.n`))} AND ${inTimeBy(sql`given.dl`)}
+            AND ${sessions.version} = given.v
+          RETURNING given.h AS h, ${returning}
+        )
+        SELECT given.h AS hash, given.violation, upd.* FROM given LEFT JOIN upd ON upd.h = given.h`),
       // Expired rows are never written (writes only touch live ones), so a
       // batch needs no row locks: it finds rows by the expiry index and deletes
       // them by physical address (ctid), the cheapest delete there is.
@@ -254,8 +296,7 @@ export class SessionStore implements SessionEngine {
       {
         load: () => this.load(hash, nowMs),
         swap: async (current, _next, json) => {
-          const values = { hash, version: current.version, data: json, ...this.base(nowMs) };
-          const row = (await this.statements.swap.run(values)).rows[0];
+          const row = await this.swaps.add(hash, current.version, json, nowMs, Date.now() + this.timeoutMs);
           if (row?.violation) throw tooLarge();
           const stored = toStored(row);
           this.committed(hash, row, stored);

@@ -1,0 +1,130 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { SessionChange, SessionData, StoredSession } from '../../src/core/engine.js';
+import { openDatabase } from '../../src/engines/postgres/client.js';
+import { migrate } from '../../src/engines/postgres/migrate.js';
+import { SessionStore } from '../../src/engines/postgres/store.js';
+import { emptyDatabaseUrl, engine, testDatabase } from '../helpers/database.js';
+import { recordingDatabase } from '../helpers/queries.js';
+
+// Group commit (docs/decisions/0019): the compare-and-set writes of one turn
+// of the event loop go to the database as one statement. Each write must
+// still get what its own statement would have given it. On this worker's
+// database (PGlite, or PostgreSQL with DATABASE_URL).
+
+const MAX_BYTES = 400;
+/** Groups that failed together (then retried one by one): none is expected. */
+const failedGroups: unknown[] = [];
+const settings = { ageSeconds: 3600, maxBytes: MAX_BYTES, timeoutMs: 5000, onBatchError: (error: unknown) => failedGroups.push(error) };
+const recording = recordingDatabase(await testDatabase());
+const store = new SessionStore(recording.database, settings);
+
+const bump: SessionChange = {
+  name: 'test.bump',
+  args: {},
+  next: (data: SessionData) => ({ ...data, n: ((data.n as number) ?? 0) + 1 }),
+};
+const grow: SessionChange = { name: 'test.grow', args: {}, next: (data) => ({ ...data, big: 'x'.repeat(MAX_BYTES) }) };
+
+let made = 0;
+async function sessions(count: number, nowMs: number, ageMs = 3_600_000): Promise<{ hash: string; row: StoredSession }[]> {
+  return Promise.all(
+    Array.from({ length: count }, async () => {
+      const hash = `gc-${process.pid}-${++made}-`.padEnd(64, '0');
+      const expiry = { expiresAt: (nowMs + ageMs) / 1000, browserClose: false, maxAge: null, fixedExpiry: true };
+      return { hash, row: await store.create(hash, { n: 0 }, expiry, nowMs) };
+    }),
+  );
+}
+const batches = () => recording.statements.filter((s) => s.includes('jsonb_to_recordset')).length;
+const singles = () => recording.statements.filter((s) => s.startsWith('WITH chk AS') && s.includes('UPDATE')).length;
+
+describe(`group commit (${engine})`, () => {
+  it('writes of one turn share a statement, and each gets its own outcome: written, too large, expired, or retried after a conflict', async () => {
+    const now = Date.now();
+    const plain = await sessions(6, now);
+    const [tooLarge] = await sessions(1, now);
+    const [expiring] = await sessions(1, now, 1000);
+    const [stale] = await sessions(1, now);
+    // Another instance writes `stale` first: the write below starts from version 0 and must conflict, read, retry.
+    await new SessionStore(recording.database, settings).change(stale!.hash, bump, now, stale!.row);
+    const [batchesBefore, singlesBefore] = [batches(), singles()];
+
+    const later = now + 2000; // `expiring` is past its deadline by then
+    const outcomes = await Promise.allSettled([
+      ...plain.map(({ hash, row }) => store.change(hash, bump, later, row)),
+      store.change(tooLarge!.hash, grow, later, tooLarge!.row),
+      store.change(expiring!.hash, bump, later, expiring!.row),
+      store.change(stale!.hash, bump, later, stale!.row),
+    ]);
+
+    for (const outcome of outcomes.slice(0, 6)) {
+      expect(outcome.status).toBe('fulfilled');
+      expect((outcome as PromiseFulfilledResult<{ row: StoredSession }>).value.row).toMatchObject({ data: { n: 1 }, version: 1 });
+    }
+    expect(outcomes[6]).toMatchObject({ status: 'rejected', reason: { code: 'SESSION_TOO_LARGE' } });
+    expect(outcomes[7]).toEqual({ status: 'fulfilled', value: null });
+    expect(outcomes[8]).toMatchObject({ status: 'fulfilled', value: { row: { data: { n: 2 }, version: 2 } } });
+    // One statement for the nine (then the conflict's read and a write of its own).
+    expect(batches() - batchesBefore).toBe(1);
+    expect(singles() - singlesBefore).toBe(1);
+
+    expect(failedGroups).toEqual([]);
+    for (const { hash } of plain) expect(await store.load(hash, later)).toMatchObject({ data: { n: 1 }, version: 1 });
+    expect(await store.load(tooLarge!.hash, later)).toMatchObject({ data: { n: 0 }, version: 0 });
+    expect(await store.load(expiring!.hash, now)).toMatchObject({ data: { n: 0 }, version: 0 });
+  });
+
+  it('a write alone in its turn is the single statement it always was', async () => {
+    const now = Date.now();
+    const [one] = await sessions(1, now);
+    const [batchesBefore, singlesBefore] = [batches(), singles()];
+    expect(await store.change(one!.hash, bump, now, one!.row)).toMatchObject({ row: { data: { n: 1 }, version: 1 } });
+    expect([batches() - batchesBefore, singles() - singlesBefore]).toEqual([0, 1]);
+  });
+
+  it('writes to one session in one turn take turns: every one lands', async () => {
+    const now = Date.now();
+    const [one] = await sessions(1, now);
+    await Promise.all(Array.from({ length: 20 }, () => store.change(one!.hash, bump, now)));
+    expect(await store.load(one!.hash, now)).toMatchObject({ data: { n: 20 }, version: 20 });
+  });
+});
+
+// Two instances (two pools) batching the same sessions in opposite orders at
+// once: rows are locked in key order, so neither waits on the other in a
+// cycle (a deadlock fails a whole group after deadlock_timeout). On a table
+// of a few rows PostgreSQL would scan it in one order for both; with 50,000
+// rows it looks each given key up by the index, so rows are met in the order
+// given, as in production.
+describe.runIf(engine === 'postgres')('group commit across instances (PostgreSQL)', () => {
+  it('two instances writing the same 30 sessions in opposite orders, 15 rounds: no deadlock, every write lands', async () => {
+    const url = await emptyDatabaseUrl('group_commit');
+    const admin = await openDatabase({ url, pgliteDir: '', poolSize: 1 });
+    await migrate(admin);
+    await admin.rows(sql`INSERT INTO sessionql_session (key_hash, expires_at)
+      SELECT 'other-' || i, now() + interval '1 hour' FROM generate_series(1, 50000) AS i`);
+    await admin.rows(sql`ANALYZE sessionql_session`);
+    await admin.close();
+    const [a, b] = await Promise.all([1, 2].map(() => openDatabase({ url, pgliteDir: '', poolSize: 20 })));
+    afterAll(() => Promise.all([a!.close(), b!.close()]));
+    const first = new SessionStore(a!, settings);
+    const second = new SessionStore(b!, settings);
+    const now = Date.now();
+    const expiry = { expiresAt: now / 1000 + 3600, browserClose: false, maxAge: null, fixedExpiry: true };
+    const hashes = Array.from({ length: 30 }, (_, i) => `shared-${i}-`.padEnd(64, '0'));
+    for (const hash of hashes) await first.create(hash, { n: 0 }, expiry, now);
+    const rounds = 15;
+    for (let round = 0; round < rounds; round++) {
+      // Both start from what is stored, so both groups lock rows (a stale version would skip them).
+      const read = async (store: SessionStore) => Promise.all(hashes.map(async (hash) => [hash, await store.load(hash, now)] as const));
+      const [fromFirst, fromSecond] = await Promise.all([read(first), read(second)]);
+      await Promise.all([
+        ...fromFirst.map(([hash, row]) => first.change(hash, bump, now, row)),
+        ...fromSecond.reverse().map(([hash, row]) => second.change(hash, bump, now, row)),
+      ]);
+    }
+    for (const hash of hashes) expect(await first.load(hash, now)).toMatchObject({ data: { n: 2 * rounds } });
+    expect(failedGroups.map(String)).toEqual([]);
+  });
+});
