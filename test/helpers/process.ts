@@ -4,17 +4,34 @@ import { createServer } from 'node:net';
 export const repoRoot = new URL('../../', import.meta.url).pathname;
 const tsx = new URL('../../node_modules/.bin/tsx', import.meta.url).pathname;
 
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Ports this worker hands out: below the kernel's ephemeral range (32768 on
+ * Linux), which outgoing connections take their local ports from. A port
+ * picked there (listen(0)) could be taken by any process's next outgoing
+ * connection before the server the test starts binds it (EADDRINUSE, seen in
+ * CI). Each vitest worker has its own 1,500 ports, each handed out once.
+ */
+const PORTS_PER_WORKER = 1500;
+const firstPort = 20_000 + ((Number(process.env.VITEST_POOL_ID ?? 1) - 1) % 8) * PORTS_PER_WORKER;
+let nextPort = firstPort;
+
+function listens(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
     server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
+    server.on('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+/** A free TCP port on 127.0.0.1, outside the ephemeral range, never the same twice in this worker. */
+export async function freePort(): Promise<number> {
+  for (let tries = 0; tries < PORTS_PER_WORKER; tries++) {
+    const port = nextPort;
+    nextPort = nextPort + 1 < firstPort + PORTS_PER_WORKER ? nextPort + 1 : firstPort;
+    if (await listens(port)) return port;
+  }
+  throw new Error(`freePort: no free port in ${firstPort}..${firstPort + PORTS_PER_WORKER - 1}`);
 }
 
 export interface Run {

@@ -183,14 +183,15 @@ export class SessionStore implements SessionEngine {
         )
         SELECT upd.*, chk.violation FROM chk LEFT JOIN upd ON true`),
       // The same compare-and-set for several sessions at once (see SwapBatch): one statement, one commit.
-      // Rows are locked in key order first, so two instances' batches never wait on each other in a cycle.
+      // Live rows are locked in key order first, so two instances' groups never wait on each other in a
+      // cycle, nor a group and a pruning batch (which deletes expired rows only).
       swapMany: this.raw(sql`WITH given AS (
           SELECT g.h, g.v, g.n, g.dl, g.d AS data, ${sizeViolation(sql`g.d`)} AS violation
           FROM jsonb_to_recordset(${sql.placeholder('group')}::text::jsonb) AS g(h text, v bigint, n float8, dl float8, d jsonb)
         ), locked AS (
-          SELECT ${sessions.keyHash} AS h FROM ${sessions}
-          WHERE ${sessions.keyHash} IN (SELECT given.h FROM given WHERE given.violation IS NULL)
-          ORDER BY ${sessions.keyHash} FOR UPDATE
+          SELECT ${sessions.keyHash} AS h FROM ${sessions} JOIN given ON given.h = ${sessions.keyHash}
+          WHERE given.violation IS NULL AND ${gt(sessions.expiresAt, at(sql`given.n`))}
+          ORDER BY ${sessions.keyHash} FOR UPDATE OF ${sessions}
         ), upd AS (
           UPDATE ${sessions} SET data = given.data, expires_at = ${renewedAt(sql`given.n`)}, updated_at = ${at(sql`given.n`)},
             version = ${bumped}
