@@ -40,12 +40,14 @@ const batches = () => recording.statements.filter((s) => s.includes('jsonb_to_re
 const singles = () => recording.statements.filter((s) => s.startsWith('WITH chk AS') && s.includes('UPDATE')).length;
 
 describe(`group commit (${engine})`, () => {
-  it('writes of one turn share a statement, and each gets its own outcome: written, too large, expired, or retried after a conflict', async () => {
+  it('writes of one turn share a statement, and each gets its own outcome: written, too large, expired, flushed, or retried after a conflict', async () => {
     const now = Date.now();
     const plain = await sessions(6, now);
     const [tooLarge] = await sessions(1, now);
     const [expiring] = await sessions(1, now, 1000);
     const [stale] = await sessions(1, now);
+    const [flushed] = await sessions(1, now);
+    await store.flush(flushed!.hash);
     // Another instance writes `stale` first: the write below starts from version 0 and must conflict, read, retry.
     await new SessionStore(recording.database, settings).change(stale!.hash, bump, now, stale!.row);
     const [batchesBefore, singlesBefore] = [batches(), singles()];
@@ -56,6 +58,7 @@ describe(`group commit (${engine})`, () => {
       store.change(tooLarge!.hash, grow, later, tooLarge!.row),
       store.change(expiring!.hash, bump, later, expiring!.row),
       store.change(stale!.hash, bump, later, stale!.row),
+      store.change(flushed!.hash, bump, later, flushed!.row),
     ]);
 
     for (const outcome of outcomes.slice(0, 6)) {
@@ -65,7 +68,8 @@ describe(`group commit (${engine})`, () => {
     expect(outcomes[6]).toMatchObject({ status: 'rejected', reason: { code: 'SESSION_TOO_LARGE' } });
     expect(outcomes[7]).toEqual({ status: 'fulfilled', value: null });
     expect(outcomes[8]).toMatchObject({ status: 'fulfilled', value: { row: { data: { n: 2 }, version: 2 } } });
-    // One statement for the nine (then the conflict's read and a write of its own).
+    expect(outcomes[9]).toEqual({ status: 'fulfilled', value: null });
+    // One statement for the ten (then the conflict's read and a write of its own).
     expect(batches() - batchesBefore).toBe(1);
     expect(singles() - singlesBefore).toBe(1);
 
@@ -73,6 +77,8 @@ describe(`group commit (${engine})`, () => {
     for (const { hash } of plain) expect(await store.load(hash, later)).toMatchObject({ data: { n: 1 }, version: 1 });
     expect(await store.load(tooLarge!.hash, later)).toMatchObject({ data: { n: 0 }, version: 0 });
     expect(await store.load(expiring!.hash, now)).toMatchObject({ data: { n: 0 }, version: 0 });
+    // Not resurrected.
+    expect(await store.load(flushed!.hash, later)).toBeNull();
   });
 
   it('a write alone in its turn is the single statement it always was', async () => {
@@ -126,5 +132,36 @@ describe.runIf(engine === 'postgres')('group commit across instances (PostgreSQL
     }
     for (const hash of hashes) expect(await first.load(hash, now)).toMatchObject({ data: { n: 2 * rounds } });
     expect(failedGroups.map(String)).toEqual([]);
+  });
+});
+
+// A group that fails for another reason than an outage: each write is run
+// again alone, so only the write that caused it fails. The cause here is a
+// real one of PostgreSQL's (a trigger refusing one row), on a database of
+// this test's own.
+describe.runIf(engine === 'postgres')('a group that fails (PostgreSQL)', () => {
+  it('is told once, and each write is retried alone: the others land, the one at fault gets its own error', async () => {
+    const url = await emptyDatabaseUrl('group_commit_fault');
+    const database = await openDatabase({ url, pgliteDir: '', poolSize: 5 });
+    afterAll(() => database.close());
+    await migrate(database);
+    await database.rows(sql`CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.key_hash LIKE 'poison-%' THEN RAISE EXCEPTION 'this row is refused'; END IF; RETURN NEW; END $$`);
+    await database.rows(sql`CREATE TRIGGER refuse_poison BEFORE UPDATE ON sessionql_session
+      FOR EACH ROW EXECUTE FUNCTION refuse_poison()`);
+    const told: { error: unknown; writes: number }[] = [];
+    const faulty = new SessionStore(database, { ...settings, onBatchError: (error, writes) => told.push({ error, writes }) });
+    const now = Date.now();
+    const expiry = { expiresAt: now / 1000 + 3600, browserClose: false, maxAge: null, fixedExpiry: true };
+    const hashes = ['poison-', ...Array.from({ length: 5 }, (_, i) => `fine-${i}-`)].map((h) => h.padEnd(64, '0'));
+    const rows = await Promise.all(hashes.map((hash) => faulty.create(hash, { n: 0 }, expiry, now)));
+
+    const outcomes = await Promise.allSettled(hashes.map((hash, i) => faulty.change(hash, bump, now, rows[i])));
+
+    expect(told).toHaveLength(1);
+    expect(told[0]).toMatchObject({ writes: 6, error: { message: 'this row is refused' } });
+    expect(outcomes[0]).toMatchObject({ status: 'rejected', reason: { message: 'this row is refused' } });
+    for (const outcome of outcomes.slice(1)) expect(outcome).toMatchObject({ status: 'fulfilled', value: { row: { data: { n: 1 } } } });
+    expect(await faulty.load(hashes[0]!, now)).toMatchObject({ data: { n: 0 }, version: 0 });
   });
 });

@@ -126,7 +126,8 @@ export class SessionStore implements SessionEngine {
       many: async (writes) => {
         // The data goes in as it is (JSON text already), each write's values beside it.
         const group = writes.map((w) => `{"h":${JSON.stringify(w.hash)},"v":${w.version},"n":${w.nowMs},"dl":${w.deadline},"d":${w.json}}`);
-        const { rows } = await this.statements.swapMany.run({ group: `[${group.join(',')}]`, ...this.base(0) });
+        const values = { group: `[${group.join(',')}]`, age: settings.ageSeconds, max: settings.maxBytes };
+        const { rows } = await this.statements.swapMany.run(values);
         return new Map(rows.map((row) => [String(row.hash), row]));
       },
     });
