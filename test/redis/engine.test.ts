@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { SessionChange, SessionData } from '../../src/core/engine.js';
 import { hashSessionKey, newSessionKey } from '../../src/core/keys.js';
 import { unsignSessionKey } from '../../src/core/signing.js';
-import { RedisEngine } from '../../src/engines/redis/engine.js';
+import { clusterSlot, RedisEngine } from '../../src/engines/redis/engine.js';
 import { onRedis, setup, TEST_SECRET, testEngine } from '../helpers/app.js';
 
 /** n += 1: a pure change, as an area's operation is. */
@@ -169,5 +169,43 @@ describe.skipIf(!onRedis)(`the cache engine on ${testEngine}`, async () => {
   it('prune has nothing to do (TTLs) and ready() pings every master', async () => {
     expect(await engine.prune(clock.now())).toBe(0);
     expect(await engine.ready()).toBe(true);
+  });
+});
+
+// On a cluster, a session's commands go straight to the connection of its slot's master (engine.ts, command()).
+describe.skipIf(testEngine !== 'redis-cluster')('routing on Redis Cluster', async () => {
+  const { client, built } = await setup();
+  const engine = built.store as RedisEngine;
+  const cluster = engine.client as Cluster;
+
+  it("a key's slot is CLUSTER KEYSLOT's: hash tags, empty tags, no tag, non-ASCII", async () => {
+    const keys = [
+      ...Array.from({ length: 200 }, () => engine.key(hashSessionKey(newSessionKey()))),
+      'sessionql:s:{}x',
+      'plain-key',
+      'a{b}{c}',
+      'a{}{c}',
+      'x}{y',
+      '{ünïcödé}:k',
+      'pré{fix}:{h}',
+      'é',
+    ];
+    for (const key of keys) expect([key, clusterSlot(key)]).toEqual([key, await cluster.cluster('KEYSLOT', key)]);
+  });
+
+  it("with a stale map of slots (MOVED from the node it went to), a session's writes and reads still land", async () => {
+    const c = client();
+    await c.data('mutation { addToCart(sku: "a") { totalQuantity } }');
+    const hash = hashSessionKey(unsignSessionKey(decodeURIComponent(c.sessionCookie!), [TEST_SECRET])!);
+    const slot = clusterSlot(engine.key(hash));
+    const owner = cluster.slots[slot]![0]!;
+    const other = cluster.nodes('master').find((node) => `${node.options.host}:${node.options.port}` !== owner)!;
+    // The cluster client's map now says another master serves the slot: it answers MOVED.
+    cluster.slots[slot] = [`${other.options.host}:${other.options.port}`];
+    expect(await c.data('mutation { addToCart(sku: "a") { totalQuantity } }')).toEqual({ addToCart: { totalQuantity: 2 } });
+    cluster.slots[slot] = [`${other.options.host}:${other.options.port}`];
+    expect(await c.data('{ cart { totalQuantity } }')).toEqual({ cart: { totalQuantity: 2 } });
+    // The redirection taught the cluster client the slot's master again.
+    expect(cluster.slots[slot]![0]).toBe(owner);
   });
 });

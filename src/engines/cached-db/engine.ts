@@ -12,6 +12,7 @@ import type { Database } from '../postgres/client.js';
 import { PostgresFeed } from '../postgres/feed.js';
 import type { SessionStore } from '../postgres/store.js';
 import { RedisEngine, redisKey, toStored } from '../redis/engine.js';
+import { within } from '../within.js';
 import { CacheGeneration } from './generation.js';
 import { putScript } from './scripts.js';
 
@@ -44,22 +45,6 @@ type PutReply = [status: 'ok' | 'kept' | 'dead', generation: string];
 type WithPut = { sessionqlCachePut(key: string, ...args: (string | number)[]): Promise<PutReply> };
 
 const FIELDS = ['d', 'v', 'e', 'b', 'm', 'f', 'g', 'x'] as const;
-
-/**
- * `promise`, or a rejection after `ms`. The rejection waits one more turn of
- * the event loop (setImmediate runs after the poll for I/O): a reply that
- * arrived while this process was busy is read first, so a slow process does
- * not count as a slow Redis (measured: under load, 200 ms timers fired with
- * the reply already there).
- */
-function within<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    const fail = () => reject(new Error(`no answer from the session cache within ${ms} ms`));
-    timer = setTimeout(() => setImmediate(fail), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 /**
  * The `cached_db` engine (Django's name): the `db` store in PostgreSQL (or
@@ -116,7 +101,7 @@ export class CachedDbEngine implements SessionEngine {
   private async cache<T>(run: () => Promise<T>): Promise<T | undefined> {
     if (this.generation.owed || Date.now() < this.skipUntil) return undefined;
     try {
-      return await within(run(), this.cacheTimeoutMs);
+      return await within(run(), this.cacheTimeoutMs, () => new Error(`no answer from the session cache within ${this.cacheTimeoutMs} ms`));
     } catch (error) {
       if (Date.now() >= this.skipUntil) this.options.onCacheError?.(error);
       this.skipUntil = Date.now() + this.cacheRetryMs;

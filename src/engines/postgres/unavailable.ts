@@ -1,4 +1,5 @@
 import { StoreUnavailable } from '../../core/errors.js';
+import { within } from '../within.js';
 
 /**
  * The database could not answer in time: stopped, unreachable, restarting,
@@ -45,12 +46,5 @@ export function isUnavailable(error: unknown): boolean {
  * (DATABASE_TIMEOUT_MS), after calling `onTimeout` (to cancel the query).
  */
 export function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout?: () => void): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      onTimeout?.();
-      reject(new DatabaseUnavailable(`no answer from the database within ${ms} ms`));
-    }, ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  return within(promise, ms, () => new DatabaseUnavailable(`no answer from the database within ${ms} ms`), onTimeout);
 }

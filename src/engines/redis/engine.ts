@@ -4,6 +4,7 @@ import type { Applied, ExpiryColumns, SessionChange, SessionData, SessionEngine,
 import { StoreUnavailable, tooLarge } from '../../core/errors.js';
 import { renewedExpiry } from '../../core/expiry.js';
 import { CompareAndSet, Stale } from '../compare-and-set.js';
+import { within } from '../within.js';
 import { RedisFeed } from './feed.js';
 import { createScript, flushScript, retireScript, setExpiryScript, swapScript, touchScript } from './scripts.js';
 
@@ -68,6 +69,40 @@ function isCommandError(error: unknown): boolean {
   return !/^(CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|READONLY|BUSY|NOREPLICAS|MOVED|ASK)\b/.test(message);
 }
 
+/**
+ * Whether a command sent straight to a cluster node did not run there: a
+ * redirection or a cluster state Redis answered instead of running it, or
+ * a connection that closed (the cluster client treats that one the same
+ * way: it sends the command again once it knows the slots).
+ */
+function notRunThere(error: unknown): boolean {
+  return error instanceof Error && /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b|^Connection is closed/.test(error.message);
+}
+
+/** CRC16-CCITT (XMODEM), by byte: what Redis Cluster hashes a key with. */
+const CRC16 = Uint16Array.from({ length: 256 }, (_, byte) => {
+  let crc = byte << 8;
+  for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? (crc << 1) ^ 0x1021 : crc << 1;
+  return crc & 0xffff;
+});
+
+/**
+ * The cluster slot of `key`, as CLUSTER KEYSLOT computes it: the CRC16 of
+ * its hash tag (what is between the first `{` and the next `}`, when not
+ * empty; a session's hash here) or else of the whole key, modulo 16384.
+ */
+export function clusterSlot(key: string): number {
+  const open = key.indexOf('{');
+  const close = open < 0 ? -1 : key.indexOf('}', open + 1);
+  const tag = close > open + 1 ? key.slice(open + 1, close) : key;
+  // UTF-8 bytes: a session's hash is hex (one byte per character, as is any printable ASCII); anything else is encoded.
+  const bytes = /[^\x20-\x7e]/.test(tag) ? Buffer.from(tag) : undefined;
+  const length = bytes ? bytes.length : tag.length;
+  let crc = 0;
+  for (let i = 0; i < length; i++) crc = ((crc << 8) & 0xffff) ^ CRC16[((crc >> 8) ^ (bytes ? bytes[i]! : tag.charCodeAt(i))) & 0xff]!;
+  return crc & 16383;
+}
+
 class Script {
   readonly sha: string;
   constructor(readonly text: string) {
@@ -105,6 +140,8 @@ export class RedisEngine implements SessionEngine {
   private readonly waitReplicas: number;
   private readonly waitTimeoutMs: number;
   private readonly cas: CompareAndSet;
+  /** A cluster's node connections by host:port, built when first needed and again after any change of nodes or slots. */
+  private nodes?: Map<string, Redis>;
   /** What to call the store in messages: the URL without its password, or the nodes. */
   readonly target: string;
   /** Notices of committed changes (sessionChanged): sharded pub/sub, published by the write scripts. */
@@ -160,6 +197,12 @@ export class RedisEngine implements SessionEngine {
     }
     // Errors surface on commands (StoreUnavailable); without a listener ioredis would log each reconnect attempt.
     this.client.on('error', () => {});
+    if (this.client instanceof Cluster) {
+      const forget = () => {
+        this.nodes = undefined;
+      };
+      for (const event of ['+node', '-node', 'refresh']) this.client.on(event, forget);
+    }
     const first = this.client;
     this.writer = this.waitReplicas === 0 ? first : first instanceof Cluster ? first.duplicate() : first.duplicate();
     this.writer.on('error', () => {});
@@ -230,44 +273,68 @@ export class RedisEngine implements SessionEngine {
   }
 
   private bounded<T>(promise: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new RedisUnavailable(`no answer from Redis within ${this.timeoutMs} ms`)), this.timeoutMs);
-    });
-    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+    return within(promise, this.timeoutMs, () => new RedisUnavailable(`no answer from Redis within ${this.timeoutMs} ms`));
   }
 
   /**
    * Runs a command; anything but Redis's answer to the command itself is
    * StoreUnavailable. A single server's commands are bounded by ioredis's
-   * commandTimeout (and fail at once while disconnected); a cluster's may
-   * wait in its queue for slots first, so they get a timer of their own.
+   * commandTimeout (and fail at once while disconnected). On a cluster, a
+   * command on one session's key goes straight to the connection of the
+   * master serving its slot when both are ready (bounded by that
+   * connection's commandTimeout): the cluster client's routing of each
+   * command (the key's slot computed three times, a pipeline object per
+   * node per turn) cost more CPU than the command. A redirection, or a
+   * connection that closed, means the command did not run there: it goes
+   * through the cluster client, which follows redirections and learns the
+   * slots again. The cluster client's commands may wait in its queue for
+   * slots first, so they get a timer of their own.
    */
-  private async command<T>(run: () => Promise<T>): Promise<T> {
+  private async command<T>(run: (client: Client) => Promise<T>, key?: string): Promise<T> {
     try {
-      return await (this.client instanceof Cluster ? this.bounded(run()) : run());
+      if (!(this.client instanceof Cluster)) return await run(this.client);
+      const node = key === undefined ? undefined : this.master(key);
+      if (node) {
+        try {
+          return await run(node);
+        } catch (error) {
+          if (!notRunThere(error)) throw error;
+        }
+      }
+      return await this.bounded(run(this.client));
     } catch (error) {
       if (error instanceof StoreUnavailable || isCommandError(error)) throw error;
       throw new RedisUnavailable(`Redis unavailable: ${(error as Error).message}`, { cause: error });
     }
   }
 
+  /** The ready connection of the master serving `key`'s slot, by the cluster client's map, else undefined. */
+  private master(key: string): Redis | undefined {
+    const cluster = this.client as Cluster;
+    if (cluster.status !== 'ready' || this.waitReplicas > 0) return undefined;
+    const nodeKey = cluster.slots[clusterSlot(key)]?.[0];
+    if (nodeKey === undefined) return undefined;
+    this.nodes ??= new Map(cluster.nodes('all').map((node) => [`${node.options.host}:${node.options.port}`, node]));
+    const node = this.nodes.get(nodeKey);
+    return node?.status === 'ready' ? node : undefined;
+  }
+
   /** EVALSHA, loading the script on NOSCRIPT (each node of a cluster caches its own); with waitReplicas, then WAIT. */
   private run(script: Script, hash: string, args: (string | number)[]): Promise<Reply> {
     const key = this.key(hash);
-    return this.command(async () => {
+    return this.command(async (client) => {
       let reply: Reply;
       try {
-        reply = await this.evaluate(script, key, args, true);
+        reply = await this.evaluate(client, script, key, args, true);
       } catch (error) {
         if (!(error instanceof Error) || !/^NOSCRIPT/.test(error.message)) throw error;
-        reply = await this.evaluate(script, key, args, false);
+        reply = await this.evaluate(client, script, key, args, false);
       }
       // Past DATABASE_TIMEOUT_MS by Redis's clock: the caller has given up (or the clocks disagree). Nothing was written.
       if (reply === 'late')
         throw new RedisUnavailable('the write reached Redis after its deadline (or the clocks of Redis and this host differ)');
       return reply;
-    });
+    }, key);
   }
 
   /**
@@ -279,9 +346,9 @@ export class RedisEngine implements SessionEngine {
    * at once with its own replicas). A write that fewer replicas acknowledge
    * is not reported: RedisUnavailable (503), though the master applied it.
    */
-  private async evaluate(script: Script, key: string, args: (string | number)[], sha: boolean): Promise<Reply> {
+  private async evaluate(client: Client, script: Script, key: string, args: (string | number)[], sha: boolean): Promise<Reply> {
     if (this.waitReplicas === 0) {
-      return (await (sha ? this.client.evalsha(script.sha, 1, key, ...args) : this.client.eval(script.text, 1, key, ...args))) as Reply;
+      return (await (sha ? client.evalsha(script.sha, 1, key, ...args) : client.eval(script.text, 1, key, ...args))) as Reply;
     }
     const deadline = Date.now() + this.timeoutMs;
     for (;;) {
@@ -325,7 +392,8 @@ export class RedisEngine implements SessionEngine {
   }
 
   async load(hash: string, nowMs: number): Promise<StoredSession | null> {
-    const h = await this.command(() => this.client.hmget(this.key(hash), 'd', 'v', 'e', 'b', 'm', 'f'));
+    const key = this.key(hash);
+    const h = await this.command((client) => client.hmget(key, 'd', 'v', 'e', 'b', 'm', 'f'), key);
     const row = toStored(h);
     return row && row.expiresAt * 1000 > nowMs ? row : null;
   }
@@ -414,7 +482,8 @@ export class RedisEngine implements SessionEngine {
       if (Number(retired) === 1) return created;
       // The old key changed (or went) meanwhile: undo, and start again from what it holds now. (No WAIT:
       // should a failover bring the new key back, its cookie was never sent and its TTL removes it.)
-      await this.command(() => this.client.del(this.key(newHash)));
+      const taken = this.key(newHash);
+      await this.command((client) => client.del(taken), taken);
       if (Date.now() > deadline) throw new RedisUnavailable(`no move of the session after ${attempt} conflicting attempts`);
       if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** attempt, 50)));
     }

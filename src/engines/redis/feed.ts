@@ -2,6 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { NoticeListener, SessionFeed } from '../../core/engine.js';
 import { StoreUnavailable } from '../../core/errors.js';
 import { decodeNotice, LocalFeed } from '../feed.js';
+import { within } from '../within.js';
 
 /** The channel of a session's notices: the key's hash tag, so the key's slot (its shard on a cluster). */
 export const noticeChannel = (hash: string) => `sessionql:n:{${hash}}`;
@@ -69,11 +70,7 @@ export class RedisFeed implements SessionFeed {
   }
 
   private bounded<T>(promise: Promise<T>, what: string): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new StoreUnavailable(`Redis: no answer to ${what} within ${this.timeoutMs} ms`)), this.timeoutMs);
-    });
-    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+    return within(promise, this.timeoutMs, () => new StoreUnavailable(`Redis: no answer to ${what} within ${this.timeoutMs} ms`));
   }
 
   /** Sessions watched by this instance. */
