@@ -32,6 +32,13 @@ export interface DbEngineOptions {
   notices?: boolean;
   /** Told of a failure to send or receive notices (logged by the server). Must not throw. */
   onNoticeError?: (error: unknown) => void;
+  /**
+   * Told when a group of compare-and-set writes sent as one statement (group
+   * commit, docs/decisions/0019) failed together for another reason than an
+   * outage; each write was then retried alone, so none is lost (logged by
+   * the server). Must not throw.
+   */
+  onBatchError?: (error: unknown, writes: number) => void;
 }
 
 /**
@@ -91,6 +98,7 @@ async function openStore(options: DbEngineOptions): Promise<{ store: SessionStor
     ageSeconds: options.ageSeconds ?? 1_209_600,
     maxBytes: options.maxBytes ?? 65_536,
     timeoutMs: options.timeoutMs,
+    onBatchError: options.onBatchError,
   });
   return { store: options.notices === false ? store : withNotices(store, database, options), database };
 }
