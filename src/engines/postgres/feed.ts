@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import type { NoticeListener, SessionFeed, SessionNotice } from '../../core/engine.js';
 import { decodeNotice, encodeNotice, LocalFeed } from '../feed.js';
+import { within } from '../within.js';
 import type { Database } from './client.js';
 import { DatabaseUnavailable } from './unavailable.js';
 
@@ -109,20 +110,16 @@ export class PostgresFeed implements SessionFeed {
     // A NOTIFY sent the way writes send theirs must reach this connection:
     // through PgBouncer in transaction mode, LISTEN succeeds and then hears nothing.
     await this.database.query('SELECT pg_notify($1, $2)', [NOTICE_CHANNEL, probe], 5000);
-    let timer: NodeJS.Timeout | undefined;
-    const heard = await Promise.race([
-      echoed.then(() => true),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), PROBE_MS);
-      }),
-    ]).finally(() => clearTimeout(timer));
-    if (!heard) {
-      throw new ListenMisconfigured(
-        `LISTEN on ${redacted(this.options.listenUrl)} did not hear a NOTIFY sent through the pool within ${PROBE_MS} ms: ` +
-          'behind PgBouncer in transaction mode, set DATABASE_LISTEN_URL to PostgreSQL itself (or a session-mode pool); ' +
-          'sessionChanged is unavailable until then',
-      );
-    }
+    await within(
+      echoed,
+      PROBE_MS,
+      () =>
+        new ListenMisconfigured(
+          `LISTEN on ${redacted(this.options.listenUrl)} did not hear a NOTIFY sent through the pool within ${PROBE_MS} ms: ` +
+            'behind PgBouncer in transaction mode, set DATABASE_LISTEN_URL to PostgreSQL itself (or a session-mode pool); ' +
+            'sessionChanged is unavailable until then',
+        ),
+    );
   }
 
   /** The instance's one LISTEN connection, made at first use. */
