@@ -1,7 +1,9 @@
+import type { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSessionKey, newSessionKey } from '../../src/core/keys.js';
 import { unsignSessionKey } from '../../src/core/signing.js';
 import type { CachedDbEngine } from '../../src/engines/cached-db/engine.js';
+import { clusterSlot } from '../../src/engines/redis/engine.js';
 import { onCachedDb, setup, TEST_SECRET, testCachedDbEngine } from '../helpers/app.js';
 import { engine as databaseEngine } from '../helpers/database.js';
 import { entryOf, holdStoreReads, increment, inspector, keysMatching, spread } from './helpers.js';
@@ -212,4 +214,50 @@ describe.skipIf(!onCachedDb)(`the cached_db engine (${databaseEngine})`, async (
       await polled.close();
     }
   });
+
+  // REDIS_URL is the cache when both are set (testCacheTarget).
+  it.skipIf(!!process.env.REDIS_URL || !process.env.REDIS_CLUSTER_NODES)(
+    "on a cluster, a session's cache commands go to its slot's master; with a stale map of slots (MOVED), the copy and the cached read still land and nothing is raised",
+    async () => {
+      const cluster = a.redis.client as Cluster;
+      // What goes through the cluster client's own routing rather than straight to a master.
+      const routed: string[] = [];
+      const own = { hmget: cluster.hmget, evalsha: cluster.evalsha };
+      for (const name of ['hmget', 'evalsha'] as const) {
+        (cluster as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+          routed.push(name);
+          return (own[name] as (...a: unknown[]) => unknown).apply(cluster, args);
+        };
+      }
+      try {
+        const c = client();
+        await c.data('mutation { addToCart(sku: "a", label: "A") { totalQuantity } }');
+        const hash = hashSessionKey(unsignSessionKey(decodeURIComponent(c.sessionCookie!), [TEST_SECRET])!);
+        expect((await c.data('mutation { addToCart(sku: "a", label: "A") { totalQuantity } }')).addToCart.totalQuantity).toBe(2);
+        statements.length = 0;
+        expect((await c.data('{ cart { totalQuantity } }')).cart.totalQuantity).toBe(2);
+        expect(statements).toEqual([]);
+        expect(routed).toEqual([]);
+
+        const generation = a.generation.current;
+        const slot = clusterSlot(a.key(hash));
+        const owner = cluster.slots[slot]![0]!;
+        const other = cluster.nodes('master').find((node) => `${node.options.host}:${node.options.port}` !== owner)!;
+        // The cluster client's map now says another master serves the slot: it answers MOVED.
+        cluster.slots[slot] = [`${other.options.host}:${other.options.port}`];
+        expect((await c.data('mutation { addToCart(sku: "a", label: "A") { totalQuantity } }')).addToCart.totalQuantity).toBe(3);
+        expect(await entryOf(redis, a, hash)).toMatchObject({ version: 2, dead: false });
+        cluster.slots[slot] = [`${other.options.host}:${other.options.port}`];
+        statements.length = 0;
+        expect((await c.data('{ cart { totalQuantity } }')).cart.totalQuantity).toBe(3);
+        expect(statements).toEqual([]);
+        // A redirection is not a cache failure: no generation raised, the cache not left alone.
+        expect(a.generation.current).toBe(generation);
+        expect(routed).toEqual(['evalsha', 'hmget']);
+        expect(cluster.slots[slot]![0]).toBe(owner);
+      } finally {
+        Object.assign(cluster, own);
+      }
+    },
+  );
 });

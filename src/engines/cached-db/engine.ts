@@ -11,7 +11,7 @@ import type {
 import type { Database } from '../postgres/client.js';
 import { PostgresFeed } from '../postgres/feed.js';
 import type { SessionStore } from '../postgres/store.js';
-import { RedisEngine, redisKey, toStored } from '../redis/engine.js';
+import { bySha, RedisEngine, redisKey, Script, toStored } from '../redis/engine.js';
 import { within } from '../within.js';
 import { CacheGeneration } from './generation.js';
 import { putScript } from './scripts.js';
@@ -42,7 +42,7 @@ export interface CacheOptions {
 /** What the cache holds for a session: a stored session and its generation, a tombstone, or nothing. */
 type Entry = { row: StoredSession; generation: number } | 'dead' | null;
 type PutReply = [status: 'ok' | 'kept' | 'dead', generation: string];
-type WithPut = { sessionqlCachePut(key: string, ...args: (string | number)[]): Promise<PutReply> };
+const put = new Script(putScript);
 
 const FIELDS = ['d', 'v', 'e', 'b', 'm', 'f', 'g', 'x'] as const;
 
@@ -60,7 +60,6 @@ export class CachedDbEngine implements SessionEngine {
   /** The store's notices (sessionChanged): writes commit in PostgreSQL, which tells every instance. */
   readonly feed?: SessionFeed;
   private readonly announced?: AnnouncedVersions;
-  private readonly client: RedisEngine['client'] & WithPut;
   private readonly cacheTimeoutMs: number;
   private readonly cacheRetryMs: number;
   private readonly tombstoneMs: number;
@@ -71,7 +70,8 @@ export class CachedDbEngine implements SessionEngine {
   constructor(
     /** The `db` store: the sessions, and what main.ts prunes. */
     readonly store: SessionStore,
-    private readonly redis: RedisEngine,
+    /** The cache's connection: a single server's, or a cluster's (each session's commands go to its slot's master). */
+    readonly redis: RedisEngine,
     readonly generation: CacheGeneration,
     private readonly options: CacheOptions = {},
     private readonly ownFeed?: PostgresFeed,
@@ -80,8 +80,6 @@ export class CachedDbEngine implements SessionEngine {
     this.cacheRetryMs = options.cacheRetryMs ?? 1000;
     this.tombstoneMs = (options.ageSeconds ?? 1_209_600) * 1000;
     this.prefix = options.prefix ?? 'sessionql:c:';
-    this.client = redis.client as RedisEngine['client'] & WithPut;
-    this.client.defineCommand('sessionqlCachePut', { numberOfKeys: 1, lua: putScript });
     if (store.feed) {
       this.announced = new AnnouncedVersions(store.feed);
       this.feed = this.announced;
@@ -110,7 +108,8 @@ export class CachedDbEngine implements SessionEngine {
   }
 
   private async read(hash: string): Promise<Entry> {
-    const h = await this.cache(() => this.client.hmget(this.key(hash), ...FIELDS));
+    const key = this.key(hash);
+    const h = await this.cache(() => this.redis.on(key, (client) => client.hmget(key, ...FIELDS)));
     if (!h) return null;
     if (h[7]) return 'dead';
     const row = toStored(h);
@@ -137,7 +136,12 @@ export class CachedDbEngine implements SessionEngine {
           row.fixedExpiry ? '1' : '0',
         ]
       : [generation, this.tombstoneMs, 'dead'];
-    const reply = await this.cache(() => this.client.sessionqlCachePut(this.key(hash), ...args));
+    const key = this.key(hash);
+    const reply = await this.cache(() =>
+      this.redis.on(key, (client) =>
+        bySha((sha) => (sha ? client.evalsha(put.sha, 1, key, ...args) : client.eval(put.text, 1, key, ...args)) as Promise<PutReply>),
+      ),
+    );
     if (!reply) return false;
     this.generation.adopt(Number(reply[1]));
     return true;

@@ -103,10 +103,25 @@ export function clusterSlot(key: string): number {
   return crc & 16383;
 }
 
-class Script {
+/** A Lua script, sent by its SHA-1 (EVALSHA) once a node has it. */
+export class Script {
   readonly sha: string;
   constructor(readonly text: string) {
     this.sha = createHash('sha1').update(text).digest('hex');
+  }
+}
+
+/**
+ * `send(true)` (EVALSHA), and again as `send(false)` (EVAL, which caches the
+ * script) when the node answers NOSCRIPT: each node of a cluster, and a
+ * restarted server, keeps scripts of its own.
+ */
+export async function bySha<T>(send: (sha: boolean) => Promise<T>): Promise<T> {
+  try {
+    return await send(true);
+  } catch (error) {
+    if (!(error instanceof Error) || !/^NOSCRIPT/.test(error.message)) throw error;
+    return send(false);
   }
 }
 
@@ -308,6 +323,15 @@ export class RedisEngine implements SessionEngine {
     }
   }
 
+  /**
+   * `run` where the commands on `key` go (see {@link command}): on a cluster,
+   * straight to its slot's master, else through the cluster client. For the
+   * cached_db engine's cache, whose keys are one session's each too.
+   */
+  on<T>(key: string, run: (client: Client) => Promise<T>): Promise<T> {
+    return this.command(run, key);
+  }
+
   /** The ready connection of the master serving `key`'s slot, by the cluster client's map, else undefined. */
   private master(key: string): Redis | undefined {
     const cluster = this.client as Cluster;
@@ -323,13 +347,7 @@ export class RedisEngine implements SessionEngine {
   private run(script: Script, hash: string, args: (string | number)[]): Promise<Reply> {
     const key = this.key(hash);
     return this.command(async (client) => {
-      let reply: Reply;
-      try {
-        reply = await this.evaluate(client, script, key, args, true);
-      } catch (error) {
-        if (!(error instanceof Error) || !/^NOSCRIPT/.test(error.message)) throw error;
-        reply = await this.evaluate(client, script, key, args, false);
-      }
+      const reply = await bySha((sha) => this.evaluate(client, script, key, args, sha));
       // Past DATABASE_TIMEOUT_MS by Redis's clock: the caller has given up (or the clocks disagree). Nothing was written.
       if (reply === 'late')
         throw new RedisUnavailable('the write reached Redis after its deadline (or the clocks of Redis and this host differ)');
