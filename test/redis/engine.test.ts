@@ -4,7 +4,7 @@ import type { SessionChange, SessionData } from '../../src/core/engine.js';
 import { hashSessionKey, newSessionKey } from '../../src/core/keys.js';
 import { unsignSessionKey } from '../../src/core/signing.js';
 import { clusterSlot, RedisEngine } from '../../src/engines/redis/engine.js';
-import { onRedis, setup, TEST_SECRET, testEngine } from '../helpers/app.js';
+import { onRedis, setup, TEST_SECRET, testEngine, testRedisEngine } from '../helpers/app.js';
 
 /** n += 1: a pure change, as an area's operation is. */
 const increment: SessionChange = {
@@ -174,7 +174,7 @@ describe.skipIf(!onRedis)(`the cache engine on ${testEngine}`, async () => {
 
 // On a cluster, a session's commands go straight to the connection of its slot's master (engine.ts, command()).
 describe.skipIf(testEngine !== 'redis-cluster')('routing on Redis Cluster', async () => {
-  const { client, built } = await setup();
+  const { client, built, config } = await setup();
   const engine = built.store as RedisEngine;
   const cluster = engine.client as Cluster;
 
@@ -207,5 +207,26 @@ describe.skipIf(testEngine !== 'redis-cluster')('routing on Redis Cluster', asyn
     expect(await c.data('{ cart { totalQuantity } }')).toEqual({ cart: { totalQuantity: 2 } });
     // The redirection taught the cluster client the slot's master again.
     expect(cluster.slots[slot]![0]).toBe(owner);
+  });
+
+  it("a master's connection that closes late, then no answer through the cluster client: unavailable within the one timeout, not two", async () => {
+    const timeoutMs = 600;
+    const short = await testRedisEngine({ ...config, databaseTimeoutMs: timeoutMs });
+    try {
+      const hash = hashSessionKey(newSessionKey());
+      const shortCluster = short.client as Cluster;
+      const owner = shortCluster.slots[clusterSlot(short.key(hash))]![0]!;
+      const node = shortCluster.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === owner)!;
+      // The master's connection closes after most of the timeout (the command did not run there); the
+      // cluster client, which the command is sent through next, does not answer.
+      node.hmget = (() =>
+        new Promise((_, reject) => setTimeout(() => reject(new Error('Connection is closed.')), timeoutMs - 100))) as never;
+      shortCluster.hmget = (() => new Promise(() => {})) as never;
+      const started = Date.now();
+      await expect(short.load(hash, Date.now())).rejects.toThrow(/no answer from Redis within 600 ms/);
+      expect(Date.now() - started).toBeLessThan(timeoutMs + 250);
+    } finally {
+      await short.close().catch(() => {});
+    }
   });
 });

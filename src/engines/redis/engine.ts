@@ -287,8 +287,9 @@ export class RedisEngine implements SessionEngine {
     return '';
   }
 
-  private bounded<T>(promise: Promise<T>): Promise<T> {
-    return within(promise, this.timeoutMs, () => new RedisUnavailable(`no answer from Redis within ${this.timeoutMs} ms`));
+  /** `promise` within `ms` (timeoutMs, or what is left of it), else RedisUnavailable. */
+  private bounded<T>(promise: Promise<T>, ms = this.timeoutMs): Promise<T> {
+    return within(promise, Math.max(1, ms), () => new RedisUnavailable(`no answer from Redis within ${this.timeoutMs} ms`));
   }
 
   /**
@@ -303,18 +304,22 @@ export class RedisEngine implements SessionEngine {
    * connection that closed, means the command did not run there: it goes
    * through the cluster client, which follows redirections and learns the
    * slots again. The cluster client's commands may wait in its queue for
-   * slots first, so they get a timer of their own.
+   * slots first, so they get a timer of their own: what is left of
+   * timeoutMs after a try straight to a master, so that a connection that
+   * closed late does not double the wait.
    */
   private async command<T>(run: (client: Client) => Promise<T>, key?: string): Promise<T> {
     try {
       if (!(this.client instanceof Cluster)) return await run(this.client);
       const node = key === undefined ? undefined : this.master(key);
       if (node) {
+        const started = Date.now();
         try {
           return await run(node);
         } catch (error) {
           if (!notRunThere(error)) throw error;
         }
+        return await this.bounded(run(this.client), this.timeoutMs - (Date.now() - started));
       }
       return await this.bounded(run(this.client));
     } catch (error) {
