@@ -23,6 +23,13 @@
 #   SESSIONQL_REDIS_DIR          data (default ${TMPDIR:-/tmp}/sessionql-redis)
 #   SESSIONQL_REDIS_PORT         preferred single port (default 56380; another free one if taken)
 #   SESSIONQL_REDIS_CLUSTER_PORT preferred first cluster port (default 54001; 6 consecutive, ≤ 55535)
+#   SESSIONQL_REDIS_PASSWORD     servers started now require it (requirepass; replicas use it as
+#                                masterauth); the URL, and the first of the nodes, carry it
+#   SESSIONQL_REDIS_TLS=1        servers started now speak TLS only (clients, replication and the
+#                                cluster bus), with a certificate for 127.0.0.1 signed by a CA made in
+#                                $SESSIONQL_REDIS_DIR/tls/ca.crt (trust it: NODE_EXTRA_CA_CERTS);
+#                                rediss:// URLs
+# A folder's servers keep the password and TLS they were started with: use another folder to change them.
 set -euo pipefail
 
 DIR=${SESSIONQL_REDIS_DIR:-${TMPDIR:-/tmp}/sessionql-redis}
@@ -33,6 +40,13 @@ PREFERRED_CLUSTER_PORT=${SESSIONQL_REDIS_CLUSTER_PORT:-54001}
 HOST=127.0.0.1
 SINGLE=$DIR/single
 CLUSTER=$DIR/cluster
+PASSWORD=${SESSIONQL_REDIS_PASSWORD:-}
+TLS=${SESSIONQL_REDIS_TLS:-}
+TLS_DIR=$DIR/tls
+# redis-cli (and --cluster create) read the password from here, without warning about it on the command line.
+[[ -n $PASSWORD ]] && export REDISCLI_AUTH=$PASSWORD
+TLS_CLI=()
+[[ -n $TLS ]] && TLS_CLI=(--tls --cacert "$TLS_DIR/ca.crt")
 
 say() { printf 'redis.sh: %s\n' "$*" >&2; }
 die() {
@@ -60,10 +74,25 @@ ensure_binaries() {
 cli() {
   local port=$1
   shift
-  redis-cli -h "$HOST" -p "$port" "$@"
+  redis-cli "${TLS_CLI[@]}" -h "$HOST" -p "$port" "$@"
 }
 # Bounded: something else listening on the port (not Redis) must not hang the script.
-up() { [[ $(timeout 2 redis-cli -h "$HOST" -p "$1" ping 2>/dev/null) == PONG ]]; }
+up() { [[ $(timeout 2 redis-cli "${TLS_CLI[@]}" -h "$HOST" -p "$1" ping 2>/dev/null) == PONG ]]; }
+
+# A CA and a certificate for 127.0.0.1 / localhost signed by it, made once per folder.
+ensure_tls_files() {
+  [[ -f $TLS_DIR/redis.crt ]] && return 0
+  command -v openssl >/dev/null || die "SESSIONQL_REDIS_TLS needs openssl"
+  mkdir -p "$TLS_DIR"
+  say "making a throwaway CA and a certificate for $HOST in $TLS_DIR"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=sessionql test CA" \
+    -keyout "$TLS_DIR/ca.key" -out "$TLS_DIR/ca.crt" 2>/dev/null || die "openssl: the CA"
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=$HOST" -keyout "$TLS_DIR/redis.key" -out "$TLS_DIR/redis.csr" 2>/dev/null ||
+    die "openssl: the request"
+  printf 'subjectAltName=IP:%s,DNS:localhost\n' "$HOST" >"$TLS_DIR/san.ext"
+  openssl x509 -req -in "$TLS_DIR/redis.csr" -CA "$TLS_DIR/ca.crt" -CAkey "$TLS_DIR/ca.key" -CAcreateserial -days 30 \
+    -extfile "$TLS_DIR/san.ext" -out "$TLS_DIR/redis.crt" 2>/dev/null || die "openssl: the certificate"
+}
 
 # True when nothing holds 127.0.0.1:$1.
 port_free() {
@@ -88,7 +117,22 @@ start_server() {
   {
     echo "# scripts/redis.sh: throwaway, loopback only, nothing persisted"
     echo "bind $HOST"
-    echo "port $port"
+    if [[ -n $TLS ]]; then
+      echo "port 0"
+      echo "tls-port $port"
+      echo "tls-cert-file $TLS_DIR/redis.crt"
+      echo "tls-key-file $TLS_DIR/redis.key"
+      echo "tls-ca-cert-file $TLS_DIR/ca.crt"
+      echo "tls-auth-clients no"
+      echo "tls-replication yes"
+      [[ $kind == cluster ]] && echo "tls-cluster yes"
+    else
+      echo "port $port"
+    fi
+    if [[ -n $PASSWORD ]]; then
+      echo "requirepass \"$PASSWORD\""
+      echo "masterauth \"$PASSWORD\""
+    fi
     echo "dir $d"
     echo "daemonize yes"
     echo "pidfile $d/redis.pid"
@@ -133,10 +177,17 @@ stop_server() {
   rm -f "$d/port" "$d/redis.pid"
 }
 
-url_for() { printf 'redis://%s:%s\n' "$HOST" "$1"; }
+# redis:// or rediss://, with the password (percent-encoded) when there is one.
+scheme() { if [[ -n $TLS ]]; then echo rediss; else echo redis; fi; }
+userinfo() {
+  [[ -n $PASSWORD ]] || return 0
+  printf ':%s@' "$(node -e 'process.stdout.write(encodeURIComponent(process.argv[1]))' "$PASSWORD")"
+}
+url_for() { printf '%s://%s%s:%s\n' "$(scheme)" "$(userinfo)" "$HOST" "$1"; }
 
 cmd_start() {
   ensure_binaries
+  [[ -z $TLS ]] || ensure_tls_files
   if [[ -f $SINGLE/port ]] && up "$(<"$SINGLE/port")"; then
     say "already running ($SINGLE)"
     url_for "$(<"$SINGLE/port")"
@@ -162,7 +213,13 @@ cmd_url() {
 }
 
 cluster_ports() { cat "$CLUSTER"/*/port 2>/dev/null | sort -n; }
-nodes_line() { cluster_ports | sed "s/^/$HOST:/" | paste -sd, -; }
+# host:port,…; with a password or TLS, the first as a URL carrying them (they apply to every node).
+nodes_line() {
+  local line
+  line=$(cluster_ports | sed "s/^/$HOST:/" | paste -sd, -)
+  if [[ -n $PASSWORD || -n $TLS ]]; then line="$(scheme)://$(userinfo)$line"; fi
+  echo "$line"
+}
 cluster_ok() {
   local ports p
   ports=$(cluster_ports)
@@ -191,6 +248,7 @@ six_free_from() {
 
 cmd_cluster_start() {
   ensure_binaries
+  [[ -z $TLS ]] || ensure_tls_files
   if cluster_ok; then
     say "cluster already running ($CLUSTER)"
     nodes_line
@@ -223,7 +281,7 @@ cmd_cluster_start() {
   done
   ((${#addrs[@]} == 6)) || die "the cluster's nodes did not start"
   say "creating the cluster: 3 masters, 3 replicas"
-  redis-cli --cluster create "${addrs[@]}" --cluster-replicas 1 --cluster-yes >&2 || die "redis-cli --cluster create failed"
+  redis-cli "${TLS_CLI[@]}" --cluster create "${addrs[@]}" --cluster-replicas 1 --cluster-yes >&2 || die "redis-cli --cluster create failed"
   for ((i = 0; i < 300; i++)); do
     if cluster_ok && replicas_online; then
       say "cluster_state:ok, every replica in sync"

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { brokenCookiePrefix, type CookieSettings } from '../core/cookie.js';
+import { clusterConnection } from '../engines/redis/nodes.js';
 import type { QueryLimits } from '../graphql/limits.js';
 
 /**
@@ -119,8 +120,15 @@ const schema = z.object({
   REDIS_CLUSTER_NODES: commaList
     .pipe(
       z
-        .array(z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, { message: 'each node must be host:port' }))
-        .min(1, { message: 'must list at least one host:port' }),
+        .array(z.string())
+        .min(1, { message: 'must list at least one host:port' })
+        .superRefine((nodes, ctx) => {
+          try {
+            clusterConnection(nodes);
+          } catch (error) {
+            ctx.addIssue({ code: 'custom', message: (error as Error).message });
+          }
+        }),
     )
     .optional(),
   REDIS_WAIT_REPLICAS: int(0, 100).default(0),

@@ -12,6 +12,7 @@ import { postgresQueuePatched } from '../engines/postgres/postgres-queue.js';
 import { createPruneControl, pruneSocketPath } from '../engines/postgres/prune-control.js';
 import { createPruner } from '../engines/postgres/pruner.js';
 import { openRedisEngine, type RedisEngine } from '../engines/redis/engine.js';
+import { clusterConnection } from '../engines/redis/nodes.js';
 import { createApp, createDbStore } from './app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { createLogger, type Logger } from './logger.js';
@@ -104,7 +105,9 @@ async function openCacheEngine(config: Config): Promise<RedisEngine> {
 
 /** The Redis setting, for messages (a URL's password hidden). */
 function redisTarget(config: Config): string {
-  return config.redisUrl ? `REDIS_URL=${redactedUrl(config.redisUrl)}` : `REDIS_CLUSTER_NODES=${config.redisClusterNodes?.join(',')}`;
+  return config.redisUrl
+    ? `REDIS_URL=${redactedUrl(config.redisUrl)}`
+    : `REDIS_CLUSTER_NODES=${clusterConnection(config.redisClusterNodes ?? []).shown}`;
 }
 
 function redactedUrl(url: string): string {
@@ -159,9 +162,10 @@ async function serveOn(config: Config, log: Logger, engine: SessionEngine | null
     return app.handle(req, res);
   });
   server.listen(config.port, config.host, () => {
-    const redis = `Redis ${config.redisUrl ? redactedUrl(config.redisUrl) : `Cluster ${config.redisClusterNodes?.join(',')}`}`;
+    const redis = () =>
+      `Redis ${config.redisUrl ? redactedUrl(config.redisUrl) : `Cluster ${clusterConnection(config.redisClusterNodes ?? []).shown}`}`;
     const db = database?.engine === 'pglite' ? `PGlite in ${path.join(config.dataDir, 'pglite')}` : 'PostgreSQL';
-    const store = !database ? redis : engine ? `${db}, cached in ${redis}` : db;
+    const store = !database ? redis() : engine ? `${db}, cached in ${redis()}` : db;
     log.info(`sessionql on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}/graphql (${store})`);
   });
 

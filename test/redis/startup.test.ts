@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { clusterConnection } from '../../src/engines/redis/nodes.js';
 import { loadConfig } from '../../src/server/config.js';
 import { onRedis, TEST_SECRET, testEngine } from '../helpers/app.js';
 import { freePort, repoRoot, runScript, waitFor } from '../helpers/process.js';
@@ -21,8 +22,34 @@ describe('SESSION_ENGINE and the Redis variables', () => {
     [{ SESSION_ENGINE: 'memcached' }, /SESSION_ENGINE: must be db, cache or cached_db/],
     [{ SESSION_ENGINE: 'cache', REDIS_URL: 'http://a:1' }, /REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL/],
     [{ SESSION_ENGINE: 'cache', REDIS_CLUSTER_NODES: 'a:1,b' }, /REDIS_CLUSTER_NODES: each node must be host:port/],
+    [
+      { SESSION_ENGINE: 'cache', REDIS_CLUSTER_NODES: 'redis://:one@a:1,redis://:two@b:2' },
+      /REDIS_CLUSTER_NODES: cluster nodes redis:\/\/:\*\*\*@a:1 and redis:\/\/:\*\*\*@b:2 disagree on TLS or credentials/,
+    ],
+    [{ SESSION_ENGINE: 'cache', REDIS_CLUSTER_NODES: 'rediss://a:1,redis://b:2' }, /disagree on TLS or credentials/],
+    [{ SESSION_ENGINE: 'cache', REDIS_CLUSTER_NODES: 'redis://:pw@a:1/2' }, /only a host and a port \(a cluster has no database numbers\)/],
+    [{ SESSION_ENGINE: 'cache', REDIS_CLUSTER_NODES: 'user:secret@a:1' }, /each node must be host:port or redis:\/\/.*"\*\*\*@a:1"/],
   ])('refuses %o', (env, message) => {
     expect(() => loadConfig({ ...base, ...env })).toThrow(message);
+    // A password given is never repeated.
+    expect(() => loadConfig({ ...base, ...env })).not.toThrow(/:one@|:two@|secret|:pw@/);
+  });
+
+  it('cluster nodes as URLs: their credentials and TLS apply to every node, the host:port ones too', () => {
+    const nodes = 'rediss://app:s%40cret@10.0.0.1:7000, 10.0.0.2:7001,[::1]:7002';
+    expect(loadConfig({ ...base, SESSION_ENGINE: 'cache', REDIS_CLUSTER_NODES: nodes }).redisClusterNodes).toHaveLength(3);
+    expect(clusterConnection(nodes.split(','))).toEqual({
+      nodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: '10.0.0.2', port: 7001 },
+        { host: '::1', port: 7002 },
+      ],
+      username: 'app',
+      password: 's@cret',
+      tls: true,
+      shown: 'rediss://app:***@10.0.0.1:7000,10.0.0.2:7001,[::1]:7002',
+    });
+    expect(clusterConnection(['a:1', 'b:2'])).toMatchObject({ username: undefined, password: undefined, tls: false });
   });
 });
 

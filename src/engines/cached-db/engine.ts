@@ -1,3 +1,4 @@
+import type { ConnectionOptions } from 'node:tls';
 import type {
   Applied,
   ExpiryColumns,
@@ -19,8 +20,10 @@ import { putScript } from './scripts.js';
 export interface CacheOptions {
   /** redis://… (or rediss://) of a single server. */
   url?: string;
-  /** host:port of some nodes of a Redis Cluster (the rest are discovered). */
+  /** Some nodes of a Redis Cluster (the rest are discovered): host:port, or redis:// / rediss:// URLs with credentials (RedisEngineOptions). */
   clusterNodes?: readonly string[];
+  /** More TLS options for rediss://, e.g. `{ ca }` (or NODE_EXTRA_CA_CERTS). */
+  tls?: ConnectionOptions;
   /** DATABASE_TIMEOUT_MS: connecting to Redis at start-up, and the generation's statements. @default 5000 */
   timeoutMs?: number;
   /** SESSION_CACHE_TIMEOUT_MS: each cache command; a slower one counts as a failure. @default 200 */
@@ -307,7 +310,7 @@ class AnnouncedVersions implements SessionFeed {
  */
 export async function withCache(store: SessionStore, database: Database, options: CacheOptions): Promise<CachedDbEngine> {
   const timeoutMs = options.timeoutMs ?? 5000;
-  const redis = new RedisEngine({ url: options.url, clusterNodes: options.clusterNodes, timeoutMs });
+  const redis = new RedisEngine({ url: options.url, clusterNodes: options.clusterNodes, tls: options.tls, timeoutMs });
   const generation = new CacheGeneration(database, {
     timeoutMs,
     pollMs: options.generationPollMs ?? 1000,

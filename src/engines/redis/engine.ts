@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
-import { Cluster, Redis } from 'ioredis';
+import type { ConnectionOptions } from 'node:tls';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Applied, ExpiryColumns, SessionChange, SessionData, SessionEngine, StoredSession } from '../../core/engine.js';
 import { StoreUnavailable, tooLarge } from '../../core/errors.js';
 import { renewedExpiry } from '../../core/expiry.js';
 import { CompareAndSet, Stale } from '../compare-and-set.js';
 import { within } from '../within.js';
 import { RedisFeed } from './feed.js';
+import { clusterConnection } from './nodes.js';
 import { createScript, flushScript, retireScript, setExpiryScript, swapScript, touchScript } from './scripts.js';
 
 /** Redis (or the cluster) did not answer in time: clients get SERVICE_UNAVAILABLE (503); ioredis reconnects by itself. */
@@ -16,8 +18,17 @@ export class RedisUnavailable extends StoreUnavailable {
 export interface RedisEngineOptions {
   /** redis://… (or rediss://) of a single server. */
   url?: string;
-  /** host:port of some nodes of a Redis Cluster (the rest are discovered). */
+  /**
+   * Some nodes of a Redis Cluster (the rest are discovered): `host:port`, or
+   * `redis://[user:password@]host:port` (`rediss://` for TLS). The scheme and
+   * credentials of the URLs (which must agree) apply to every node.
+   */
   clusterNodes?: readonly string[];
+  /**
+   * More TLS options for `rediss://` (a single server's or a cluster's), e.g.
+   * `{ ca }` for a private CA (or NODE_EXTRA_CA_CERTS for the whole process).
+   */
+  tls?: ConnectionOptions;
   /** SESSION_COOKIE_AGE: the inactivity age writes renew. @default 1209600 */
   ageSeconds?: number;
   /** SESSION_MAX_BYTES, on the stored data JSON. @default 65536 */
@@ -77,6 +88,18 @@ function isCommandError(error: unknown): boolean {
  */
 function notRunThere(error: unknown): boolean {
   return error instanceof Error && /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b|^Connection is closed/.test(error.message);
+}
+
+/** What to do about a node's refusal at start-up, by its message ('' when there is nothing to add). */
+function advice(message: string, tls: boolean, cluster: boolean): string {
+  if (/NOAUTH/.test(message))
+    return `; it requires a password: redis://[user]:password@host:port${cluster ? ' in REDIS_CLUSTER_NODES' : ''}`;
+  if (/WRONGPASS|invalid username-password/i.test(message)) return '; the user or password given was refused';
+  if (/certificate|self[- ]signed/i.test(message)) return '; trust the CA that signed it (NODE_EXTRA_CA_CERTS=ca.pem)';
+  if (tls && /ECONNRESET|ETIMEDOUT|wrong version number|packet length|socket disconnected|TLS/i.test(message))
+    return '; no TLS handshake: if the port speaks plain Redis, use redis://';
+  if (!tls && /ECONNRESET|Connection is closed|no answer|timed out/i.test(message)) return '; a TLS port? use rediss://';
+  return '';
 }
 
 /** CRC16-CCITT (XMODEM), by byte: what Redis Cluster hashes a key with. */
@@ -155,6 +178,9 @@ export class RedisEngine implements SessionEngine {
   private readonly waitReplicas: number;
   private readonly waitTimeoutMs: number;
   private readonly cas: CompareAndSet;
+  /** The nodes as given, each opened alone as the client would (same credentials, TLS): start-up hints. */
+  private readonly given: { node: string; open: (options: RedisOptions) => Redis }[];
+  private readonly tls: boolean;
   /** A cluster's node connections by host:port, built when first needed and again after any change of nodes or slots. */
   private nodes?: Map<string, Redis>;
   /** What to call the store in messages: the URL without its password, or the nodes. */
@@ -188,8 +214,15 @@ export class RedisEngine implements SessionEngine {
     const retryStrategy = (times: number) => Math.min(50 * times, 1000);
     if (options.clusterNodes?.length) {
       if (options.url) throw new Error('RedisEngine: give either url or clusterNodes, not both');
-      this.target = options.clusterNodes.join(',');
-      this.client = new Cluster(options.clusterNodes.map(parseNode), {
+      const cluster = clusterConnection(options.clusterNodes);
+      this.target = cluster.shown;
+      const auth = { username: cluster.username, password: cluster.password, tls: cluster.tls ? { ...options.tls } : undefined };
+      this.tls = cluster.tls;
+      this.given = cluster.nodes.map(({ host, port }) => ({
+        node: `${host}:${port}`,
+        open: (more) => new Redis({ host, port, ...auth, ...more }),
+      }));
+      this.client = new Cluster(cluster.nodes, {
         lazyConnect: true,
         enableAutoPipelining: true,
         clusterRetryStrategy: retryStrategy,
@@ -199,14 +232,18 @@ export class RedisEngine implements SessionEngine {
         retryDelayOnFailover: 100,
         retryDelayOnClusterDown: 100,
         slotsRefreshTimeout: this.timeoutMs,
-        redisOptions: common,
+        redisOptions: { ...common, ...auth },
       });
     } else if (options.url) {
       const u = new URL(options.url);
+      this.tls = u.protocol === 'rediss:';
+      const tls = this.tls && options.tls ? { tls: options.tls } : {};
+      const url = options.url;
+      this.given = [{ node: u.host, open: (more) => new Redis(url, { ...tls, ...more }) }];
       if (u.password) u.password = '***';
       this.target = u.toString();
       // Commands fail at once while disconnected (503) rather than queue.
-      this.client = new Redis(options.url, { ...common, enableOfflineQueue: false, retryStrategy });
+      this.client = new Redis(options.url, { ...common, ...tls, enableOfflineQueue: false, retryStrategy });
     } else {
       throw new Error('RedisEngine: url or clusterNodes is required');
     }
@@ -236,7 +273,7 @@ export class RedisEngine implements SessionEngine {
     } catch (error) {
       this.client.disconnect();
       this.writer.disconnect();
-      const hint = this.client instanceof Cluster ? await this.notClusterHint() : '';
+      const hint = await this.hint();
       throw new RedisUnavailable(`Redis at ${this.target} is unreachable: ${(error as Error).message}${hint}`);
     }
     if (this.client instanceof Cluster) {
@@ -268,23 +305,42 @@ export class RedisEngine implements SessionEngine {
     }
   }
 
-  /** Why cluster nodes that answer fail as a cluster: a plain server (cluster_enabled:0), said plainly. */
-  private async notClusterHint(): Promise<string> {
-    for (const node of this.target.split(',')) {
-      const { host, port } = parseNode(node);
-      const probe = new Redis({ host, port, lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      probe.on('error', () => {});
+  /**
+   * Why the server or the cluster's nodes fail to connect, said plainly
+   * (the clients say only "Connection is closed" or that no node is
+   * available): asks each node alone, with the same credentials and TLS,
+   * until one answers. A plain server given as a cluster (cluster_enabled:0),
+   * a password missing or refused, a certificate not trusted, TLS spoken to
+   * a plain port or the reverse.
+   */
+  private async hint(): Promise<string> {
+    let hint = '';
+    for (const { node, open } of this.given) {
+      const probe = open({
+        lazyConnect: true,
+        connectTimeout: 1000,
+        commandTimeout: 1000,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
+      let refused: Error | undefined;
+      probe.on('error', (error: Error) => {
+        refused ??= error;
+      });
       try {
         await this.bounded(probe.connect());
-        if (/cluster_enabled:0/.test(await this.bounded(probe.info('cluster')))) {
+        const info = await this.bounded(probe.info('cluster'));
+        if (this.client instanceof Cluster && /cluster_enabled:0/.test(info))
           return ` (${node} is a single Redis server, not a cluster node: use REDIS_URL=redis://${node})`;
-        }
-      } catch {
+        return '';
+      } catch (error) {
+        const message = (refused ?? (error as Error)).message;
+        hint ||= ` (${node} alone: ${message.replace(/\.$/, '')}${advice(message, this.tls, this.client instanceof Cluster)})`;
       } finally {
         probe.disconnect();
       }
     }
-    return '';
+    return hint;
   }
 
   /** `promise` within `ms` (timeoutMs, or what is left of it), else RedisUnavailable. */
@@ -558,12 +614,6 @@ export class RedisEngine implements SessionEngine {
  */
 function versionStep(): number {
   return 1 + Math.floor(Math.random() * 2 ** 20);
-}
-
-function parseNode(node: string): { host: string; port: number } {
-  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(node.trim());
-  if (!m) throw new Error(`not host:port: ${node}`);
-  return { host: m[1]!, port: Number(m[2]) };
 }
 
 /** Opens the `cache` engine: connects, checks the store answers (a cluster: cluster_state:ok), else throws StoreUnavailable. */

@@ -1,0 +1,183 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NoticeListener } from '../../src/core/engine.js';
+import { hashSessionKey, newSessionKey } from '../../src/core/keys.js';
+import { openRedisEngine } from '../../src/engines/redis/engine.js';
+import { increment } from '../cached-db/helpers.js';
+import { TEST_SECRET, testEngine } from '../helpers/app.js';
+import { CookieClient } from '../helpers/client.js';
+import { freePort, repoRoot, runScript, waitFor } from '../helpers/process.js';
+
+// A Redis Cluster as production runs one: a password on every node and TLS
+// on every connection (clients, replication, the cluster bus). A 6-node
+// cluster of this file's own (scripts/redis.sh with SESSIONQL_REDIS_PASSWORD
+// and SESSIONQL_REDIS_TLS, its own folder and ports), a certificate signed by
+// a throwaway CA that the server trusts through NODE_EXTRA_CA_CERTS.
+
+const exec = promisify(execFile);
+/** Characters a URL must percent-encode: the password goes into REDIS_CLUSTER_NODES as a URL's. */
+const PASSWORD = 'pa:ss@w0rd/ä';
+const main = `${repoRoot}src/server/main.ts`;
+const base = { NODE_ENV: 'test', SESSION_SECRET: TEST_SECRET, SESSION_ENGINE: 'cache', HOST: '127.0.0.1', DATABASE_TIMEOUT_MS: '2000' };
+
+describe.skipIf(testEngine !== 'redis-cluster')('a Redis Cluster with a password and TLS', { timeout: 60_000 }, () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sessionql-secured-'));
+  const sh = async (...args: string[]) => {
+    const env = {
+      ...process.env,
+      SESSIONQL_REDIS_DIR: dir,
+      SESSIONQL_REDIS_CLUSTER_PORT: '54301',
+      SESSIONQL_REDIS_PORT: '56391',
+      SESSIONQL_REDIS_PASSWORD: PASSWORD,
+      SESSIONQL_REDIS_TLS: '1',
+    };
+    const { stdout } = await exec(path.join(repoRoot, 'scripts/redis.sh'), args, { env, timeout: 60_000 });
+    return stdout.trim().split('\n').at(-1) ?? '';
+  };
+  /** rediss://:<password>@127.0.0.1:p1,127.0.0.1:p2,… as scripts/redis.sh prints it. */
+  let nodes = '';
+  const ca = path.join(dir, 'tls', 'ca.crt');
+  /** A single server of the same folder: rediss://:<password>@127.0.0.1:port */
+  let url = '';
+  beforeAll(async () => {
+    nodes = await sh('cluster-start');
+    url = await sh('start');
+  }, 60_000);
+  afterAll(async () => {
+    await sh('cluster-stop').catch(() => {});
+    await sh('stop').catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('scripts/redis.sh prints the nodes with the password percent-encoded, the first as a rediss:// URL', () => {
+    expect(nodes).toMatch(/^rediss:\/\/:pa%3Ass%40w0rd%2F%C3%A4@127\.0\.0\.1:\d+(,127\.0\.0\.1:\d+){5}$/);
+  });
+
+  it('the server on it: a visitor writes, reads and flushes through a cookie jar; the password is never printed', async () => {
+    const port = await freePort();
+    const run = runScript(main, { ...base, REDIS_CLUSTER_NODES: nodes, NODE_EXTRA_CA_CERTS: ca, PORT: String(port), LOG_LEVEL: 'info' });
+    try {
+      await waitFor(run, /sessionql on http/);
+      const app = { fetch: (url: string, init?: RequestInit) => fetch(url.replace('http://localhost', `http://127.0.0.1:${port}`), init) };
+      const visitor = new CookieClient(app as never);
+      for (let n = 1; n <= 3; n++) {
+        expect(await visitor.data('mutation { addToCart(sku: "a", label: "A") { totalQuantity } }')).toEqual({
+          addToCart: { totalQuantity: n },
+        });
+      }
+      expect(await visitor.data('{ cart { totalQuantity } }')).toEqual({ cart: { totalQuantity: 3 } });
+      await visitor.data('mutation { flushSession { exists } }');
+      expect(await visitor.data('{ cart { totalQuantity } }')).toEqual({ cart: { totalQuantity: 0 } });
+      expect(run.output()).toMatch(/cached|Redis Cluster rediss:\/\/:\*\*\*@127\.0\.0\.1/);
+    } finally {
+      run.child.kill('SIGTERM');
+      await run.exited;
+    }
+    expect(run.output()).not.toContain('w0rd');
+  });
+
+  it('cached_db on PGlite with it as the cache: the same visitor, the password never printed', async () => {
+    const data = mkdtempSync(path.join(tmpdir(), 'sessionql-secured-pglite-'));
+    const port = await freePort();
+    const run = runScript(main, {
+      ...base,
+      SESSION_ENGINE: 'cached_db',
+      SESSIONQL_DATA_DIR: data,
+      REDIS_CLUSTER_NODES: nodes,
+      NODE_EXTRA_CA_CERTS: ca,
+      PORT: String(port),
+      LOG_LEVEL: 'info',
+    });
+    try {
+      await waitFor(run, /sessionql on http/);
+      expect(run.output()).toMatch(/PGlite in .*, cached in Redis Cluster rediss:\/\/:\*\*\*@127\.0\.0\.1/);
+      const app = { fetch: (url: string, init?: RequestInit) => fetch(url.replace('http://localhost', `http://127.0.0.1:${port}`), init) };
+      const visitor = new CookieClient(app as never);
+      for (let n = 1; n <= 2; n++) {
+        expect(await visitor.data('mutation { addToCart(sku: "a", label: "A") { totalQuantity } }')).toEqual({
+          addToCart: { totalQuantity: n },
+        });
+      }
+      expect(await visitor.data('{ cart { totalQuantity } }')).toEqual({ cart: { totalQuantity: 2 } });
+      // No cache command failed (cached_db logs each failure and reads PGlite instead).
+      expect(run.output()).not.toMatch(/session cache \(Redis\)/);
+    } finally {
+      run.child.kill('SIGTERM');
+      await run.exited;
+      rmSync(data, { recursive: true, force: true });
+    }
+    expect(run.output()).not.toContain('w0rd');
+  });
+
+  it("the library: a session's notices reach a subscriber (sharded pub/sub, on connections of their own)", async () => {
+    const engine = await openRedisEngine({ clusterNodes: nodes.split(','), tls: { ca: readFileSync(ca) }, timeoutMs: 2000 });
+    try {
+      const hash = hashSessionKey(newSessionKey());
+      await engine.create(hash, { n: 0 }, null, Date.now());
+      const heard: Parameters<NoticeListener>[0][] = [];
+      const stop = await engine.feed.subscribe(hash, (notice) => heard.push(notice));
+      const applied = await engine.change(hash, increment, Date.now());
+      for (let i = 0; i < 100 && heard.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      stop();
+      expect(heard).toEqual([{ hash, version: applied!.row.version }]);
+      expect((await engine.load(hash, Date.now()))?.data).toEqual({ n: 1 });
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it.each([
+    [
+      'no password',
+      (n: string) => n.replace(/\/\/:[^@]*@/, '//'),
+      /alone: NOAUTH .*; it requires a password: redis:\/\/\[user\]:password@host:port in REDIS_CLUSTER_NODES/,
+    ],
+    [
+      'a wrong password',
+      (n: string) => n.replace(/\/\/:[^@]*@/, '//:wrong@'),
+      /alone: WRONGPASS .*; the user or password given was refused/,
+    ],
+    ['no TLS', (n: string) => n.replace(/^rediss:\/\/:[^@]*@/, ''), /alone: .*ECONNRESET; a TLS port\? use rediss:\/\//],
+  ])('%s: exit 1 at start-up, saying why', async (_, change, why) => {
+    const run = runScript(main, { ...base, REDIS_CLUSTER_NODES: change(nodes), NODE_EXTRA_CA_CERTS: ca, PORT: String(await freePort()) });
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toMatch(/SESSION_ENGINE=cache: cannot use Redis \(REDIS_CLUSTER_NODES=/);
+    expect(run.output()).toMatch(why);
+    expect(run.output()).not.toContain('w0rd');
+  });
+
+  it('a CA not trusted: exit 1 at start-up, saying which to trust', async () => {
+    const run = runScript(main, { ...base, REDIS_CLUSTER_NODES: nodes, PORT: String(await freePort()) });
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toMatch(
+      /alone: self-signed certificate in certificate chain; trust the CA that signed it \(NODE_EXTRA_CA_CERTS=ca\.pem\)/,
+    );
+    expect(run.output()).not.toContain('w0rd');
+  });
+
+  it('a single server with the password and TLS: the library with its CA; a wrong password stops the server saying so', async () => {
+    expect(url).toMatch(/^rediss:\/\/:pa%3Ass%40w0rd%2F%C3%A4@127\.0\.0\.1:\d+$/);
+    const engine = await openRedisEngine({ url, tls: { ca: readFileSync(ca) }, timeoutMs: 2000 });
+    try {
+      const hash = hashSessionKey(newSessionKey());
+      await engine.create(hash, { n: 0 }, null, Date.now());
+      await engine.change(hash, increment, Date.now());
+      expect((await engine.load(hash, Date.now()))?.data).toEqual({ n: 1 });
+    } finally {
+      await engine.close();
+    }
+    const run = runScript(main, {
+      ...base,
+      REDIS_URL: url.replace(/\/\/:[^@]*@/, '//:wrong@'),
+      NODE_EXTRA_CA_CERTS: ca,
+      PORT: String(await freePort()),
+    });
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toMatch(/cannot use Redis \(REDIS_URL=rediss:\/\/:\*\*\*@127\.0\.0\.1:\d+\)/);
+    expect(run.output()).toMatch(/alone: WRONGPASS .*; the user or password given was refused/);
+  });
+});
