@@ -29,6 +29,9 @@
 #                                cluster bus), with a certificate for 127.0.0.1 signed by a CA made in
 #                                $SESSIONQL_REDIS_DIR/tls/ca.crt (trust it: NODE_EXTRA_CA_CERTS);
 #                                rediss:// URLs
+#   SESSIONQL_REDIS_TLS=hostname the same, as managed TLS clusters do it: the certificate names
+#                                localhost only (no IP), cluster nodes announce the name localhost
+#                                (CLUSTER SLOTS), and the URL and nodes say localhost
 # A folder's servers keep the password and TLS they were started with: use another folder to change them.
 set -euo pipefail
 
@@ -38,6 +41,9 @@ DIR=${DIR%/}
 PREFERRED_PORT=${SESSIONQL_REDIS_PORT:-56380}
 PREFERRED_CLUSTER_PORT=${SESSIONQL_REDIS_CLUSTER_PORT:-54001}
 HOST=127.0.0.1
+# The name clients use: the address, or with SESSIONQL_REDIS_TLS=hostname the name on the certificate.
+NAME=$HOST
+[[ ${SESSIONQL_REDIS_TLS:-} == hostname ]] && NAME=localhost
 SINGLE=$DIR/single
 CLUSTER=$DIR/cluster
 PASSWORD=${SESSIONQL_REDIS_PASSWORD:-}
@@ -84,12 +90,16 @@ ensure_tls_files() {
   [[ -f $TLS_DIR/redis.crt ]] && return 0
   command -v openssl >/dev/null || die "SESSIONQL_REDIS_TLS needs openssl"
   mkdir -p "$TLS_DIR"
-  say "making a throwaway CA and a certificate for $HOST in $TLS_DIR"
+  say "making a throwaway CA and a certificate for $NAME in $TLS_DIR"
   openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=sessionql test CA" \
     -keyout "$TLS_DIR/ca.key" -out "$TLS_DIR/ca.crt" 2>/dev/null || die "openssl: the CA"
   openssl req -newkey rsa:2048 -nodes -subj "/CN=$HOST" -keyout "$TLS_DIR/redis.key" -out "$TLS_DIR/redis.csr" 2>/dev/null ||
     die "openssl: the request"
-  printf 'subjectAltName=IP:%s,DNS:localhost\n' "$HOST" >"$TLS_DIR/san.ext"
+  if [[ $NAME == "$HOST" ]]; then
+    printf 'subjectAltName=IP:%s,DNS:localhost\n' "$HOST" >"$TLS_DIR/san.ext"
+  else
+    printf 'subjectAltName=DNS:%s\n' "$NAME" >"$TLS_DIR/san.ext"
+  fi
   openssl x509 -req -in "$TLS_DIR/redis.csr" -CA "$TLS_DIR/ca.crt" -CAkey "$TLS_DIR/ca.key" -CAcreateserial -days 30 \
     -extfile "$TLS_DIR/san.ext" -out "$TLS_DIR/redis.crt" 2>/dev/null || die "openssl: the certificate"
 }
@@ -126,6 +136,10 @@ start_server() {
       echo "tls-auth-clients no"
       echo "tls-replication yes"
       [[ $kind == cluster ]] && echo "tls-cluster yes"
+      if [[ $kind == cluster && $NAME != "$HOST" ]]; then
+        echo "cluster-announce-hostname $NAME"
+        echo "cluster-preferred-endpoint-type hostname"
+      fi
     else
       echo "port $port"
     fi
@@ -183,7 +197,7 @@ userinfo() {
   [[ -n $PASSWORD ]] || return 0
   printf ':%s@' "$(node -e 'process.stdout.write(encodeURIComponent(process.argv[1]))' "$PASSWORD")"
 }
-url_for() { printf '%s://%s%s:%s\n' "$(scheme)" "$(userinfo)" "$HOST" "$1"; }
+url_for() { printf '%s://%s%s:%s\n' "$(scheme)" "$(userinfo)" "$NAME" "$1"; }
 
 cmd_start() {
   ensure_binaries
@@ -216,7 +230,7 @@ cluster_ports() { cat "$CLUSTER"/*/port 2>/dev/null | sort -n; }
 # host:port,…; with a password or TLS, the first as a URL carrying them (they apply to every node).
 nodes_line() {
   local line
-  line=$(cluster_ports | sed "s/^/$HOST:/" | paste -sd, -)
+  line=$(cluster_ports | sed "s/^/$NAME:/" | paste -sd, -)
   if [[ -n $PASSWORD || -n $TLS ]]; then line="$(scheme)://$(userinfo)$line"; fi
   echo "$line"
 }

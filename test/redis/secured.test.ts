@@ -12,11 +12,13 @@ import { TEST_SECRET, testEngine } from '../helpers/app.js';
 import { CookieClient } from '../helpers/client.js';
 import { freePort, repoRoot, runScript, waitFor } from '../helpers/process.js';
 
-// A Redis Cluster as production runs one: a password on every node and TLS
-// on every connection (clients, replication, the cluster bus). A 6-node
-// cluster of this file's own (scripts/redis.sh with SESSIONQL_REDIS_PASSWORD
-// and SESSIONQL_REDIS_TLS, its own folder and ports), a certificate signed by
-// a throwaway CA that the server trusts through NODE_EXTRA_CA_CERTS.
+// A Redis Cluster as managed services run one: a password on every node,
+// TLS on every connection (clients, replication, the cluster bus), and nodes
+// that announce a host name which their certificate names (and not their
+// address). A 6-node cluster of this file's own (scripts/redis.sh with
+// SESSIONQL_REDIS_PASSWORD and SESSIONQL_REDIS_TLS=hostname, its own folder
+// and ports), a certificate signed by a throwaway CA that the server trusts
+// through NODE_EXTRA_CA_CERTS.
 
 const exec = promisify(execFile);
 /** Characters a URL must percent-encode: the password goes into REDIS_CLUSTER_NODES as a URL's. */
@@ -33,15 +35,15 @@ describe.skipIf(testEngine !== 'redis-cluster')('a Redis Cluster with a password
       SESSIONQL_REDIS_CLUSTER_PORT: '54301',
       SESSIONQL_REDIS_PORT: '56391',
       SESSIONQL_REDIS_PASSWORD: PASSWORD,
-      SESSIONQL_REDIS_TLS: '1',
+      SESSIONQL_REDIS_TLS: 'hostname',
     };
     const { stdout } = await exec(path.join(repoRoot, 'scripts/redis.sh'), args, { env, timeout: 60_000 });
     return stdout.trim().split('\n').at(-1) ?? '';
   };
-  /** rediss://:<password>@127.0.0.1:p1,127.0.0.1:p2,… as scripts/redis.sh prints it. */
+  /** rediss://:<password>@localhost:p1,localhost:p2,… as scripts/redis.sh prints it (SESSIONQL_REDIS_TLS=hostname). */
   let nodes = '';
   const ca = path.join(dir, 'tls', 'ca.crt');
-  /** A single server of the same folder: rediss://:<password>@127.0.0.1:port */
+  /** A single server of the same folder: rediss://:<password>@localhost:port */
   let url = '';
   beforeAll(async () => {
     nodes = await sh('cluster-start');
@@ -54,7 +56,7 @@ describe.skipIf(testEngine !== 'redis-cluster')('a Redis Cluster with a password
   });
 
   it('scripts/redis.sh prints the nodes with the password percent-encoded, the first as a rediss:// URL', () => {
-    expect(nodes).toMatch(/^rediss:\/\/:pa%3Ass%40w0rd%2F%C3%A4@127\.0\.0\.1:\d+(,127\.0\.0\.1:\d+){5}$/);
+    expect(nodes).toMatch(/^rediss:\/\/:pa%3Ass%40w0rd%2F%C3%A4@localhost:\d+(,localhost:\d+){5}$/);
   });
 
   it('the server on it: a visitor writes, reads and flushes through a cookie jar; the password is never printed', async () => {
@@ -72,7 +74,7 @@ describe.skipIf(testEngine !== 'redis-cluster')('a Redis Cluster with a password
       expect(await visitor.data('{ cart { totalQuantity } }')).toEqual({ cart: { totalQuantity: 3 } });
       await visitor.data('mutation { flushSession { exists } }');
       expect(await visitor.data('{ cart { totalQuantity } }')).toEqual({ cart: { totalQuantity: 0 } });
-      expect(run.output()).toMatch(/cached|Redis Cluster rediss:\/\/:\*\*\*@127\.0\.0\.1/);
+      expect(run.output()).toMatch(/cached|Redis Cluster rediss:\/\/:\*\*\*@localhost/);
     } finally {
       run.child.kill('SIGTERM');
       await run.exited;
@@ -94,7 +96,7 @@ describe.skipIf(testEngine !== 'redis-cluster')('a Redis Cluster with a password
     });
     try {
       await waitFor(run, /sessionql on http/);
-      expect(run.output()).toMatch(/PGlite in .*, cached in Redis Cluster rediss:\/\/:\*\*\*@127\.0\.0\.1/);
+      expect(run.output()).toMatch(/PGlite in .*, cached in Redis Cluster rediss:\/\/:\*\*\*@localhost/);
       const app = { fetch: (url: string, init?: RequestInit) => fetch(url.replace('http://localhost', `http://127.0.0.1:${port}`), init) };
       const visitor = new CookieClient(app as never);
       for (let n = 1; n <= 2; n++) {
@@ -160,7 +162,7 @@ describe.skipIf(testEngine !== 'redis-cluster')('a Redis Cluster with a password
   });
 
   it('a single server with the password and TLS: the library with its CA; a wrong password stops the server saying so', async () => {
-    expect(url).toMatch(/^rediss:\/\/:pa%3Ass%40w0rd%2F%C3%A4@127\.0\.0\.1:\d+$/);
+    expect(url).toMatch(/^rediss:\/\/:pa%3Ass%40w0rd%2F%C3%A4@localhost:\d+$/);
     const engine = await openRedisEngine({ url, tls: { ca: readFileSync(ca) }, timeoutMs: 2000 });
     try {
       const hash = hashSessionKey(newSessionKey());
@@ -177,7 +179,7 @@ describe.skipIf(testEngine !== 'redis-cluster')('a Redis Cluster with a password
       PORT: String(await freePort()),
     });
     expect(await run.exited).toBe(1);
-    expect(run.output()).toMatch(/cannot use Redis \(REDIS_URL=rediss:\/\/:\*\*\*@127\.0\.0\.1:\d+\)/);
+    expect(run.output()).toMatch(/cannot use Redis \(REDIS_URL=rediss:\/\/:\*\*\*@localhost:\d+\)/);
     expect(run.output()).toMatch(/alone: WRONGPASS .*; the user or password given was refused/);
   });
 });

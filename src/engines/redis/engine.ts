@@ -233,6 +233,11 @@ export class RedisEngine implements SessionEngine {
         retryDelayOnClusterDown: 100,
         slotsRefreshTimeout: this.timeoutMs,
         redisOptions: { ...common, ...auth },
+        // With TLS, a node is named as its certificate names it: a host name (what managed clusters announce)
+        // is connected to as such, not as the address it resolves to, which the certificate may not list.
+        ...(cluster.tls
+          ? { dnsLookup: (address: string, callback: (error: null, address: string) => void) => callback(null, address) }
+          : {}),
       });
     } else if (options.url) {
       const u = new URL(options.url);
