@@ -12,7 +12,7 @@ import { postgresQueuePatched } from '../engines/postgres/postgres-queue.js';
 import { createPruneControl, pruneSocketPath } from '../engines/postgres/prune-control.js';
 import { createPruner } from '../engines/postgres/pruner.js';
 import { openRedisEngine, type RedisEngine } from '../engines/redis/engine.js';
-import { clusterConnection } from '../engines/redis/nodes.js';
+import { clusterConnection, redactedUrl } from '../engines/redis/nodes.js';
 import { createApp, createDbStore } from './app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { createLogger, type Logger } from './logger.js';
@@ -108,16 +108,6 @@ function redisTarget(config: Config): string {
   return config.redisUrl
     ? `REDIS_URL=${redactedUrl(config.redisUrl)}`
     : `REDIS_CLUSTER_NODES=${clusterConnection(config.redisClusterNodes ?? []).shown}`;
-}
-
-function redactedUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url;
-  }
 }
 
 async function serveOn(config: Config, log: Logger, engine: SessionEngine | null, database: Database | null) {

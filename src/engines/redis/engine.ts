@@ -7,7 +7,7 @@ import { renewedExpiry } from '../../core/expiry.js';
 import { CompareAndSet, Stale } from '../compare-and-set.js';
 import { within } from '../within.js';
 import { RedisFeed } from './feed.js';
-import { clusterConnection } from './nodes.js';
+import { clusterConnection, redactedUrl } from './nodes.js';
 import { createScript, flushScript, retireScript, setExpiryScript, swapScript, touchScript } from './scripts.js';
 
 /** Redis (or the cluster) did not answer in time: clients get SERVICE_UNAVAILABLE (503); ioredis reconnects by itself. */
@@ -245,8 +245,7 @@ export class RedisEngine implements SessionEngine {
       const tls = this.tls && options.tls ? { tls: options.tls } : {};
       const url = options.url;
       this.given = [{ node: u.host, open: (more) => new Redis(url, { ...tls, ...more }) }];
-      if (u.password) u.password = '***';
-      this.target = u.toString();
+      this.target = redactedUrl(options.url);
       // Commands fail at once while disconnected (503) rather than queue.
       this.client = new Redis(options.url, { ...common, ...tls, enableOfflineQueue: false, retryStrategy });
     } else {

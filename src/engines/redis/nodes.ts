@@ -1,3 +1,14 @@
+/** `url` with its password, if it has one, shown as *** (also when it does not parse as a URL). */
+export function redactedUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.href;
+  } catch {
+    return url.replace(/\/\/[^@/]*@/, '//***@');
+  }
+}
+
 /** What REDIS_CLUSTER_NODES (the library's clusterNodes) says: the nodes, the credentials and TLS for all, and how to name them in messages. */
 export interface ClusterConnection {
   nodes: { host: string; port: number }[];
@@ -34,11 +45,9 @@ export function clusterConnection(entries: readonly string[]): ClusterConnection
     try {
       url = new URL(entry);
     } catch {
-      throw new Error(`a cluster node's URL does not parse: ${JSON.stringify(entry.replace(/\/\/[^@/]*@/, '//***@'))}`);
+      throw new Error(`a cluster node's URL does not parse: ${JSON.stringify(redactedUrl(entry))}`);
     }
-    const masked = new URL(url.href);
-    if (masked.password) masked.password = '***';
-    const name = masked.href.replace(/\/$/, '');
+    const name = redactedUrl(url.href).replace(/\/$/, '');
     if ((url.pathname !== '' && url.pathname !== '/') || url.search || url.hash) {
       throw new Error(`a cluster node's URL has only a host and a port (a cluster has no database numbers): ${name}`);
     }
