@@ -59,60 +59,56 @@ describe.skipIf(testEngine !== 'redis-cluster')('a Redis Cluster with a password
     expect(nodes).toMatch(/^rediss:\/\/:pa%3Ass%40w0rd%2F%C3%A4@localhost:\d+(,localhost:\d+){5}$/);
   });
 
-  it('the server on it: a visitor writes, reads and flushes through a cookie jar; the password is never printed', async () => {
-    const port = await freePort();
-    const run = runScript(main, { ...base, REDIS_CLUSTER_NODES: nodes, NODE_EXTRA_CA_CERTS: ca, PORT: String(port), LOG_LEVEL: 'info' });
-    try {
-      await waitFor(run, /sessionql on http/);
-      const app = { fetch: (url: string, init?: RequestInit) => fetch(url.replace('http://localhost', `http://127.0.0.1:${port}`), init) };
-      const visitor = new CookieClient(app as never);
-      for (let n = 1; n <= 3; n++) {
-        expect(await visitor.data('mutation { addToCart(sku: "a", label: "A") { totalQuantity } }')).toEqual({
-          addToCart: { totalQuantity: n },
-        });
-      }
-      expect(await visitor.data('{ cart { totalQuantity } }')).toEqual({ cart: { totalQuantity: 3 } });
-      await visitor.data('mutation { flushSession { exists } }');
-      expect(await visitor.data('{ cart { totalQuantity } }')).toEqual({ cart: { totalQuantity: 0 } });
-      expect(run.output()).toMatch(/cached|Redis Cluster rediss:\/\/:\*\*\*@localhost/);
-    } finally {
-      run.child.kill('SIGTERM');
-      await run.exited;
-    }
-    expect(run.output()).not.toContain('w0rd');
-  });
-
-  it('cached_db on PGlite with it as the cache: the same visitor, the password never printed', async () => {
-    const data = mkdtempSync(path.join(tmpdir(), 'sessionql-secured-pglite-'));
+  /**
+   * A server process on the cluster (`env` over the defaults): `use` gets a visitor with a cookie jar and the
+   * process's output; the process is stopped after, and its output never holds the password.
+   */
+  async function serving(env: Record<string, string>, use: (visitor: CookieClient, output: () => string) => Promise<void>) {
     const port = await freePort();
     const run = runScript(main, {
       ...base,
-      SESSION_ENGINE: 'cached_db',
-      SESSIONQL_DATA_DIR: data,
       REDIS_CLUSTER_NODES: nodes,
       NODE_EXTRA_CA_CERTS: ca,
       PORT: String(port),
       LOG_LEVEL: 'info',
+      ...env,
     });
     try {
       await waitFor(run, /sessionql on http/);
-      expect(run.output()).toMatch(/PGlite in .*, cached in Redis Cluster rediss:\/\/:\*\*\*@localhost/);
       const app = { fetch: (url: string, init?: RequestInit) => fetch(url.replace('http://localhost', `http://127.0.0.1:${port}`), init) };
-      const visitor = new CookieClient(app as never);
-      for (let n = 1; n <= 2; n++) {
-        expect(await visitor.data('mutation { addToCart(sku: "a", label: "A") { totalQuantity } }')).toEqual({
-          addToCart: { totalQuantity: n },
-        });
-      }
-      expect(await visitor.data('{ cart { totalQuantity } }')).toEqual({ cart: { totalQuantity: 2 } });
-      // No cache command failed (cached_db logs each failure and reads PGlite instead).
-      expect(run.output()).not.toMatch(/session cache \(Redis\)/);
+      await use(new CookieClient(app as never), run.output);
     } finally {
       run.child.kill('SIGTERM');
       await run.exited;
-      rmSync(data, { recursive: true, force: true });
     }
     expect(run.output()).not.toContain('w0rd');
+  }
+
+  const ADD = 'mutation { addToCart(sku: "a", label: "A") { totalQuantity } }';
+
+  it('the server on it: a visitor writes, reads and flushes through a cookie jar; the password is never printed', async () => {
+    await serving({}, async (visitor, output) => {
+      expect(output()).toMatch(/\(Redis Cluster rediss:\/\/:\*\*\*@localhost:\d+,localhost:/);
+      for (let n = 1; n <= 3; n++) expect(await visitor.data(ADD)).toEqual({ addToCart: { totalQuantity: n } });
+      expect(await visitor.data('{ cart { totalQuantity } }')).toEqual({ cart: { totalQuantity: 3 } });
+      await visitor.data('mutation { flushSession { exists } }');
+      expect(await visitor.data('{ cart { totalQuantity } }')).toEqual({ cart: { totalQuantity: 0 } });
+    });
+  });
+
+  it('cached_db on PGlite with it as the cache: the same visitor, the password never printed', async () => {
+    const data = mkdtempSync(path.join(tmpdir(), 'sessionql-secured-pglite-'));
+    try {
+      await serving({ SESSION_ENGINE: 'cached_db', SESSIONQL_DATA_DIR: data }, async (visitor, output) => {
+        expect(output()).toMatch(/PGlite in .*, cached in Redis Cluster rediss:\/\/:\*\*\*@localhost/);
+        for (let n = 1; n <= 2; n++) expect(await visitor.data(ADD)).toEqual({ addToCart: { totalQuantity: n } });
+        expect(await visitor.data('{ cart { totalQuantity } }')).toEqual({ cart: { totalQuantity: 2 } });
+        // No cache command failed (cached_db logs each failure and reads PGlite instead).
+        expect(output()).not.toMatch(/session cache \(Redis\)/);
+      });
+    } finally {
+      rmSync(data, { recursive: true, force: true });
+    }
   });
 
   it("the library: a session's notices reach a subscriber (sharded pub/sub, on connections of their own)", async () => {
