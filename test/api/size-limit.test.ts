@@ -18,6 +18,35 @@ describe('SESSION_MAX_BYTES', async () => {
     expect((await c.data('{ session { keys } }')).session.keys).toEqual(['a', 'b']);
   });
 
+  it('the limit counts the bytes of the JSON as written (compact, UTF-8), the same on every engine', async () => {
+    const set = 'mutation($v: JSON) { setSessionValue(key: "a", value: $v) { exists } }';
+    const size = (v: unknown) => Buffer.byteLength(JSON.stringify({ a: v }));
+    // Strings with multi-byte characters, and an object and array whose separators PostgreSQL would print with
+    // spaces (jsonb's text of these is longer than the limit): exactly at the limit, then one byte over.
+    const filler = (bytes: number) => 'é'.repeat(Math.floor(bytes / 2)) + 'x'.repeat(bytes % 2);
+    const shapes: ((bytes: number) => unknown)[] = [
+      (bytes) => filler(bytes - size('')),
+      (bytes) => {
+        const v: Record<string, unknown> = {};
+        for (let i = 0; i < 40; i++) v[`k${i}`] = [i, true, null];
+        v.rest = '';
+        v.rest = filler(bytes - size(v));
+        return v;
+      },
+    ];
+    for (const shape of shapes) {
+      const c = client();
+      const fits = shape(config.maxBytes);
+      expect(size(fits)).toBe(config.maxBytes);
+      await c.data(set, { v: fits });
+      expect((await c.data('{ session { value(key: "a") } }')).session.value).toEqual(fits);
+      const over = shape(config.maxBytes + 1);
+      expect(size(over)).toBe(config.maxBytes + 1);
+      expect((await c.error(set, { v: over })).code).toBe('SESSION_TOO_LARGE');
+      expect((await c.data('{ session { value(key: "a") } }')).session.value).toEqual(fits);
+    }
+  });
+
   it('a value too large on its own is refused before any session is created', async () => {
     const c = client();
     const e = await c.error('mutation($v: JSON) { setSessionValue(key: "a", value: $v) { exists } }', {

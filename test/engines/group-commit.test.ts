@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import type { SessionChange, SessionData, StoredSession } from '../../src/core/engine.js';
 import { openDbEngine } from '../../src/engines/index.js';
 import { openDatabase } from '../../src/engines/postgres/client.js';
@@ -26,6 +26,16 @@ const bump: SessionChange = {
   next: (data: SessionData) => ({ ...data, n: ((data.n as number) ?? 0) + 1 }),
 };
 const grow: SessionChange = { name: 'test.grow', args: {}, next: (data) => ({ ...data, big: 'x'.repeat(MAX_BYTES) }) };
+/** Exactly MAX_BYTES of compact JSON, with separators jsonb's text would print with spaces (a longer text): it fits. */
+const fill: SessionChange = {
+  name: 'test.fill',
+  args: {},
+  next: (data) => {
+    const next = { ...data, m: { a: [1, 2, 3], b: { c: null, d: 'é' } }, pad: '' };
+    next.pad = 'x'.repeat(MAX_BYTES - Buffer.byteLength(JSON.stringify(next)));
+    return next;
+  },
+};
 
 let made = 0;
 async function sessions(count: number, nowMs: number, ageMs = 3_600_000): Promise<{ hash: string; row: StoredSession }[]> {
@@ -37,7 +47,7 @@ async function sessions(count: number, nowMs: number, ageMs = 3_600_000): Promis
     }),
   );
 }
-const batches = () => recording.statements.filter((s) => s.includes('jsonb_to_recordset')).length;
+const batches = () => recording.statements.filter((s) => s.includes('json_to_recordset')).length;
 const singles = () => recording.statements.filter((s) => s.startsWith('WITH chk AS') && s.includes('UPDATE')).length;
 
 describe(`group commit (${engine})`, () => {
@@ -48,6 +58,7 @@ describe(`group commit (${engine})`, () => {
     const [expiring] = await sessions(1, now, 1000);
     const [stale] = await sessions(1, now);
     const [flushed] = await sessions(1, now);
+    const [exact] = await sessions(1, now);
     await store.flush(flushed!.hash);
     // Another instance writes `stale` first: the write below starts from version 0 and must conflict, read, retry.
     await new SessionStore(recording.database, settings).change(stale!.hash, bump, now, stale!.row);
@@ -60,6 +71,7 @@ describe(`group commit (${engine})`, () => {
       store.change(expiring!.hash, bump, later, expiring!.row),
       store.change(stale!.hash, bump, later, stale!.row),
       store.change(flushed!.hash, bump, later, flushed!.row),
+      store.change(exact!.hash, fill, later, exact!.row),
     ]);
 
     for (const outcome of outcomes.slice(0, 6)) {
@@ -70,7 +82,10 @@ describe(`group commit (${engine})`, () => {
     expect(outcomes[7]).toEqual({ status: 'fulfilled', value: null });
     expect(outcomes[8]).toMatchObject({ status: 'fulfilled', value: { row: { data: { n: 2 }, version: 2 } } });
     expect(outcomes[9]).toEqual({ status: 'fulfilled', value: null });
-    // One statement for the ten (then the conflict's read and a write of its own).
+    expect(outcomes[10]).toMatchObject({ status: 'fulfilled', value: { row: { version: 1 } } });
+    const written = (outcomes[10] as PromiseFulfilledResult<{ row: StoredSession }>).value.row.data;
+    expect(Buffer.byteLength(JSON.stringify(written))).toBe(MAX_BYTES);
+    // One statement for the eleven (then the conflict's read and a write of its own).
     expect(batches() - batchesBefore).toBe(1);
     expect(singles() - singlesBefore).toBe(1);
 
@@ -114,7 +129,9 @@ describe.runIf(engine === 'postgres')('group commit across instances (PostgreSQL
     await admin.rows(sql`ANALYZE sessionql_session`);
     await admin.close();
     const [a, b] = await Promise.all([1, 2].map(() => openDatabase({ url, pgliteDir: '', poolSize: 20 })));
-    afterAll(() => Promise.all([a!.close(), b!.close()]));
+    onTestFinished(async () => {
+      await Promise.all([a!.close(), b!.close()]);
+    });
     const first = new SessionStore(a!, settings);
     const second = new SessionStore(b!, settings);
     const now = Date.now();
@@ -144,7 +161,7 @@ describe.runIf(engine === 'postgres')('a group that fails (PostgreSQL)', () => {
   it("is told once (the library's onBatchError), and each write is retried alone: the others land, the one at fault gets its own error", async () => {
     const url = await emptyDatabaseUrl('group_commit_fault');
     const database = await openDatabase({ url, pgliteDir: '', poolSize: 5 });
-    afterAll(() => database.close());
+    onTestFinished(() => database.close());
     await migrate(database);
     await database.rows(sql`CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN IF NEW.key_hash LIKE 'poison-%' THEN RAISE EXCEPTION 'this row is refused'; END IF; RETURN NEW; END $$`);
@@ -160,7 +177,7 @@ describe.runIf(engine === 'postgres')('a group that fails (PostgreSQL)', () => {
       notices: false,
       onBatchError: (error, writes) => told.push({ error, writes }),
     });
-    afterAll(() => faulty.close());
+    onTestFinished(() => faulty.close());
     const now = Date.now();
     const expiry = { expiresAt: now / 1000 + 3600, browserClose: false, maxAge: null, fixedExpiry: true };
     const hashes = ['poison-', ...Array.from({ length: 5 }, (_, i) => `fine-${i}-`)].map((h) => h.padEnd(64, '0'));

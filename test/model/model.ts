@@ -32,83 +32,17 @@ export interface ModelConfig {
 }
 
 // ---------------------------------------------------------------------------
-// JSON as PostgreSQL prints jsonb (`data::text`), for the size limit.
+// Sizes: the size limit, and the contract's character counts.
 
 export const utf8Length = (s: string): number => Buffer.byteLength(s, 'utf8');
 /** "Characters" in the contract's limits: Unicode code points. */
 export const codePointLength = (s: string): number => [...s].length;
 
 /**
- * A JS number as PostgreSQL's numeric_out prints it after reading the JSON
- * text JSON.stringify made of it (the shortest round-trip digits, maybe with
- * an exponent): the same digits written out in plain decimal, never with an
- * exponent (`1e+21` → `1000000000000000000000`, `1.5e-7` → `0.00000015`).
- * numeric has no negative zero.
+ * The size every engine limits: the bytes of the compact JSON the server
+ * writes (JSON.stringify; key order does not change it).
  */
-export function pgNumeric(n: number): string {
-  if (!Number.isFinite(n)) throw new Error(`not a JSON number: ${n}`);
-  if (n === 0) return '0';
-  const m = /^(-?)(\d+)(?:\.(\d+))?(?:e([+-]\d+))?$/.exec(String(n));
-  if (!m) throw new Error(`unexpected number format ${String(n)}`);
-  const [, sign, int = '', frac = '', exp = '0'] = m;
-  let digits = int + frac;
-  let point = int.length + Number(exp); // digits before the decimal point
-  const lead = /^0*/.exec(digits)![0].length;
-  digits = digits.slice(lead);
-  point -= lead;
-  let plain: string;
-  if (point <= 0) plain = `0.${'0'.repeat(-point)}${digits}`;
-  else if (point >= digits.length) plain = digits + '0'.repeat(point - digits.length);
-  else plain = `${digits.slice(0, point)}.${digits.slice(point)}`;
-  return sign + plain;
-}
-
-/** A string as PostgreSQL's escape_json writes it. */
-export function pgString(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const c = ch.codePointAt(0)!;
-    if (ch === '"') out += '\\"';
-    else if (ch === '\\') out += '\\\\';
-    else if (ch === '\b') out += '\\b';
-    else if (ch === '\f') out += '\\f';
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\r') out += '\\r';
-    else if (ch === '\t') out += '\\t';
-    else if (c < 0x20) out += `\\u${c.toString(16).padStart(4, '0')}`;
-    else out += ch;
-  }
-  return `${out}"`;
-}
-
-/** jsonb's order of object keys: shorter (in bytes) first, then bytewise. */
-export function jsonbKeyOrder(a: string, b: string): number {
-  const x = Buffer.from(a, 'utf8');
-  const y = Buffer.from(b, 'utf8');
-  return x.length - y.length || Buffer.compare(x, y);
-}
-
-/** `value::text` for a jsonb value: `{"a": 1, "b": [1, 2]}`. */
-export function jsonbText(value: Json): string {
-  if (value === null) return 'null';
-  if (typeof value === 'boolean') return value ? 'true' : 'false';
-  if (typeof value === 'number') return pgNumeric(value);
-  if (typeof value === 'string') return pgString(value);
-  if (Array.isArray(value)) return `[${value.map(jsonbText).join(', ')}]`;
-  const keys = Object.keys(value).sort(jsonbKeyOrder);
-  return `{${keys.map((k) => `${pgString(k)}: ${jsonbText(value[k]!)}`).join(', ')}}`;
-}
-
-/** The size the server limits: octet_length(data::text). */
-export const jsonbSize = (value: Json): number => utf8Length(jsonbText(value));
-
-/**
- * The size the engine under test limits: jsonb's text on `db` and
- * `cached_db` (PostgreSQL stores every write), the JSON.stringify text the
- * Redis engines store (SESSIONQL_TEST_ENGINE).
- */
-export const storedSize = (value: Json): number =>
-  ['db', 'cached_db'].includes(process.env.SESSIONQL_TEST_ENGINE || 'db') ? jsonbSize(value) : utf8Length(JSON.stringify(value));
+export const storedSize = (value: Json): number => utf8Length(JSON.stringify(value));
 
 /** Text PostgreSQL can store as given: no U+0000, no lone UTF-16 surrogate. */
 export function storableText(s: string): boolean {

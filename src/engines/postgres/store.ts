@@ -56,7 +56,8 @@ const returning = sql`${sessions.data} AS data, extract(epoch from ${sessions.ex
 const renewedAt = (nowMs: SQLWrapper) => sql`CASE WHEN ${sessions.fixedExpiry} THEN ${sessions.expiresAt}
   ELSE to_timestamp(ceil(${nowMs}::float8 / 1000) + coalesce(${sessions.maxAge}, ${p.age}::int)) END`;
 const renewed = renewedAt(p.now);
-const sizeViolation = (next: SQL) => sql`CASE WHEN octet_length((${next})::text) > ${p.max}::int THEN '${sql.raw(TOO_LARGE)}' END`;
+/** SESSION_MAX_BYTES on the JSON text written (compact, as JSON.stringify gives it): the measure of every engine. */
+const sizeViolation = (json: SQL) => sql`CASE WHEN octet_length(${json}) > ${p.max}::int THEN '${sql.raw(TOO_LARGE)}' END`;
 
 function toStored(row: Record<string, unknown> | undefined): StoredSession | null {
   if (!row || row.expiresAt == null) return null;
@@ -163,9 +164,9 @@ export class SessionStore implements SessionEngine {
           .where(and(alive, inTime))
           .returning(returned),
       ),
-      // The size is checked on the stored form (jsonb's text), the same measure as every other write.
+      // The size is checked on the JSON text given, as on every other write and engine.
       create: this.raw(sql`WITH chk AS (
-          SELECT d AS data, ${sizeViolation(sql`d`)} AS violation FROM (SELECT ${p.data}::text::jsonb AS d) AS given
+          SELECT t::jsonb AS data, ${sizeViolation(sql`t`)} AS violation FROM (SELECT ${p.data}::text AS t) AS given
         ), ins AS (
           INSERT INTO ${sessions} (key_hash, data, expires_at, browser_close, max_age, fixed_expiry, created_at, updated_at)
           SELECT ${p.hash}::text, chk.data, ${expiryColumns.expiresAt}, ${expiryColumns.browserClose}, ${expiryColumns.maxAge},
@@ -176,7 +177,7 @@ export class SessionStore implements SessionEngine {
         SELECT ins.*, chk.violation FROM chk LEFT JOIN ins ON true`),
       // Compare-and-set: written only while the row is alive and still at the version read.
       swap: this.raw(sql`WITH chk AS (
-          SELECT d AS data, ${sizeViolation(sql`d`)} AS violation FROM (SELECT ${p.data}::text::jsonb AS d) AS given
+          SELECT t::jsonb AS data, ${sizeViolation(sql`t`)} AS violation FROM (SELECT ${p.data}::text AS t) AS given
         ), upd AS (
           UPDATE ${sessions} SET data = chk.data, expires_at = ${renewed}, updated_at = ${nowTs}, version = ${bumped}
           FROM chk WHERE ${and(alive, inTime)} AND ${sessions.version} = ${p.version}::bigint AND chk.violation IS NULL
@@ -185,10 +186,11 @@ export class SessionStore implements SessionEngine {
         SELECT upd.*, chk.violation FROM chk LEFT JOIN upd ON true`),
       // The same compare-and-set for several sessions at once (see SwapBatch): one statement, one commit.
       // Live rows are locked in key order first, so two instances' groups never wait on each other in a
-      // cycle, nor a group and a pruning batch (which deletes expired rows only).
+      // cycle, nor a group and a pruning batch (which deletes expired rows only). Read as json, not jsonb,
+      // each write's data comes out as the text given, which the size limit measures.
       swapMany: this.raw(sql`WITH given AS (
-          SELECT g.h, g.v, g.n, g.dl, g.d AS data, ${sizeViolation(sql`g.d`)} AS violation
-          FROM jsonb_to_recordset(${sql.placeholder('group')}::text::jsonb) AS g(h text, v bigint, n float8, dl float8, d jsonb)
+          SELECT g.h, g.v, g.n, g.dl, g.d::jsonb AS data, ${sizeViolation(sql`g.d`)} AS violation
+          FROM json_to_recordset(${sql.placeholder('group')}::text::json) AS g(h text, v bigint, n float8, dl float8, d text)
         ), locked AS (
           SELECT ${sessions.keyHash} AS h FROM ${sessions} JOIN given ON given.h = ${sessions.keyHash}
           WHERE given.violation IS NULL AND ${gt(sessions.expiresAt, at(sql`given.n`))}
