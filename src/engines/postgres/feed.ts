@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import type { NoticeListener, SessionFeed, SessionNotice } from '../../core/engine.js';
 import { decodeNotice, encodeNotice, LocalFeed } from '../feed.js';
+import { redactedUrl } from '../redacted-url.js';
 import { within } from '../within.js';
 import type { Database } from './client.js';
 import { DatabaseUnavailable } from './unavailable.js';
@@ -16,8 +17,6 @@ const PROBE_MS = 2000;
 export class ListenMisconfigured extends DatabaseUnavailable {
   override name = 'ListenMisconfigured';
 }
-
-const redacted = (url: string) => url.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@');
 
 /** What the feed needs of the store: counting this instance in or out of a session's watchers. */
 export interface Watchable {
@@ -115,7 +114,7 @@ export class PostgresFeed implements SessionFeed {
       PROBE_MS,
       () =>
         new ListenMisconfigured(
-          `LISTEN on ${redacted(this.options.listenUrl)} did not hear a NOTIFY sent through the pool within ${PROBE_MS} ms: ` +
+          `LISTEN on ${redactedUrl(this.options.listenUrl)} did not hear a NOTIFY sent through the pool within ${PROBE_MS} ms: ` +
             'behind PgBouncer in transaction mode, set DATABASE_LISTEN_URL to PostgreSQL itself (or a session-mode pool); ' +
             'sessionChanged is unavailable until then',
         ),

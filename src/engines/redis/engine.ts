@@ -5,9 +5,10 @@ import type { Applied, ExpiryColumns, SessionChange, SessionData, SessionEngine,
 import { StoreUnavailable, tooLarge } from '../../core/errors.js';
 import { renewedExpiry } from '../../core/expiry.js';
 import { CompareAndSet, Stale } from '../compare-and-set.js';
+import { redactedUrl } from '../redacted-url.js';
 import { within } from '../within.js';
 import { RedisFeed } from './feed.js';
-import { clusterConnection, redactedUrl } from './nodes.js';
+import { clusterConnection } from './nodes.js';
 import { createScript, flushScript, retireScript, setExpiryScript, swapScript, touchScript } from './scripts.js';
 
 /** Redis (or the cluster) did not answer in time: clients get SERVICE_UNAVAILABLE (503); ioredis reconnects by itself. */

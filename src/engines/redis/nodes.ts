@@ -1,13 +1,4 @@
-/** `url` with its password, if it has one, shown as *** (also when it does not parse as a URL). */
-export function redactedUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.href;
-  } catch {
-    return url.replace(/\/\/[^@/]*@/, '//***@');
-  }
-}
+import { redactedUrl } from '../redacted-url.js';
 
 /** What REDIS_CLUSTER_NODES (the library's clusterNodes) says: the nodes, the credentials and TLS for all, and how to name them in messages. */
 export interface ClusterConnection {

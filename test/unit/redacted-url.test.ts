@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { redactedUrl } from '../../src/engines/redacted-url.js';
+
+// What the server's messages print of REDIS_URL, REDIS_CLUSTER_NODES and DATABASE_LISTEN_URL.
+describe('redactedUrl', () => {
+  it.each([
+    ['redis://:s3cret@cache:6379', 'redis://:***@cache:6379'],
+    ['rediss://app:p%40ss%2Fw0rd@cache.example.com:6380/0', 'rediss://app:***@cache.example.com:6380/0'],
+    ['postgres://app:s3cret@db:5432/sessions?sslmode=require', 'postgres://app:***@db:5432/sessions?sslmode=require'],
+    ['postgres://db/sessions?user=app&password=s3cret', 'postgres://db/sessions?user=app&password=***'],
+    ['redis://cache:6379', 'redis://cache:6379'],
+    ['postgres://app@db/sessions', 'postgres://app@db/sessions'],
+  ])('%s → %s', (url, shown) => {
+    expect(redactedUrl(url)).toBe(shown);
+  });
+
+  it('hides the credentials of a URL that does not parse too', () => {
+    const shown = redactedUrl('redis://app:s3cret@[bad host:6379?password=again');
+    expect(shown).not.toContain('s3cret');
+    expect(shown).not.toContain('again');
+  });
+});
