@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NoticeListener } from '../../src/core/engine.js';
 import { hashSessionKey, newSessionKey } from '../../src/core/keys.js';
@@ -111,6 +112,30 @@ describe.skipIf(testEngine !== 'redis-cluster')('a Redis Cluster with a password
     }
   });
 
+  it('an ACL user without a password (`nopass`), named in the URLs without one: refused at start-up without the channels, then the server runs as that user', async () => {
+    const ports = nodes.split(',').map((n) => Number(n.split(':').at(-1)));
+    // ACL users are per node, in a cluster too.
+    const admins = ports.map((port) => new Redis({ host: 'localhost', port, password: PASSWORD, tls: { ca: readFileSync(ca) } }));
+    const asUser = nodes.replace(/\/\/:[^@]*@/, '//sessions@');
+    try {
+      // Redis 7 gives a new user no channels (acl-pubsub-default resetchannels): every write would fail to publish.
+      for (const admin of admins) await admin.call('ACL', 'SETUSER', 'sessions', 'on', 'nopass', '~sessionql:*', '+@all');
+      const refused = runScript(main, { ...base, REDIS_CLUSTER_NODES: asUser, NODE_EXTRA_CA_CERTS: ca, PORT: String(await freePort()) });
+      expect(await refused.exited).toBe(1);
+      expect(refused.output()).toMatch(
+        /refuses what sessions need to the user "sessions": .*publish to the channel.*; it needs the keys sessionql:s:\*, publishing on the channels sessionql:n:\* and scripts, e\.g\. ACL SETUSER sessions ~sessionql:s:\* &sessionql:n:\* \+@all/,
+      );
+      for (const admin of admins) await admin.call('ACL', 'SETUSER', 'sessions', '&sessionql:n:*');
+      await serving({ REDIS_CLUSTER_NODES: asUser }, async (visitor) => {
+        for (let n = 1; n <= 2; n++) expect(await visitor.data(ADD)).toEqual({ addToCart: { totalQuantity: n } });
+        const clients = (await Promise.all(admins.map((admin) => admin.call('CLIENT', 'LIST') as Promise<string>))).join('\n');
+        expect(clients).toMatch(/ user=sessions /);
+      });
+    } finally {
+      await Promise.all(admins.map((admin) => admin.call('ACL', 'DELUSER', 'sessions').finally(() => admin.quit())));
+    }
+  });
+
   it("the library: a session's notices reach a subscriber (sharded pub/sub, on connections of their own)", async () => {
     const engine = await openRedisEngine({ clusterNodes: nodes.split(','), tls: { ca: readFileSync(ca) }, timeoutMs: 2000 });
     try {
@@ -138,6 +163,11 @@ describe.skipIf(testEngine !== 'redis-cluster')('a Redis Cluster with a password
       'a wrong password',
       (n: string) => n.replace(/\/\/:[^@]*@/, '//:wrong@'),
       /alone: WRONGPASS .*; the user or password given was refused/,
+    ],
+    [
+      'a user and no password',
+      (n: string) => n.replace(/\/\/:[^@]*@/, '//default@'),
+      /alone: WRONGPASS .*; no password was given for the user "default", and it needs one: redis:\/\/user:password@host:port in REDIS_CLUSTER_NODES/,
     ],
     ['no TLS', (n: string) => n.replace(/^rediss:\/\/:[^@]*@/, ''), /alone: .*; a TLS port\? use rediss:\/\//],
   ])('%s: exit 1 at start-up, saying why', async (_, change, why) => {

@@ -1,4 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { openRedisEngine, RedisEngine } from '../../src/engines/redis/engine.js';
 import { clusterConnection } from '../../src/engines/redis/nodes.js';
 import { loadConfig } from '../../src/server/config.js';
 import { onRedis, TEST_SECRET, testEngine } from '../helpers/app.js';
@@ -93,5 +95,39 @@ describe.skipIf(!onRedis)('start-up on SESSION_ENGINE=cache', { timeout: 60_000 
     expect(response.status).toBe(200);
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
+  });
+});
+
+// A user whose ACL lacks the session keys or the notices' channels would connect, then fail every request.
+describe.skipIf(testEngine !== 'redis')('start-up on a Redis user with too few rights', () => {
+  it("refused at connect, saying what the user needs; cached_db's cache needs only its own keys", async () => {
+    const admin = new Redis(process.env.REDIS_URL!);
+    const user = `limited-${process.pid}`;
+    onTestFinished(async () => {
+      await admin.call('ACL', 'DELUSER', user);
+      admin.disconnect();
+    });
+    const url = new URL(process.env.REDIS_URL!);
+    url.username = user;
+    const open = () => openRedisEngine({ url: url.href, timeoutMs: 2000 });
+
+    await admin.call('ACL', 'SETUSER', user, 'reset', 'on', 'nopass', '~other:*', '&*', '+@all');
+    await expect(open()).rejects.toThrow(
+      new RegExp(
+        `refuses what sessions need to the user "${user}": .*access.*; it needs the keys sessionql:s:\\*, publishing on the channels sessionql:n:\\* and scripts, e\\.g\\. ACL SETUSER ${user} ~sessionql:s:\\* &sessionql:n:\\* \\+@all`,
+      ),
+    );
+
+    await admin.call('ACL', 'SETUSER', user, 'reset', 'on', 'nopass', '~sessionql:*', 'resetchannels', '+@all');
+    await expect(open()).rejects.toThrow(/publish to the channel/);
+
+    // The cache of cached_db: its own prefix, no channels (its notices are PostgreSQL's).
+    await admin.call('ACL', 'SETUSER', user, 'reset', 'on', 'nopass', '~sessionql:c:*', 'resetchannels', '+@all');
+    const cache = new RedisEngine({ url: url.href, timeoutMs: 2000, prefix: 'sessionql:c:' });
+    await cache.connect(false);
+    await cache.close();
+
+    await admin.call('ACL', 'SETUSER', user, '&sessionql:n:*', '~sessionql:s:*');
+    await (await open()).close();
   });
 });

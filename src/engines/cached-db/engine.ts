@@ -310,7 +310,8 @@ class AnnouncedVersions implements SessionFeed {
  */
 export async function withCache(store: SessionStore, database: Database, options: CacheOptions): Promise<CachedDbEngine> {
   const timeoutMs = options.timeoutMs ?? 5000;
-  const redis = new RedisEngine({ url: options.url, clusterNodes: options.clusterNodes, tls: options.tls, timeoutMs });
+  const prefix = options.prefix ?? 'sessionql:c:';
+  const redis = new RedisEngine({ url: options.url, clusterNodes: options.clusterNodes, tls: options.tls, timeoutMs, prefix });
   const generation = new CacheGeneration(database, {
     timeoutMs,
     pollMs: options.generationPollMs ?? 1000,
@@ -324,7 +325,8 @@ export async function withCache(store: SessionStore, database: Database, options
       : undefined;
   feed ??= ownFeed;
   try {
-    await redis.connect();
+    // The cache's keys only: its notices are PostgreSQL's.
+    await redis.connect(false);
     await generation.start(feed);
   } catch (error) {
     generation.close();

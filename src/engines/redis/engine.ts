@@ -7,9 +7,9 @@ import { renewedExpiry } from '../../core/expiry.js';
 import { CompareAndSet, Stale } from '../compare-and-set.js';
 import { redactedUrl } from '../redacted-url.js';
 import { within } from '../within.js';
-import { RedisFeed } from './feed.js';
+import { noticeChannel, RedisFeed } from './feed.js';
 import { clusterConnection } from './nodes.js';
-import { createScript, flushScript, retireScript, setExpiryScript, swapScript, touchScript } from './scripts.js';
+import { createScript, flushScript, permissionScript, retireScript, setExpiryScript, swapScript, touchScript } from './scripts.js';
 
 /** Redis (or the cluster) did not answer in time: clients get SERVICE_UNAVAILABLE (503); ioredis reconnects by itself. */
 export class RedisUnavailable extends StoreUnavailable {
@@ -92,10 +92,15 @@ function notRunThere(error: unknown): boolean {
 }
 
 /** What to do about a node's refusal at start-up, by its message ('' when there is nothing to add). */
-function advice(message: string, tls: boolean, cluster: boolean): string {
-  if (/NOAUTH/.test(message))
-    return `; it requires a password: redis://[user]:password@host:port${cluster ? ' in REDIS_CLUSTER_NODES' : ''}`;
-  if (/WRONGPASS|invalid username-password/i.test(message)) return '; the user or password given was refused';
+function advice(message: string, tls: boolean, cluster: boolean, credentials: { username?: string; password: boolean }): string {
+  const where = cluster ? ' in REDIS_CLUSTER_NODES' : '';
+  if (/NOAUTH/.test(message)) return `; it requires a password: redis://[user]:password@host:port${where}`;
+  if (/WRONGPASS|invalid username-password/i.test(message)) {
+    // A URL with a user and no password authenticates as that user with none, which only a `nopass` user accepts.
+    return credentials.username && !credentials.password
+      ? `; no password was given for the user ${JSON.stringify(credentials.username)}, and it needs one: redis://user:password@host:port${where}`
+      : '; the user or password given was refused';
+  }
   if (/certificate|self[- ]signed/i.test(message)) return '; trust the CA that signed it (NODE_EXTRA_CA_CERTS=ca.pem)';
   if (tls && /ECONNRESET|ETIMEDOUT|wrong version number|packet length|socket disconnected|TLS/i.test(message))
     return '; no TLS handshake: if the port speaks plain Redis, use redis://';
@@ -182,6 +187,8 @@ export class RedisEngine implements SessionEngine {
   /** The nodes as given, each opened alone as the client would (same credentials, TLS): start-up hints. */
   private readonly given: { node: string; open: (options: RedisOptions) => Redis }[];
   private readonly tls: boolean;
+  /** The user the URLs name, and whether they give a password (for the start-up advice). */
+  private readonly credentials: { username?: string; password: boolean };
   /** A cluster's node connections by host:port, built when first needed and again after any change of nodes or slots. */
   private nodes?: Map<string, Redis>;
   /** What to call the store in messages: the URL without its password, or the nodes. */
@@ -219,6 +226,7 @@ export class RedisEngine implements SessionEngine {
       this.target = cluster.shown;
       const auth = { username: cluster.username, password: cluster.password, tls: cluster.tls ? { ...options.tls } : undefined };
       this.tls = cluster.tls;
+      this.credentials = { username: cluster.username, password: cluster.password !== undefined };
       this.given = cluster.nodes.map(({ host, port }) => ({
         node: `${host}:${port}`,
         open: (more) => new Redis({ host, port, ...auth, ...more }),
@@ -243,6 +251,7 @@ export class RedisEngine implements SessionEngine {
     } else if (options.url) {
       const u = new URL(options.url);
       this.tls = u.protocol === 'rediss:';
+      this.credentials = { username: decodeURIComponent(u.username) || undefined, password: u.password !== '' };
       const tls = this.tls && options.tls ? { tls: options.tls } : {};
       const url = options.url;
       this.given = [{ node: u.host, open: (more) => new Redis(url, { ...tls, ...more }) }];
@@ -271,7 +280,8 @@ export class RedisEngine implements SessionEngine {
   }
 
   /** Connects and checks the store answers: for a cluster, every master, and cluster_state:ok. */
-  async connect(): Promise<void> {
+  /** `notices`: this engine's writes publish session notices (the `cache` engine's do; cached_db's cache does not). */
+  async connect(notices = true): Promise<void> {
     try {
       await this.bounded(this.client.connect());
       if (this.writer !== this.client) await this.bounded(this.writer.connect());
@@ -288,7 +298,31 @@ export class RedisEngine implements SessionEngine {
       }
     }
     if (!(await this.ready())) throw new RedisUnavailable(`Redis at ${this.target} does not answer PING`);
+    await this.permitted(notices);
     if (this.waitReplicas > 0) await this.replicasOnline();
+  }
+
+  /**
+   * That the user may do what sessions need: a script on a key of the
+   * prefix, and (`notices`) publish on the notices' channels. A user whose
+   * ACL forbids either would connect, then fail every request.
+   */
+  private async permitted(notices: boolean): Promise<void> {
+    const key = redisKey(this.prefix, 'permission-check');
+    try {
+      await this.on(key, (client) => client.eval(permissionScript, 1, key, notices ? noticeChannel('permission-check') : ''));
+    } catch (error) {
+      const message = (error as Error).message;
+      // A refusal inside a script is an ERR naming what the user can't do (NOPERM outside one).
+      if (!/NOPERM|no permissions|user executing the script can't/i.test(message)) throw error;
+      const user = this.credentials.username ?? 'default';
+      const channels = notices ? ' &sessionql:n:*' : '';
+      throw new RedisUnavailable(
+        `Redis at ${this.target} refuses what sessions need to the user ${JSON.stringify(user)}: ${message}; ` +
+          `it needs the keys ${this.prefix}*${notices ? ', publishing on the channels sessionql:n:*' : ''} and scripts, e.g. ` +
+          `ACL SETUSER ${user} ~${this.prefix}*${channels} +@all (on every node of a cluster)`,
+      );
+    }
   }
 
   /** With waitReplicas, each master has that many replicas online (within timeoutMs), else every write would fail. */
@@ -340,7 +374,7 @@ export class RedisEngine implements SessionEngine {
         return '';
       } catch (error) {
         const message = (refused ?? (error as Error)).message;
-        hint ||= ` (${node} alone: ${message.replace(/\.$/, '')}${advice(message, this.tls, this.client instanceof Cluster)})`;
+        hint ||= ` (${node} alone: ${message.replace(/\.$/, '')}${advice(message, this.tls, this.client instanceof Cluster, this.credentials)})`;
       } finally {
         probe.disconnect();
       }

@@ -122,3 +122,13 @@ if late(tonumber(ARGV[1])) then return 'late' end
 local n = redis.call('DEL', KEYS[1])
 if n == 1 then notify('flushed') end
 return n`;
+
+/**
+ * Start-up: what every write does, with nothing changed. Reads the key (a
+ * key of the prefix) and publishes on the notices' channel when ARGV[1]
+ * names one (an empty message, on a channel no session has).
+ */
+export const permissionScript = `
+redis.call('EXISTS', KEYS[1])
+if ARGV[1] ~= '' then redis.call('SPUBLISH', ARGV[1], '') end
+return 1`;
