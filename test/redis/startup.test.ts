@@ -118,6 +118,10 @@ describe.skipIf(testEngine !== 'redis')('start-up on a Redis user with too few r
       ),
     );
 
+    // Read-only keys: it could read sessions and write none.
+    await admin.call('ACL', 'SETUSER', user, 'reset', 'on', 'nopass', '%R~sessionql:*', '&*', '+@all');
+    await expect(open()).rejects.toThrow(/refuses what sessions need .*access/);
+
     await admin.call('ACL', 'SETUSER', user, 'reset', 'on', 'nopass', '~sessionql:*', 'resetchannels', '+@all');
     await expect(open()).rejects.toThrow(/publish to the channel/);
 

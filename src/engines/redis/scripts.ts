@@ -125,7 +125,8 @@ return n`;
 
 /**
  * Start-up: what every write does, with nothing changed. Reads the key (a
- * key of the prefix) and publishes on the notices' channel when ARGV[1]
+ * key of the prefix no session has; a script's declared keys need read and
+ * write rights, so a user with read-only keys is refused too) and publishes on the notices' channel when ARGV[1]
  * names one (an empty message, on a channel no session has).
  */
 export const permissionScript = `
