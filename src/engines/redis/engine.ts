@@ -279,8 +279,12 @@ export class RedisEngine implements SessionEngine {
     );
   }
 
-  /** Connects and checks the store answers: for a cluster, every master, and cluster_state:ok. */
-  /** `notices`: this engine's writes publish session notices (the `cache` engine's do; cached_db's cache does not). */
+  /**
+   * Connects and checks the store answers (for a cluster, every master, and
+   * cluster_state:ok) and lets the user do what sessions need. `notices`:
+   * this engine's writes publish session notices (the `cache` engine's do;
+   * cached_db's cache does not).
+   */
   async connect(notices = true): Promise<void> {
     try {
       await this.bounded(this.client.connect());
