@@ -91,6 +91,14 @@ function notRunThere(error: unknown): boolean {
   return error instanceof Error && /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b|^Connection is closed/.test(error.message);
 }
 
+/**
+ * The commands sessions send, for a user's ACL: the scripts (and what they
+ * run), a cached_db read, a cycle's undo, notices (sharded pub/sub), WAIT,
+ * the ready checks and the cluster client's. The README gives the same list.
+ */
+export const NEEDED_COMMANDS =
+  '-@all +eval +evalsha +hmget +hset +del +exists +pexpire +time +spublish +ssubscribe +sunsubscribe +ping +info +wait +cluster|info +cluster|slots';
+
 /** What to do about a node's refusal at start-up, by its message ('' when there is nothing to add). */
 function advice(message: string, tls: boolean, cluster: boolean, credentials: { username?: string; password: boolean }): string {
   const where = cluster ? ' in REDIS_CLUSTER_NODES' : '';
@@ -307,14 +315,20 @@ export class RedisEngine implements SessionEngine {
   }
 
   /**
-   * That the user may do what sessions need: a script on a key of the
-   * prefix, and (`notices`) publish on the notices' channels. A user whose
-   * ACL forbids either would connect, then fail every request.
+   * That the user may do what sessions need: the scripts' commands on a key
+   * of the prefix, (`notices`) publishing on the notices' channels, and the
+   * commands sent outside scripts (HMGET, DEL; WAIT with waitReplicas). A
+   * user whose ACL forbids one would connect, then fail requests.
    */
   private async permitted(notices: boolean): Promise<void> {
     const key = redisKey(this.prefix, 'permission-check');
     try {
-      await this.on(key, (client) => client.eval(permissionScript, 1, key, notices ? noticeChannel('permission-check') : ''));
+      await this.on(key, async (client) => {
+        await client.eval(permissionScript, 1, key, notices ? noticeChannel('permission-check') : '');
+        await client.hmget(key, 'd');
+        await client.del(key);
+        if (this.waitReplicas > 0) await client.call('WAIT', 0, 0);
+      });
     } catch (error) {
       const message = (error as Error).message;
       // A refusal inside a script is an ERR naming what the user can't do (NOPERM outside one).
@@ -322,9 +336,9 @@ export class RedisEngine implements SessionEngine {
       const user = this.credentials.username ?? 'default';
       const channels = notices ? ' &sessionql:n:*' : '';
       throw new RedisUnavailable(
-        `Redis at ${this.target} refuses what sessions need to the user ${JSON.stringify(user)}: ${message}; ` +
-          `it needs the keys ${this.prefix}*${notices ? ', publishing on the channels sessionql:n:*' : ''} and scripts, e.g. ` +
-          `ACL SETUSER ${user} ~${this.prefix}*${channels} +@all (on every node of a cluster)`,
+        `Redis at ${this.target} refuses what sessions need to the user ${JSON.stringify(user)}: ${message.replace(/\.$/, '')}; ` +
+          `it needs the keys ${this.prefix}*${notices ? ', the channels sessionql:n:*' : ''} and these commands, on every node of a cluster: ` +
+          `ACL SETUSER ${user} ~${this.prefix}*${channels} ${NEEDED_COMMANDS}`,
       );
     }
   }

@@ -124,12 +124,19 @@ if n == 1 then notify('flushed') end
 return n`;
 
 /**
- * Start-up: what every write does, with nothing changed. Reads the key (a
- * key of the prefix no session has; a script's declared keys need read and
- * write rights, so a user with read-only keys is refused too) and publishes on the notices' channel when ARGV[1]
- * names one (an empty message, on a channel no session has).
+ * Start-up: every command the scripts run, with nothing left changed, so a
+ * user whose ACL forbids one is found before a request is. On KEYS[1], a
+ * key of the prefix no session has (a script's declared keys need read and
+ * write rights, so read-only keys are refused too): written, then deleted,
+ * in one atomic script; an empty message on the notices' channel ARGV[1]
+ * names (none when ''), a channel no session has.
  */
 export const permissionScript = `
+redis.call('TIME')
 redis.call('EXISTS', KEYS[1])
+redis.call('HMGET', KEYS[1], 'd')
+redis.call('HSET', KEYS[1], 'd', '')
+redis.call('PEXPIRE', KEYS[1], 60000)
+redis.call('DEL', KEYS[1])
 if ARGV[1] ~= '' then redis.call('SPUBLISH', ARGV[1], '') end
 return 1`;
