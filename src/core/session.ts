@@ -4,6 +4,7 @@ import { type CookieSettings, expiredSessionCookie, readCookie, sessionCookie } 
 import type { ExpiryColumns, SessionChange, SessionData, SessionEngine, StoredSession } from './engine.js';
 import { InputError, TOO_LARGE, tooLarge, WriteRefused } from './errors.js';
 import { type ExpiryPolicy, renewedExpiry, secondsLeft } from './expiry.js';
+import { storedJson } from './json.js';
 import { hashSessionKey, newSessionKey } from './keys.js';
 import { signSessionKey, unsignSessionKey } from './signing.js';
 import { validateJsonValue } from './text.js';
@@ -272,7 +273,7 @@ export class Session {
   async set(key: string, value: unknown): Promise<void> {
     this.writableKey(key);
     validateJsonValue('value', value);
-    const json = JSON.stringify(value ?? null);
+    const json = storedJson(value);
     // Too large on its own: refused before any engine work.
     if (Buffer.byteLength(json) > this.settings.maxBytes) {
       this.events.tooLarge();

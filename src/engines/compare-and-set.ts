@@ -1,5 +1,6 @@
 import type { Applied, SessionChange, SessionData, StoredSession } from '../core/engine.js';
 import { WriteRefused } from '../core/errors.js';
+import { storedJson } from '../core/json.js';
 
 /** A swap that found the session at another version: here is what it holds now (so no read is needed to retry). */
 export class Stale {
@@ -144,7 +145,7 @@ export class CompareAndSet {
       try {
         const next = change.next(current.data);
         if (next instanceof WriteRefused) throw next;
-        json = JSON.stringify(next);
+        json = storedJson(next);
         stored = await steps.swap(current, next, json);
       } catch (error) {
         if (!(guess && error instanceof WriteRefused)) throw error;

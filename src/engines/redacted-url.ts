@@ -10,6 +10,7 @@ export function redactedUrl(url: string): string {
     if (u.searchParams.has('password')) u.searchParams.set('password', '***');
     return u.href;
   } catch {
-    return url.replace(/\/\/[^@/]*@/, '//***@').replace(/([?&]password=)[^&]*/, '$1***');
+    // Up to the last @: a password may hold a / (base64), which is why such a URL does not parse.
+    return url.replace(/\/\/\S*@/, '//***@').replace(/([?&]password=)[^&]*/, '$1***');
   }
 }

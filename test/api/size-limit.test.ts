@@ -47,6 +47,19 @@ describe('SESSION_MAX_BYTES', async () => {
     }
   });
 
+  it('numbers count as stored, in plain decimal (as PostgreSQL keeps them): 1e308 is 309 bytes, not 5', async () => {
+    const set = (key: string) => `mutation($v: JSON) { setSessionValue(key: "${key}", value: $v) { exists } }`;
+    const c = client();
+    const six = Array.from({ length: 6 }, () => 1e308);
+    await c.data(set('a'), { v: six }); // {"a":[1000…0,…]}: 1,867 bytes
+    expect((await c.data('{ session { value(key: "a") } }')).session.value).toEqual(six);
+    // 314 more bytes: over 2,048, though JSON.stringify would write all of it in 48.
+    expect((await c.error(set('b'), { v: 1e308 })).code).toBe('SESSION_TOO_LARGE');
+    expect((await c.error(set('b'), { v: Array.from({ length: 7 }, () => 5e-324) })).code).toBe('SESSION_TOO_LARGE');
+    await c.data(set('b'), { v: 1.5e-7 });
+    expect((await c.data('{ session { value(key: "b") } }')).session.value).toBe(1.5e-7);
+  });
+
   it('a value too large on its own is refused before any session is created', async () => {
     const c = client();
     const e = await c.error('mutation($v: JSON) { setSessionValue(key: "a", value: $v) { exists } }', {

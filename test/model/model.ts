@@ -23,7 +23,7 @@
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 export interface ModelConfig {
-  /** SESSION_MAX_BYTES: largest `octet_length(data::text)`. */
+  /** SESSION_MAX_BYTES: the largest storedSize. */
   maxBytes: number;
   /** SESSION_COOKIE_AGE, seconds. */
   ageSeconds: number;
@@ -39,10 +39,45 @@ export const utf8Length = (s: string): number => Buffer.byteLength(s, 'utf8');
 export const codePointLength = (s: string): number => [...s].length;
 
 /**
- * The size every engine limits: the bytes of the compact JSON the server
- * writes (JSON.stringify; key order does not change it).
+ * A JS number as PostgreSQL's numeric_out prints it after reading the JSON
+ * text JSON.stringify made of it (the shortest round-trip digits, maybe with
+ * an exponent): the same digits written out in plain decimal, never with an
+ * exponent (`1e+21` → `1000000000000000000000`, `1.5e-7` → `0.00000015`).
+ * numeric has no negative zero.
  */
-export const storedSize = (value: Json): number => utf8Length(JSON.stringify(value));
+export function pgNumeric(n: number): string {
+  if (!Number.isFinite(n)) throw new Error(`not a JSON number: ${n}`);
+  if (n === 0) return '0';
+  const m = /^(-?)(\d+)(?:\.(\d+))?(?:e([+-]\d+))?$/.exec(String(n));
+  if (!m) throw new Error(`unexpected number format ${String(n)}`);
+  const [, sign, int = '', frac = '', exp = '0'] = m;
+  let digits = int + frac;
+  let point = int.length + Number(exp); // digits before the decimal point
+  const lead = /^0*/.exec(digits)![0].length;
+  digits = digits.slice(lead);
+  point -= lead;
+  let plain: string;
+  if (point <= 0) plain = `0.${'0'.repeat(-point)}${digits}`;
+  else if (point >= digits.length) plain = digits + '0'.repeat(point - digits.length);
+  else plain = `${digits.slice(0, point)}.${digits.slice(point)}`;
+  return sign + plain;
+}
+
+/** Compact JSON with numbers in plain decimal (pgNumeric), as jsonb keeps them: what every engine stores. */
+function storedText(value: Json): string {
+  if (typeof value === 'number') return pgNumeric(value);
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(storedText).join(',')}]`;
+  return `{${Object.keys(value)
+    .map((k) => `${JSON.stringify(k)}:${storedText(value[k]!)}`)
+    .join(',')}}`;
+}
+
+/**
+ * The size every engine limits: the bytes of that text (key order does
+ * not change it). `1e308` counts its 309 digits, as PostgreSQL prints it.
+ */
+export const storedSize = (value: Json): number => utf8Length(storedText(value));
 
 /** Text PostgreSQL can store as given: no U+0000, no lone UTF-16 surrogate. */
 export function storableText(s: string): boolean {
@@ -451,7 +486,7 @@ export class SessionModel {
         if (RESERVED_TYPED_KEYS.has(op.key)) errors.push(bad('key'));
         if (!storableJson(value) || jsonDepth(value) > LIMITS.jsonDepth) errors.push(bad('value'));
         // The server may check the value's own size before the key (either error is right).
-        if (errors.length && utf8Length(JSON.stringify(value)) > this.config.maxBytes) errors.push(TOO_LARGE);
+        if (errors.length && storedSize(value) > this.config.maxBytes) errors.push(TOO_LARGE);
         return this.change(ctx, now, true, errors, (d) => same(d.set(op.key, value)));
       }
       case 'removeSessionValue':

@@ -18,5 +18,7 @@ describe('redactedUrl', () => {
     const shown = redactedUrl('redis://app:s3cret@[bad host:6379?password=again');
     expect(shown).not.toContain('s3cret');
     expect(shown).not.toContain('again');
+    // An unencoded / in a base64 password is why such a URL does not parse.
+    expect(redactedUrl('redis://:ab/c+d@cache:6379')).toBe('redis://***@cache:6379');
   });
 });

@@ -9,6 +9,7 @@ import type {
   SessionFeed,
   StoredSession,
 } from '../../core/engine.js';
+import { storedJson } from '../../core/json.js';
 import type { Database } from '../postgres/client.js';
 import { PostgresFeed } from '../postgres/feed.js';
 import type { SessionStore } from '../postgres/store.js';
@@ -131,7 +132,7 @@ export class CachedDbEngine implements SessionEngine {
           // The deadline is enforced on every read against the caller's clock; the TTL frees the memory a minute later.
           Math.max(1, Math.floor(row.expiresAt * 1000 - nowMs)) + 60_000,
           'live',
-          JSON.stringify(row.data),
+          storedJson(row.data),
           row.version,
           String(row.expiresAt),
           row.browserClose ? '1' : '0',

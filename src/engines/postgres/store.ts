@@ -12,6 +12,7 @@ import type {
 } from '../../core/engine.js';
 import { TOO_LARGE, tooLarge } from '../../core/errors.js';
 import { renewedExpiry } from '../../core/expiry.js';
+import { storedJson } from '../../core/json.js';
 import { CompareAndSet } from '../compare-and-set.js';
 import type { Database, Query, StatementResult } from './client.js';
 import { isReady } from './migrate.js';
@@ -56,7 +57,7 @@ const returning = sql`${sessions.data} AS data, extract(epoch from ${sessions.ex
 const renewedAt = (nowMs: SQLWrapper) => sql`CASE WHEN ${sessions.fixedExpiry} THEN ${sessions.expiresAt}
   ELSE to_timestamp(ceil(${nowMs}::float8 / 1000) + coalesce(${sessions.maxAge}, ${p.age}::int)) END`;
 const renewed = renewedAt(p.now);
-/** SESSION_MAX_BYTES on the JSON text written (compact, as JSON.stringify gives it): the measure of every engine. */
+/** SESSION_MAX_BYTES on the JSON text written (storedJson: compact, numbers in plain decimal): the measure of every engine. */
 const sizeViolation = (json: SQL) => sql`CASE WHEN octet_length(${json}) > ${p.max}::int THEN '${sql.raw(TOO_LARGE)}' END`;
 
 function toStored(row: Record<string, unknown> | undefined): StoredSession | null {
@@ -319,7 +320,7 @@ export class SessionStore implements SessionEngine {
       maxAge: null,
       fixedExpiry: false,
     };
-    const row = (await this.statements.create.run({ hash, data: JSON.stringify(data), ...this.base(nowMs), ...columns })).rows[0];
+    const row = (await this.statements.create.run({ hash, data: storedJson(data), ...this.base(nowMs), ...columns })).rows[0];
     if (row?.violation) throw tooLarge();
     const stored = toStored(row);
     if (!stored) throw new DatabaseUnavailable('the session insert arrived after its deadline');

@@ -4,6 +4,7 @@ import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Applied, ExpiryColumns, SessionChange, SessionData, SessionEngine, StoredSession } from '../../core/engine.js';
 import { StoreUnavailable, tooLarge } from '../../core/errors.js';
 import { renewedExpiry } from '../../core/expiry.js';
+import { storedJson } from '../../core/json.js';
 import { CompareAndSet, Stale } from '../compare-and-set.js';
 import { redactedUrl } from '../redacted-url.js';
 import { within } from '../within.js';
@@ -94,10 +95,11 @@ function notRunThere(error: unknown): boolean {
 /**
  * The commands sessions send, for a user's ACL: the scripts (and what they
  * run), a cached_db read, a cycle's undo, notices (sharded pub/sub), WAIT,
- * the ready checks and the cluster client's. The README gives the same list.
+ * the ready checks, SELECT (a URL's database number) and the cluster
+ * client's. The README gives the same list.
  */
 export const NEEDED_COMMANDS =
-  '-@all +eval +evalsha +hmget +hset +del +exists +pexpire +time +spublish +ssubscribe +sunsubscribe +ping +info +wait +cluster|info +cluster|slots';
+  '-@all +eval +evalsha +hmget +hset +del +exists +pexpire +time +spublish +ssubscribe +sunsubscribe +ping +info +wait +select +cluster|info +cluster|slots';
 
 /** What to do about a node's refusal at start-up, by its message ('' when there is nothing to add). */
 function advice(message: string, tls: boolean, cluster: boolean, credentials: { username?: string; password: boolean }): string {
@@ -170,6 +172,7 @@ const scripts = {
   retire: new Script(retireScript),
   flush: new Script(flushScript),
 };
+const permission = new Script(permissionScript);
 
 /**
  * The `cache` engine (Django's name): sessions in Redis or Redis Cluster,
@@ -322,23 +325,30 @@ export class RedisEngine implements SessionEngine {
    */
   private async permitted(notices: boolean): Promise<void> {
     const key = redisKey(this.prefix, 'permission-check');
+    const mode = notices ? noticeChannel('permission-check') : 'cache';
     try {
       await this.on(key, async (client) => {
-        await client.eval(permissionScript, 1, key, notices ? noticeChannel('permission-check') : '');
+        // By its SHA first, as every write sends its script.
+        await bySha((sha) => (sha ? client.evalsha(permission.sha, 1, key, mode) : client.eval(permission.text, 1, key, mode)));
         await client.hmget(key, 'd');
         await client.del(key);
         if (this.waitReplicas > 0) await client.call('WAIT', 0, 0);
       });
     } catch (error) {
       const message = (error as Error).message;
-      // A refusal inside a script is an ERR naming what the user can't do (NOPERM outside one).
-      if (!/NOPERM|no permissions|user executing the script can't/i.test(message)) throw error;
-      const user = this.credentials.username ?? 'default';
+      // A refusal inside a script is an ERR naming what the user can't do (NOPERM outside one). Anything
+      // else (out of memory, a read-only replica behind the URL, a cluster mid-failover) is not a setting
+      // to fix: the server starts, and requests meet it as they would after start-up.
+      if (!/NOPERM|no permissions|user executing the script can't/i.test(message)) return;
+      const named = this.credentials.username;
+      const user = named ?? 'sessions';
       const channels = notices ? ' &sessionql:n:*' : '';
       throw new RedisUnavailable(
-        `Redis at ${this.target} refuses what sessions need to the user ${JSON.stringify(user)}: ${message.replace(/\.$/, '')}; ` +
+        `Redis at ${this.target} refuses what sessions need to the user ${JSON.stringify(named ?? 'default')}: ${message.replace(/\.$/, '')}; ` +
           `it needs the keys ${this.prefix}*${notices ? ', the channels sessionql:n:*' : ''} and these commands, on every node of a cluster: ` +
-          `ACL SETUSER ${user} ~${this.prefix}*${channels} ${NEEDED_COMMANDS}`,
+          `ACL SETUSER ${user}${named ? '' : ' on >password'} ~${this.prefix}*${channels} ${NEEDED_COMMANDS}` +
+          // The default user serves every other client too: sessions get a user of their own rather than narrowing it.
+          (named ? '' : `, then name it: redis://${user}:password@host:port`),
       );
     }
   }
@@ -567,7 +577,7 @@ export class RedisEngine implements SessionEngine {
       nowMs,
       this.deadline(),
       this.maxBytes,
-      JSON.stringify(data),
+      storedJson(data),
       0,
       ...this.expiryArgs(columns),
     ]);
@@ -607,7 +617,7 @@ export class RedisEngine implements SessionEngine {
         nowMs,
         this.deadline(),
         Number.MAX_SAFE_INTEGER,
-        JSON.stringify(old.data),
+        storedJson(old.data),
         old.version + versionStep(),
         ...this.expiryArgs(columns),
       ];
