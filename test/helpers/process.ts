@@ -2,7 +2,6 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 
 export const repoRoot = new URL('../../', import.meta.url).pathname;
-const tsx = new URL('../../node_modules/.bin/tsx', import.meta.url).pathname;
 
 /**
  * Ports this worker hands out: below the kernel's ephemeral range (32768 on
@@ -47,11 +46,15 @@ export function buildServer(): void {
 
 /**
  * Runs an entry point of this repo with the given environment: a `.ts` file
- * through tsx (as the npm scripts do), a built `.mjs` with node (as `npm start`).
+ * with node and tsx's loader (`--import tsx`), a built `.mjs` with node (as
+ * `npm start`). One process either way, so a signal reaches the server as in
+ * production: tsx's own CLI runs the script in a child and, when the child
+ * does not confirm a relayed SIGTERM within about 60 ms (a busy machine),
+ * kills it and exits 143.
  */
 export function runScript(script: string, env: Record<string, string | undefined>, args: string[] = []): Run {
-  const [command, argv] = script.endsWith('.ts') ? [tsx, [script, ...args]] : [process.execPath, ['--enable-source-maps', script, ...args]];
-  return spawnRun(command, argv, env);
+  const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : ['--enable-source-maps'];
+  return spawnRun(process.execPath, [...loader, script, ...args], env);
 }
 
 /** Runs `command` in the repo with only PATH, HOME and `env`, collecting its output. */

@@ -344,7 +344,8 @@ describe.skipIf(testEngine !== 'redis-cluster')('Redis Cluster: kill -9 a master
     dir = shared ? path.join(shared, 'failover') : mkdtempSync(path.join(tmpdir(), 'sessionql-redis-failover-'));
     cluster.nodes = (await cluster.sh('cluster-start')).split(',');
     expect(cluster.nodes).toHaveLength(6);
-  }, 15_000);
+    // Six nodes, then every replica in sync: ~10 s on a quiet machine, more beside the other test files.
+  }, 60_000);
 
   afterAll(async () => {
     if (!dir) return;
