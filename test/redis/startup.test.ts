@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { hashSessionKey, newSessionKey } from '../../src/core/keys.js';
-import { NEEDED_COMMANDS, openRedisEngine, RedisEngine } from '../../src/engines/redis/engine.js';
+import { NEEDED_COMMANDS, openRedisEngine, RedisEngine, Script } from '../../src/engines/redis/engine.js';
 import { clusterConnection } from '../../src/engines/redis/nodes.js';
 import { permissionScript } from '../../src/engines/redis/scripts.js';
 import { loadConfig } from '../../src/server/config.js';
@@ -103,20 +102,31 @@ describe.skipIf(!onRedis)('start-up on SESSION_ENGINE=cache', { timeout: 60_000 
   });
 });
 
+/**
+ * An ACL user of this worker on REDIS_URL, deleted after the test: `grant(...rules)` resets its rights to
+ * `rules` (with `nopass`, or `>secret` and `password`), `url` names it.
+ */
+function aclUser(name: string, password?: string) {
+  const admin = new Redis(process.env.REDIS_URL!);
+  const user = `${name}-${process.pid}`;
+  onTestFinished(async () => {
+    await admin.call('ACL', 'DELUSER', user);
+    admin.disconnect();
+  });
+  const url = new URL(process.env.REDIS_URL!);
+  url.username = user;
+  if (password) url.password = password;
+  const grant = (...rules: string[]) => admin.call('ACL', 'SETUSER', user, 'reset', 'on', password ? `>${password}` : 'nopass', ...rules);
+  return { user, url: url.href, grant };
+}
+
 // A user whose ACL lacks the session keys or the notices' channels would connect, then fail every request.
 describe.skipIf(testEngine !== 'redis')('start-up on a Redis user with too few rights', () => {
   it("refused at connect, saying what the user needs; cached_db's cache needs only its own keys", async () => {
-    const admin = new Redis(process.env.REDIS_URL!);
-    const user = `limited-${process.pid}`;
-    onTestFinished(async () => {
-      await admin.call('ACL', 'DELUSER', user);
-      admin.disconnect();
-    });
-    const url = new URL(process.env.REDIS_URL!);
-    url.username = user;
-    const open = () => openRedisEngine({ url: url.href, timeoutMs: 2000 });
+    const { user, url, grant } = aclUser('limited');
+    const open = () => openRedisEngine({ url, timeoutMs: 2000 });
 
-    await admin.call('ACL', 'SETUSER', user, 'reset', 'on', 'nopass', '~other:*', '&*', '+@all');
+    await grant('~other:*', '&*', '+@all');
     await expect(open()).rejects.toThrow(
       `refuses what sessions need to the user "${user}": NOPERM this user has no permissions to access one of the keys used as arguments;`,
     );
@@ -125,24 +135,24 @@ describe.skipIf(testEngine !== 'redis')('start-up on a Redis user with too few r
     );
 
     // Read-only keys: it could read sessions and write none.
-    await admin.call('ACL', 'SETUSER', user, 'reset', 'on', 'nopass', '%R~sessionql:*', '&*', '+@all');
+    await grant('%R~sessionql:*', '&*', '+@all');
     await expect(open()).rejects.toThrow(/refuses what sessions need .*access/);
 
-    await admin.call('ACL', 'SETUSER', user, 'reset', 'on', 'nopass', '~sessionql:*', 'resetchannels', '+@all');
+    await grant('~sessionql:*', 'resetchannels', '+@all');
     await expect(open()).rejects.toThrow(/publish to the channel/);
 
     // The cache of cached_db: its own prefix, no channels (its notices are PostgreSQL's), and only the commands
     // its script and reads send.
     const cacheRights = ['-@all', '+eval', '+evalsha', '+hmget', '+hset', '+del', '+pexpire', '+ping', '+info'];
-    await admin.call('ACL', 'SETUSER', user, 'reset', 'on', 'nopass', '~sessionql:c:*', 'resetchannels', ...cacheRights);
-    const cache = new RedisEngine({ url: url.href, timeoutMs: 2000, prefix: 'sessionql:c:' });
+    await grant('~sessionql:c:*', 'resetchannels', ...cacheRights);
+    const cache = new RedisEngine({ url, timeoutMs: 2000, prefix: 'sessionql:c:' });
     try {
       await cache.connect(false);
     } finally {
       await cache.close();
     }
 
-    await admin.call('ACL', 'SETUSER', user, 'reset', 'on', 'nopass', '~sessionql:s:*', '&sessionql:n:*', ...NEEDED_COMMANDS.split(' '));
+    await grant('~sessionql:s:*', '&sessionql:n:*', ...NEEDED_COMMANDS.split(' '));
     await (await open()).close();
   });
 });
@@ -151,30 +161,22 @@ describe.skipIf(testEngine !== 'redis')('start-up on a Redis user with too few r
 describe.skipIf(testEngine !== 'redis')("the README's ACL for a restricted user", () => {
   const documented = /`ACL SETUSER sessions on >secret ([^`]+)`/.exec(readFileSync(`${repoRoot}README.md`, 'utf8'))?.[1]?.split(' ');
 
-  const permissionSha = createHash('sha1').update(permissionScript).digest('hex');
+  const permissionSha = new Script(permissionScript).sha;
 
   it('is enough for every write, a read and a notice; without one of its commands the engine is refused at connect', async () => {
     expect(documented).toContain('-@all');
-    const admin = new Redis(process.env.REDIS_URL!);
-    const user = `documented-${process.pid}`;
-    onTestFinished(async () => {
-      await admin.call('ACL', 'DELUSER', user);
-      admin.disconnect();
-    });
-    const url = new URL(process.env.REDIS_URL!);
-    url.username = user;
-    url.password = 'secret';
+    const { user, url, grant } = aclUser('documented', 'secret');
 
-    await admin.call('ACL', 'SETUSER', user, 'reset', 'on', '>secret', ...documented!.filter((rule) => rule !== '+hset'));
+    await grant(...documented!.filter((rule) => rule !== '+hset'));
     // Redis names the script's line, not the command; the message gives the whole ACL, the README's.
-    const refused = openRedisEngine({ url: url.href, timeoutMs: 2000 });
+    const refused = openRedisEngine({ url, timeoutMs: 2000 });
     await expect(refused).rejects.toThrow(`can't run this command or subcommand script: ${permissionSha}, on @user_script:`);
     await expect(refused).rejects.toThrow(
       `; it needs the keys sessionql:s:*, the channels sessionql:n:* and these commands, on every node of a cluster: ACL SETUSER ${user} ${documented!.join(' ')}`,
     );
 
-    await admin.call('ACL', 'SETUSER', user, 'reset', 'on', '>secret', ...documented!);
-    const engine = await openRedisEngine({ url: url.href, timeoutMs: 2000 });
+    await grant(...documented!);
+    const engine = await openRedisEngine({ url, timeoutMs: 2000 });
     try {
       const now = Date.now();
       const hash = hashSessionKey(newSessionKey());

@@ -319,20 +319,19 @@ export class RedisEngine implements SessionEngine {
 
   /**
    * That the user may do what sessions need: the scripts' commands on a key
-   * of the prefix, (`notices`) publishing on the notices' channels, and the
-   * commands sent outside scripts (HMGET, DEL; WAIT with waitReplicas). A
-   * user whose ACL forbids one would connect, then fail requests.
+   * of the prefix, (`notices`) publishing on the notices' channels, sent as
+   * every write is (by SHA, and with waitReplicas followed by WAIT), then
+   * the commands sent outside scripts (HMGET, DEL). A user whose ACL forbids
+   * one would connect, then fail requests.
    */
   private async permitted(notices: boolean): Promise<void> {
-    const key = redisKey(this.prefix, 'permission-check');
-    const mode = notices ? noticeChannel('permission-check') : 'cache';
+    const check = 'permission-check';
+    const key = this.key(check);
     try {
+      await this.run(permission, check, [notices ? noticeChannel(check) : 'cache']);
       await this.on(key, async (client) => {
-        // By its SHA first, as every write sends its script.
-        await bySha((sha) => (sha ? client.evalsha(permission.sha, 1, key, mode) : client.eval(permission.text, 1, key, mode)));
         await client.hmget(key, 'd');
         await client.del(key);
-        if (this.waitReplicas > 0) await client.call('WAIT', 0, 0);
       });
     } catch (error) {
       const message = (error as Error).message;
