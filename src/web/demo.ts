@@ -548,19 +548,27 @@ function renderShop(): void {
   if (visible.length === 0) $('#catalog').append(h('li', { class: 'empty' }, 'No product in the categories chosen.'));
 }
 
+/** The preferences the form last showed: a render that brings no change leaves what the visitor is typing. */
+let shownPreferences: string | undefined;
+
 function renderPreferences(): void {
   const prefs = state!.preferences;
   for (const radio of document.querySelectorAll<HTMLInputElement>('input[name="theme"]')) radio.checked = radio.value === prefs.theme;
+  // A push from another tab (or the live stream's first state) re-renders everything: only a real change of the
+  // stored preferences replaces the form's fields, else an edit not yet saved would be lost under the cursor.
+  const shown = JSON.stringify([prefs.language, prefs.pageSize, categoryFilter()?.values ?? []]);
+  if (shown === shownPreferences) return;
+  shownPreferences = shown;
   const form = $<HTMLFormElement>('#prefs-form');
   (form.elements.namedItem('language') as HTMLInputElement).value = prefs.language;
   (form.elements.namedItem('pageSize') as HTMLInputElement).value = String(prefs.pageSize);
-  const shown = categoryFilter()?.values ?? [];
+  const checked = categoryFilter()?.values ?? [];
   $('#categories').replaceChildren(
     ...CATEGORIES.map((category) =>
       h(
         'label',
         { class: 'check' },
-        h('input', { type: 'checkbox', name: 'category', value: category, checked: shown.includes(category) }),
+        h('input', { type: 'checkbox', name: 'category', value: category, checked: checked.includes(category) }),
         ` ${category}`,
       ),
     ),
