@@ -29,11 +29,10 @@ export async function ownPostgres() {
     start: () => void pg('start'),
     /** SIGSTOP: the server accepts nothing and answers nothing (a hung database). */
     freeze: () => {
-      frozen = pids();
-      for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+      frozen = pids().filter((pid) => signal(pid, 'SIGSTOP'));
     },
     thaw: () => {
-      for (const pid of frozen) process.kill(pid, 'SIGCONT');
+      for (const pid of frozen) signal(pid, 'SIGCONT');
       frozen = [];
     },
     remove: () => {
@@ -43,4 +42,15 @@ export async function ownPostgres() {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Sends `name` to `pid`; false when the process has exited meanwhile (a backend that ended after it was listed). */
+function signal(pid: number, name: NodeJS.Signals): boolean {
+  try {
+    process.kill(pid, name);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw error;
+  }
 }
