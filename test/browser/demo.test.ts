@@ -332,6 +332,38 @@ describe.skipIf(skipWithoutChromium)('the demo page in Chromium', () => {
     expect(await visibleText(page.getByRole('alert'))).toMatch(/pageSize/);
   });
 
+  it('preferences typed in one tab and not saved yet survive a push from another tab; a saved change replaces them', async () => {
+    const context = await newContext();
+    const typing = await openPage(context);
+    const other = await openPage(context);
+    const within = { timeout: 1000, interval: 25 };
+    await other.getByRole('button', { name: 'Add Dune' }).click();
+    await settled(other);
+    await expect.poll(() => cartLines(typing), within).toEqual({ 'book-dune': 1 });
+    await expect.poll(() => typing.locator('body').getAttribute('data-live'), within).toBe('on');
+
+    const form = typing.locator('#prefs-form');
+    await form.getByLabel('Language').fill('fr-FR');
+    await form.getByLabel('Page size').fill('3');
+    await form.getByLabel('books').check();
+    // The other tab writes: the push re-renders the typing tab (its cart shows it), and leaves the form as typed.
+    await addItem(other, 'tea', 'Green tea', '1');
+    await expect.poll(() => cartLines(typing), within).toEqual({ 'book-dune': 1, tea: 1 });
+    expect(await form.getByLabel('Language').inputValue()).toBe('fr-FR');
+    expect(await form.getByLabel('Page size').inputValue()).toBe('3');
+    expect(await form.getByLabel('books').isChecked()).toBe(true);
+
+    // Preferences saved in the other tab are a real change: they replace what was typed.
+    const saved = other.locator('#prefs-form');
+    await saved.getByLabel('Language').fill('es-ES');
+    await saved.getByLabel('Page size').fill('5');
+    await saved.getByRole('button', { name: 'Save preferences' }).click();
+    await settled(other);
+    await expect.poll(() => form.getByLabel('Language').inputValue(), within).toBe('es-ES');
+    expect(await form.getByLabel('Page size').inputValue()).toBe('5');
+    expect(await form.getByLabel('books').isChecked()).toBe(false);
+  });
+
   it('flash messages: adding from the shop leaves a message, shown once; a reload delivers pending ones, then they are gone', async () => {
     const context = await newContext();
     const page = await openPage(context);
