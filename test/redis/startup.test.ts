@@ -9,6 +9,7 @@ import { loadConfig } from '../../src/server/config.js';
 import { increment } from '../cached-db/helpers.js';
 import { onRedis, TEST_SECRET, testEngine } from '../helpers/app.js';
 import { freePort, repoRoot, runScript, waitFor } from '../helpers/process.js';
+import { startRedis, stopRedis } from '../helpers/redis-server.js';
 
 const base = { NODE_ENV: 'test', SESSION_SECRET: TEST_SECRET };
 
@@ -154,6 +155,45 @@ describe.skipIf(testEngine !== 'redis')('start-up on a Redis user with too few r
 
     await grant('~sessionql:s:*', '&sessionql:n:*', ...NEEDED_COMMANDS.split(' '));
     await (await open()).close();
+  });
+});
+
+// A Redis of this test's own: its `default` user narrowed, or its memory full, would break the other files' tests.
+describe.skipIf(testEngine !== 'redis')('start-up on a Redis whose default user or state refuses writes', { timeout: 30_000 }, () => {
+  async function ownRedis() {
+    const port = await freePort();
+    const server = await startRedis(port);
+    const admin = new Redis(port, '127.0.0.1');
+    onTestFinished(async () => {
+      admin.disconnect();
+      await stopRedis(server);
+    });
+    return { url: `redis://127.0.0.1:${port}`, admin };
+  }
+
+  it('no user named and a narrowed default user: refused, with the advice to create a user of its own and name it', async () => {
+    const { url, admin } = await ownRedis();
+    await admin.call('ACL', 'SETUSER', 'default', 'resetkeys', '~other:*');
+    const refused = openRedisEngine({ url, timeoutMs: 2000 });
+    await expect(refused).rejects.toThrow(/refuses what sessions need to the user "default": .*no permissions to access one of the keys/);
+    await expect(refused).rejects.toThrow(
+      `ACL SETUSER sessions on >password ~sessionql:s:* &sessionql:n:* ${NEEDED_COMMANDS}, then name it: redis://sessions:password@host:port`,
+    );
+  });
+
+  it('an error that is not a permission (memory full, a read-only replica) does not stop start-up', async () => {
+    const { url, admin } = await ownRedis();
+    await admin.config('SET', 'maxmemory-policy', 'noeviction');
+    await admin.config('SET', 'maxmemory', '1');
+    // Writes are refused, as the check meets them.
+    await expect(admin.hset('sessionql:s:probe', 'd', '{}')).rejects.toThrow(/OOM/);
+    await (await openRedisEngine({ url, timeoutMs: 2000 })).close();
+
+    const replica = await ownRedis();
+    await replica.admin.replicaof('127.0.0.1', Number(new URL(url).port));
+    await admin.config('SET', 'maxmemory', '0');
+    await expect(replica.admin.hset('sessionql:s:probe', 'd', '{}')).rejects.toThrow(/READONLY/);
+    await (await openRedisEngine({ url: replica.url, timeoutMs: 2000 })).close();
   });
 });
 
