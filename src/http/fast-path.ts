@@ -17,7 +17,7 @@ import {
 import { DocumentCache, documentBytes } from '../graphql/document-cache.js';
 import { parseDocument } from '../graphql/limits.js';
 import { readsSession } from '../pothos.js';
-import { recordOperation } from './operations.js';
+import { recordOperation, withRequestId } from './operations.js';
 import { readLimited } from './policy/body.js';
 import { corsHeaders } from './policy/cors.js';
 import { SECURITY_HEADERS } from './policy/headers.js';
@@ -150,14 +150,17 @@ export function createFastPath(options: FastPathOptions) {
     const masked = result.errors?.length ? { ...result, errors: result.errors.map(options.maskError) } : result;
     const { status, headers, body } = graphqlResponse(masked, mediaType);
     const cors = corsHeaders(req.headers.origin, options.allowedOrigins);
-    res.writeHead(status, {
-      ...SECURITY_HEADERS,
-      ...headers,
-      'content-length': Buffer.byteLength(body),
-      ...session,
-      ...cors,
-      ...(session.vary && cors.vary ? { vary: `${cors.vary}, ${session.vary}` } : {}),
-    });
+    res.writeHead(
+      status,
+      withRequestId(res, {
+        ...SECURITY_HEADERS,
+        ...headers,
+        'content-length': Buffer.byteLength(body),
+        ...session,
+        ...cors,
+        ...(session.vary && cors.vary ? { vary: `${cors.vary}, ${session.vary}` } : {}),
+      }),
+    );
     res.end(body);
     const first = masked.errors?.[0];
     return first ? String(first.extensions?.code ?? 'ERROR') : 'ok';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../server/logger.js';
-import { operationOf } from './operations.js';
+import { operationOf, recordRequestId, withRequestId } from './operations.js';
 import { drainBody, readLimited } from './policy/body.js';
 import { jsonError } from './policy/errors.js';
 import { SECURITY_HEADERS } from './policy/headers.js';
@@ -16,11 +16,14 @@ type Listener = (req: IncomingMessage, res: ServerResponse) => unknown;
 /** Writes a refusal; `close` ends the connection after it (a body left unread). */
 function refuse(res: ServerResponse, status: number, message: string, code: string, close = false): void {
   const [body, init] = jsonError(status, message, code);
-  res.writeHead(status, {
-    ...init.headers,
-    'content-length': Buffer.byteLength(body),
-    ...(close ? { connection: 'close' } : {}),
-  });
+  res.writeHead(
+    status,
+    withRequestId(res, {
+      ...init.headers,
+      'content-length': Buffer.byteLength(body),
+      ...(close ? { connection: 'close' } : {}),
+    }),
+  );
   res.end(body);
 }
 
@@ -52,12 +55,12 @@ export function createNodeHandler(options: {
   const served = options.isRoute ?? isRoute;
   const tooLarge = `The request body exceeds REQUEST_MAX_BYTES (${maxBodyBytes} bytes).`;
 
-  /** One log line and the operation metrics when the response is done. */
-  function observe(req: IncomingMessage, res: ServerResponse): void {
+  /** One log line and the operation metrics when the response is done; returns the request's id. */
+  function observe(req: IncomingMessage, res: ServerResponse): string {
     const started = performance.now();
     const given = req.headers['x-request-id'];
     const requestId = typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
-    res.setHeader('x-request-id', requestId);
+    recordRequestId(res, requestId);
     res.once('finish', () => {
       const durationMs = performance.now() - started;
       const op = operationOf(res);
@@ -71,6 +74,7 @@ export function createNodeHandler(options: {
         durationMs,
       });
     });
+    return requestId;
   }
 
   async function toYoga(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
@@ -91,7 +95,7 @@ export function createNodeHandler(options: {
     });
     const cookies = response.headers.getSetCookie();
     if (cookies.length) out['set-cookie'] = cookies;
-    res.writeHead(response.status, out).end(Buffer.from(await response.arrayBuffer()));
+    res.writeHead(response.status, withRequestId(res, out)).end(Buffer.from(await response.arrayBuffer()));
   }
 
   /**
@@ -110,7 +114,7 @@ export function createNodeHandler(options: {
   /** The checks every request passes before any handler: false when it has been answered. */
   function admit(req: IncomingMessage, res: ServerResponse): boolean {
     if (req.url === '*' && req.method === 'OPTIONS') {
-      res.writeHead(204, { allow: 'GET, HEAD, POST, OPTIONS', ...SECURITY_HEADERS }).end();
+      res.writeHead(204, withRequestId(res, { allow: 'GET, HEAD, POST, OPTIONS', ...SECURITY_HEADERS })).end();
       return false;
     }
     const target = parseTarget(req.url, req.headers.host);
@@ -142,7 +146,7 @@ export function createNodeHandler(options: {
   }
 
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    observe(req, res);
+    const requestId = observe(req, res);
     try {
       if (!admit(req, res)) return;
       const declared = req.headers['content-length'];
@@ -156,7 +160,10 @@ export function createNodeHandler(options: {
       }
       const left = await fastPathHandler(req, res);
       if (left === null) return;
-      if (left === undefined) return void (await options.yogaListener(req, res));
+      if (left === undefined) {
+        res.setHeader('x-request-id', requestId); // Yoga writes its own head
+        return void (await options.yogaListener(req, res));
+      }
       // The fast path read the body and declined: hand Yoga the same request.
       await toYoga(req, res, left);
     } catch (error) {

@@ -10,14 +10,33 @@ export interface OperationInfo {
   outcome: string;
 }
 
-const operations = new WeakMap<ServerResponse, OperationInfo>();
+// Kept on the response itself: a WeakMap entry per request made every minor GC walk its ephemerons.
+const OPERATION = Symbol('sessionql.operation');
+const REQUEST_ID = Symbol('sessionql.requestId');
+type Noted = ServerResponse & { [OPERATION]?: OperationInfo; [REQUEST_ID]?: string };
 
 export function recordOperation(res: ServerResponse, info: OperationInfo): void {
-  operations.set(res, info);
+  (res as Noted)[OPERATION] = info;
 }
 
 export function operationOf(res: ServerResponse): OperationInfo | undefined {
-  return operations.get(res);
+  return (res as Noted)[OPERATION];
+}
+
+/** The request's id, for the `x-request-id` response header: whoever writes the head adds it (node-handler.ts). */
+export function recordRequestId(res: ServerResponse, id: string): void {
+  (res as Noted)[REQUEST_ID] = id;
+}
+
+/**
+ * `headers` with `x-request-id` added when the request has one. Given in the
+ * head's own object rather than by `res.setHeader` beforehand, which sends
+ * node's `writeHead` down its slower path (every header set and checked twice).
+ */
+export function withRequestId<T extends Record<string, unknown>>(res: ServerResponse, headers: T): T {
+  const id = (res as Noted)[REQUEST_ID];
+  if (id !== undefined) (headers as Record<string, unknown>)['x-request-id'] = id;
+  return headers;
 }
 
 export function describeOperation(

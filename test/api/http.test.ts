@@ -136,3 +136,63 @@ describe('HTTP: methods, content types, CSRF and CORS', async () => {
     expect((await app.fetch('http://localhost/ready')).status).toBe(200);
   });
 });
+
+// Every kind of answer carries the request's id (the fast path writes it in its head, the others before theirs).
+describe('x-request-id on every answer', async () => {
+  const { app } = await setup({ REQUEST_MAX_BYTES: '2048' });
+  const query = JSON.stringify({ query: '{ session { exists } }' });
+  const json = { 'content-type': 'application/json', accept: 'application/json' };
+  const requests: [string, string, RequestInit, number][] = [
+    ['a query (POST)', '/graphql', { method: 'POST', headers: json, body: query }, 200],
+    ['a query (GET)', `/graphql?query=${encodeURIComponent('{ __typename }')}`, { headers: { accept: 'application/json' } }, 200],
+    [
+      'a syntax error',
+      '/graphql',
+      {
+        method: 'POST',
+        headers: { ...json, accept: 'application/graphql-response+json' },
+        body: JSON.stringify({ query: '{ session {' }),
+      },
+      400,
+    ],
+    ['a body that is not JSON', '/graphql', { method: 'POST', headers: json, body: '{"query":' }, 400],
+    ['GraphiQL', '/graphql', { headers: { accept: 'text/html' } }, 200],
+    [
+      'a subscription without an event stream (handed to Yoga)',
+      '/graphql',
+      { method: 'POST', headers: json, body: JSON.stringify({ query: 'subscription { sessionChanged { exists } }' }) },
+      406,
+    ],
+    [
+      'a cross-origin preflight',
+      '/graphql',
+      { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } },
+      403,
+    ],
+    ['an unknown path', '/nope', {}, 404],
+    [
+      'a cross-site form post',
+      '/graphql',
+      { method: 'POST', headers: { 'content-type': 'text/plain', origin: 'https://evil.example' }, body: query },
+      403,
+    ],
+    [
+      'a body over REQUEST_MAX_BYTES',
+      '/graphql',
+      { method: 'POST', headers: json, body: JSON.stringify({ query: `{ __typename }${' '.repeat(4096)}` }) },
+      413,
+    ],
+    ['/ready', '/ready', {}, 200],
+  ];
+
+  it.each(requests)('%s: a fresh UUID, or the one the client gave', async (_, path, init, status) => {
+    const fresh = await app.fetch(`http://localhost${path}`, init);
+    expect(fresh.status).toBe(status);
+    expect(fresh.headers.get('x-request-id')).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const given = await app.fetch(`http://localhost${path}`, { ...init, headers: { ...init.headers, 'x-request-id': 'trace-7.a:b' } });
+    expect(given.headers.get('x-request-id')).toBe('trace-7.a:b');
+    // Not an id: a fresh one instead of the client's bytes.
+    const odd = await app.fetch(`http://localhost${path}`, { ...init, headers: { ...init.headers, 'x-request-id': 'a b<script>' } });
+    expect(odd.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
