@@ -77,7 +77,9 @@ export function createLogger(options: { json: boolean; level?: LogLevel }): Logg
     error: (...args) => emit('error', args),
     request: (entry) => {
       if (order.indexOf('info') < min) return;
-      if (options.json) return emit('info', [{ msg: 'request', ...entry }]);
+      // The same line emit() writes, without its copies of the entry: this one runs for every request.
+      if (options.json)
+        return out(`{"time":"${new Date().toISOString()}","level":"info","msg":"request",${JSON.stringify(entry).slice(1)}\n`);
       const op = entry.operation ? ` ${entry.operation}` : '';
       emit('info', [`${entry.method} ${entry.path}${op} ${entry.status} ${entry.durationMs.toFixed(1)}ms [${entry.requestId}]`]);
     },
