@@ -142,6 +142,10 @@ describe.skipIf(testEngine !== 'redis')('start-up on a Redis user with too few r
     await grant('~sessionql:*', 'resetchannels', '+@all');
     await expect(open()).rejects.toThrow(/publish to the channel/);
 
+    // Publishing but not subscribing: live sessions would fail at their first subscriber, not at start-up.
+    await grant('~sessionql:s:*', '&sessionql:n:*', ...NEEDED_COMMANDS.split(' ').filter((rule) => rule !== '+ssubscribe'));
+    await expect(open()).rejects.toThrow(/refuses what sessions need .*'ssubscribe' command/);
+
     // The cache of cached_db: its own prefix, no channels (its notices are PostgreSQL's), and only the commands
     // its script and reads send.
     const cacheRights = ['-@all', '+eval', '+evalsha', '+hmget', '+hset', '+del', '+pexpire', '+ping', '+info'];

@@ -321,7 +321,8 @@ export class RedisEngine implements SessionEngine {
    * That the user may do what sessions need: the scripts' commands on a key
    * of the prefix, (`notices`) publishing on the notices' channels, sent as
    * every write is (by SHA, and with waitReplicas followed by WAIT), then
-   * the commands sent outside scripts (HMGET, DEL). A user whose ACL forbids
+   * the commands sent outside scripts (HMGET, DEL; SSUBSCRIBE and
+   * SUNSUBSCRIBE on the subscriber's connection). A user whose ACL forbids
    * one would connect, then fail requests.
    */
   private async permitted(notices: boolean): Promise<void> {
@@ -333,6 +334,8 @@ export class RedisEngine implements SessionEngine {
         await client.hmget(key, 'd');
         await client.del(key);
       });
+      // Live sessions subscribe on a connection of their own: SSUBSCRIBE and SUNSUBSCRIBE run outside scripts.
+      if (notices) await this.feed.check(noticeChannel(check));
     } catch (error) {
       const message = (error as Error).message;
       // A refusal inside a script is an ERR naming what the user can't do (NOPERM outside one). Anything

@@ -40,6 +40,17 @@ export class RedisFeed implements SessionFeed {
     return this.local.subscribe(hash, listener);
   }
 
+  /**
+   * That this user may subscribe to the notices' channels: `channel`
+   * subscribed and left, at start-up rather than at a first subscriber. The
+   * connection stays, for the subscribers to come.
+   */
+  async check(channel: string): Promise<void> {
+    const sub = await this.connectSubscriber();
+    await this.bounded(sub.ssubscribe(channel), 'SSUBSCRIBE');
+    await this.bounded(sub.sunsubscribe(channel), 'SUNSUBSCRIBE');
+  }
+
   private connectSubscriber(): Promise<Redis | Cluster> {
     this.started ??= (async () => {
       const sub = this.connect();
