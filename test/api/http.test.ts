@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { setup } from '../helpers/app.js';
+import { rawHttp, statusOf } from '../security/entry-points.js';
 
 const mutation = 'mutation { setSessionValue(key: "csrf", value: "pwned") { exists } }';
 
@@ -194,5 +195,11 @@ describe('x-request-id on every answer', async () => {
     // Not an id: a fresh one instead of the client's bytes.
     const odd = await app.fetch(`http://localhost${path}`, { ...init, headers: { ...init.headers, 'x-request-id': 'a b<script>' } });
     expect(odd.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('OPTIONS * (the server itself, which fetch cannot ask) too', async () => {
+    const raw = await rawHttp(Number(new URL(app.baseUrl).port), 'OPTIONS * HTTP/1.1\r\nHost: localhost\r\nX-Request-Id: star-1\r\nConnection: close\r\n\r\n');
+    expect(statusOf(raw)).toBe(204);
+    expect(raw).toMatch(/\r\nx-request-id: star-1\r\n/i);
   });
 });
