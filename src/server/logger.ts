@@ -4,12 +4,17 @@ import { isClientError } from '../graphql/errors.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
+/** One writer per file descriptor, shared by every logger: their lines stay in order, and one exit hook flushes each. */
+const writers = new Map<number, (line: string) => void>();
+
 /**
  * Lines for one file descriptor, written in batches: a line per request at
  * thousands of requests per second would otherwise be a write(2) each.
  * Flushed every 25 ms, at 64 KiB, and synchronously at exit.
  */
-function batchedWriter(fd: number) {
+function batchedWriter(fd: number): (line: string) => void {
+  const known = writers.get(fd);
+  if (known) return known;
   let pending = '';
   let timer: NodeJS.Timeout | null = null;
   const flush = () => {
@@ -23,11 +28,13 @@ function batchedWriter(fd: number) {
     } catch {}
   };
   process.on('exit', flush);
-  return (line: string) => {
+  const write = (line: string) => {
     pending += line;
     if (pending.length > 65536) flush();
     else timer ??= setTimeout(flush, 25).unref();
   };
+  writers.set(fd, write);
+  return write;
 }
 
 export interface RequestLog {
