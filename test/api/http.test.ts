@@ -198,7 +198,10 @@ describe('x-request-id on every answer', async () => {
   });
 
   it('OPTIONS * (the server itself, which fetch cannot ask) too', async () => {
-    const raw = await rawHttp(Number(new URL(app.baseUrl).port), 'OPTIONS * HTTP/1.1\r\nHost: localhost\r\nX-Request-Id: star-1\r\nConnection: close\r\n\r\n');
+    const raw = await rawHttp(
+      Number(new URL(app.baseUrl).port),
+      'OPTIONS * HTTP/1.1\r\nHost: localhost\r\nX-Request-Id: star-1\r\nConnection: close\r\n\r\n',
+    );
     expect(statusOf(raw)).toBe(204);
     expect(raw).toMatch(/\r\nx-request-id: star-1\r\n/i);
   });
