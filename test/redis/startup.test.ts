@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { hashSessionKey, newSessionKey } from '../../src/core/keys.js';
-import { NEEDED_COMMANDS, openRedisEngine, RedisEngine, Script } from '../../src/engines/redis/engine.js';
+import { CACHE_COMMANDS, NEEDED_COMMANDS, openRedisEngine, RedisEngine, Script } from '../../src/engines/redis/engine.js';
 import { clusterConnection } from '../../src/engines/redis/nodes.js';
 import { permissionScript } from '../../src/engines/redis/scripts.js';
 import { loadConfig } from '../../src/server/config.js';
@@ -147,15 +147,21 @@ describe.skipIf(testEngine !== 'redis')('start-up on a Redis user with too few r
     await expect(open()).rejects.toThrow(/refuses what sessions need .*'ssubscribe' command/);
 
     // The cache of cached_db: its own prefix, no channels (its notices are PostgreSQL's), and only the commands
-    // its script and reads send.
-    const cacheRights = ['-@all', '+eval', '+evalsha', '+hmget', '+hset', '+del', '+pexpire', '+ping', '+info'];
-    await grant('~sessionql:c:*', 'resetchannels', ...cacheRights);
-    const cache = new RedisEngine({ url, timeoutMs: 2000, prefix: 'sessionql:c:' });
-    try {
-      await cache.connect(false);
-    } finally {
-      await cache.close();
-    }
+    // its script and reads send, as the README gives them.
+    const cacheRights = /no channels, and\s+`([^`]+)` suffice/.exec(readFileSync(`${repoRoot}README.md`, 'utf8'))?.[1]?.split(' ');
+    expect(cacheRights).toEqual(CACHE_COMMANDS.split(' '));
+    const connectCache = async () => {
+      const cache = new RedisEngine({ url, timeoutMs: 2000, prefix: 'sessionql:c:' });
+      try {
+        await cache.connect(false);
+      } finally {
+        await cache.close();
+      }
+    };
+    await grant('~sessionql:c:*', 'resetchannels', ...cacheRights!.filter((rule) => rule !== '+pexpire'));
+    await expect(connectCache()).rejects.toThrow(`: ACL SETUSER ${user} ~sessionql:c:* ${CACHE_COMMANDS}`);
+    await grant('~sessionql:c:*', 'resetchannels', ...cacheRights!);
+    await connectCache();
 
     await grant('~sessionql:s:*', '&sessionql:n:*', ...NEEDED_COMMANDS.split(' '));
     await (await open()).close();

@@ -101,6 +101,14 @@ function notRunThere(error: unknown): boolean {
 export const NEEDED_COMMANDS =
   '-@all +eval +evalsha +hmget +hset +del +exists +pexpire +time +spublish +ssubscribe +sunsubscribe +ping +info +wait +select +cluster|info +cluster|slots';
 
+/**
+ * What cached_db's cache sends, for its user's ACL: its one script, its
+ * reads and a cycle's undo, the ready checks, SELECT and the cluster
+ * client's; no notices (its notices are PostgreSQL's), no WAIT. The README
+ * gives the same list.
+ */
+export const CACHE_COMMANDS = '-@all +eval +evalsha +hmget +hset +del +pexpire +ping +info +select +cluster|info +cluster|slots';
+
 /** What to do about a node's refusal at start-up, by its message ('' when there is nothing to add). */
 function advice(message: string, tls: boolean, cluster: boolean, credentials: { username?: string; password: boolean }): string {
   const where = cluster ? ' in REDIS_CLUSTER_NODES' : '';
@@ -348,7 +356,7 @@ export class RedisEngine implements SessionEngine {
       throw new RedisUnavailable(
         `Redis at ${this.target} refuses what sessions need to the user ${JSON.stringify(named ?? 'default')}: ${message.replace(/\.$/, '')}; ` +
           `it needs the keys ${this.prefix}*${notices ? ', the channels sessionql:n:*' : ''} and these commands, on every node of a cluster: ` +
-          `ACL SETUSER ${user}${named ? '' : ' on >password'} ~${this.prefix}*${channels} ${NEEDED_COMMANDS}` +
+          `ACL SETUSER ${user}${named ? '' : ' on >password'} ~${this.prefix}*${channels} ${notices ? NEEDED_COMMANDS : CACHE_COMMANDS}` +
           // The default user serves every other client too: sessions get a user of their own rather than narrowing it.
           (named ? '' : `, then name it: redis://${user}:password@host:port`),
       );
