@@ -97,16 +97,24 @@ describe.skipIf(skipWithoutChromium)('the demo page in Chromium', () => {
     expect(await sessionCookie(context)).toBeUndefined();
   });
 
-  it('live: two tabs of / in one browser; a change in either shows up in the other within a second, without a reload', async () => {
+  const within = { timeout: 1000, interval: 25 };
+  /**
+   * Two tabs of / in one browser, both open before any session exists; the first adds Dune and the second,
+   * following it live, shows it: the second follows once the first has written.
+   */
+  const liveTabs = async () => {
     const context = await newContext();
-    // Both open before any session exists: the second follows once the first has written.
     const first = await openPage(context);
     const second = await openPage(context);
-    const within = { timeout: 1000, interval: 25 };
     await first.getByRole('button', { name: 'Add Dune' }).click();
     await settled(first);
     await expect.poll(() => cartLines(second), within).toEqual({ 'book-dune': 1 });
     await expect.poll(() => second.locator('body').getAttribute('data-live'), within).toBe('on');
+    return { context, first, second };
+  };
+
+  it('live: two tabs of / in one browser; a change in either shows up in the other within a second, without a reload', async () => {
+    const { context, first, second } = await liveTabs();
     expect(await visibleText(second.locator('#live'))).toBe('Live');
 
     await addItem(second, 'tea', 'Green tea', '3');
@@ -333,14 +341,7 @@ describe.skipIf(skipWithoutChromium)('the demo page in Chromium', () => {
   });
 
   it('preferences typed in one tab and not saved yet survive a push from another tab; a saved change replaces them', async () => {
-    const context = await newContext();
-    const typing = await openPage(context);
-    const other = await openPage(context);
-    const within = { timeout: 1000, interval: 25 };
-    await other.getByRole('button', { name: 'Add Dune' }).click();
-    await settled(other);
-    await expect.poll(() => cartLines(typing), within).toEqual({ 'book-dune': 1 });
-    await expect.poll(() => typing.locator('body').getAttribute('data-live'), within).toBe('on');
+    const { first: other, second: typing } = await liveTabs();
 
     const form = typing.locator('#prefs-form');
     await form.getByLabel('Language').fill('fr-FR');
