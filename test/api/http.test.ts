@@ -147,6 +147,32 @@ describe('x-request-id on every answer', async () => {
     ['a query (POST)', '/graphql', { method: 'POST', headers: json, body: query }, 200],
     ['a query (GET)', `/graphql?query=${encodeURIComponent('{ __typename }')}`, { headers: { accept: 'application/json' } }, 200],
     [
+      "Apollo Client's query (its Accept, operationName, __typename)",
+      '/graphql',
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json,application/json;q=0.9' },
+        body: JSON.stringify({ operationName: 'S', variables: {}, query: 'query S { session { exists __typename } }' }),
+      },
+      200,
+    ],
+    [
+      "urql's GET (its Accept lists text/event-stream)",
+      `/graphql?query=${encodeURIComponent('query S { session { exists __typename } }')}&operationName=S`,
+      {
+        headers: {
+          accept: 'application/graphql-response+json, application/graphql+json, application/json, text/event-stream, multipart/mixed',
+        },
+      },
+      200,
+    ],
+    [
+      'the path with a trailing slash',
+      `/graphql/?query=${encodeURIComponent('{ __typename }')}`,
+      { headers: { accept: 'application/json' } },
+      404,
+    ],
+    [
       'a syntax error',
       '/graphql',
       {
