@@ -16,6 +16,7 @@ import {
 } from 'graphql';
 import { DocumentCache, documentBytes } from '../graphql/document-cache.js';
 import { parseDocument } from '../graphql/limits.js';
+import { executePlan, type OperationPlan, planOperation } from '../graphql/plan.js';
 import { readsSession } from '../pothos.js';
 import { recordOperation, withRequestId } from './operations.js';
 import { readLimited } from './policy/body.js';
@@ -52,8 +53,15 @@ export interface FastPathOptions {
 /** A document that parsed and validated: what executing one of its operations needs. */
 interface Prepared {
   document: DocumentNode;
-  /** Per operation of the document: whether a root field reads the session (computed on first use). */
-  readsSession?: Map<OperationDefinitionNode, boolean>;
+  /** Per operation of the document, worked out on its first use. */
+  operations?: Map<OperationDefinitionNode, PreparedOperation>;
+}
+
+interface PreparedOperation {
+  /** Its plan, or null when graphql-js executes it (src/graphql/plan.ts). */
+  plan: OperationPlan | null;
+  /** Whether a root field reads the session. */
+  readsSession: boolean;
 }
 
 /**
@@ -213,23 +221,26 @@ export function createFastPath(options: FastPathOptions) {
       return refuse([error]);
     }
 
-    const context = options.context(req.headers.cookie ?? null, req);
-    if (kind === 'query' && context.preload) {
-      prepared.readsSession ??= new Map();
-      let reads = prepared.readsSession.get(operation);
-      if (reads === undefined) {
-        reads = readsSessionFirst(options.schema, prepared.document, operation);
-        prepared.readsSession.set(operation, reads);
-      }
-      if (reads) await context.preload();
+    prepared.operations ??= new Map();
+    let planned = prepared.operations.get(operation);
+    if (!planned) {
+      planned = {
+        plan: planOperation(options.schema, prepared.document, operation),
+        readsSession: kind === 'query' && readsSessionFirst(options.schema, prepared.document, operation),
+      };
+      prepared.operations.set(operation, planned);
     }
-    const executed = execute({
-      schema: options.schema,
-      document: prepared.document,
-      contextValue: context.value,
-      variableValues: variables ?? undefined,
-      operationName: operationName ?? undefined,
-    });
+    const context = options.context(req.headers.cookie ?? null, req);
+    if (planned.readsSession && context.preload) await context.preload();
+    const executed = planned.plan
+      ? executePlan(planned.plan, context.value, variables ?? undefined)
+      : execute({
+          schema: options.schema,
+          document: prepared.document,
+          contextValue: context.value,
+          variableValues: variables ?? undefined,
+          operationName: operationName ?? undefined,
+        });
     // Synchronous when every field is (a preloaded query): no promise to wait for.
     const result = (executed instanceof Promise ? await executed : executed) as ExecutionResult;
     const outcome = send(req, res, mediaType, result, context.headers());

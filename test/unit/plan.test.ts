@@ -1,0 +1,290 @@
+import { readFileSync } from 'node:fs';
+import {
+  buildSchema,
+  type ExecutionResult,
+  execute,
+  type GraphQLFieldResolver,
+  type GraphQLResolveInfo,
+  type GraphQLSchema,
+  getOperationAST,
+  parse,
+  responsePathAsArray,
+  validate,
+} from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { executePlan, planOperation } from '../../src/graphql/plan.js';
+import { schema as apiSchema } from '../../src/graphql/schema.js';
+
+// The planned executor (src/graphql/plan.ts) against graphql-js's execute, on one schema whose
+// resolvers do everything a resolver can: values, promises, thrown and returned errors, rejected
+// promises, null for a non-null field, a list that is not one, a scalar that cannot serialize. Each
+// document runs through both on fresh state; the answers (data, errors with their messages,
+// locations and paths) and the resolvers' calls (in order, with their args and info) must be equal.
+
+const SDL = `
+  enum Color { RED GREEN }
+  input Filter { prefix: String, limit: Int = 2 }
+  type Item {
+    id: ID!
+    name: String
+    fails: String!
+    failsAsync: String!
+    maybe: String
+    lateFail: String
+    child: Item
+    children(first: Int = 2): [Item!]
+    loose: [Item]
+    color: Color
+  }
+  type Query {
+    ok: String
+    count: Int!
+    thrown: String
+    returned: String
+    rejected: String
+    nullForNonNull: String!
+    later: String
+    item(id: ID!): Item
+    items: [Item]
+    strictItems: [Item!]!
+    notAList: [Int]
+    mixed: [Int]
+    badInt: Int
+    badColor: Color
+    echo(text: String, times: Int = 3, filter: Filter, colors: [Color!]): String
+    shout(text: String = "hey", times: Int): String
+    deep: Item!
+  }
+  type Mutation {
+    bump: Int!
+    bumpLater: Int!
+    fail: Int
+    failHard: Int!
+  }
+`;
+
+interface State {
+  calls: string[];
+  counter: number;
+}
+
+function makeSchema(): GraphQLSchema {
+  const schema = buildSchema(SDL);
+  const log =
+    (resolve: GraphQLFieldResolver<unknown, State>): GraphQLFieldResolver<unknown, State> =>
+    (source, args, context, info: GraphQLResolveInfo) => {
+      context.calls.push(
+        JSON.stringify([
+          responsePathAsArray(info.path),
+          info.path.typename,
+          info.fieldName,
+          String(info.returnType),
+          info.parentType.name,
+          info.fieldNodes.length,
+          Object.keys(info.fragments),
+          info.operation.name?.value ?? null,
+          info.variableValues,
+          info.rootValue ?? null,
+          args,
+        ]),
+      );
+      return resolve(source, args, context, info);
+    };
+  const item = (id: number, depth = 0): Record<string, unknown> => ({
+    id,
+    name: id % 3 === 0 ? null : `item ${id}`,
+    fails: id % 2 === 0 ? `ok ${id}` : null,
+    failsAsync: () => (id % 2 === 0 ? Promise.resolve(`ok ${id}`) : Promise.reject(new Error(`no ${id}`))),
+    lateFail: () => new Promise((_, reject) => setTimeout(() => reject(new Error(`late ${id}`)), 5)),
+    maybe: () => (id === 2 ? new Error('returned from maybe') : Promise.resolve(`maybe ${id}`)),
+    child: depth < 3 ? () => item(id * 10 + 1, depth + 1) : null,
+    children: ({ first }: { first: number }) => Array.from({ length: first }, (_, i) => item(id * 10 + i, depth + 1)),
+    loose: () => [item(id + 100, 3), null, Promise.resolve(item(id + 200, 3)), Promise.reject(new Error('lost item'))],
+    color: id % 2 ? 'RED' : 'GREEN',
+  });
+  const query: Record<string, GraphQLFieldResolver<unknown, State>> = {
+    ok: () => 'ok',
+    count: (_s, _a, context) => context.calls.length,
+    thrown: () => {
+      throw new Error('thrown here');
+    },
+    returned: () => new Error('returned here'),
+    rejected: () => Promise.reject(new Error('rejected here')),
+    nullForNonNull: () => null,
+    later: () => new Promise((resolve) => setTimeout(() => resolve('later'), 1)),
+    item: (_s, args) => (args.id === 'none' ? null : item(Number(args.id) || 1)),
+    items: () => [item(1), null, item(2), item(3)],
+    strictItems: () => [item(2), item(4), item(5)],
+    notAList: () => 5,
+    mixed: () => [1, Promise.resolve(2), Promise.reject(new Error('third')), 'x', 5],
+    badInt: () => 'not a number',
+    badColor: () => 'BLUE',
+    echo: (_s, args) => JSON.stringify(args),
+    // A resolver that changes its args: the next execution must not see it.
+    shout: (_s, args) => {
+      args.text = `${args.text}!`;
+      args.times = 1 + (args.times ?? 0);
+      return `${args.text} ${args.times}`;
+    },
+    deep: () => item(7),
+  };
+  const mutation: Record<string, GraphQLFieldResolver<unknown, State>> = {
+    bump: (_s, _a, context) => ++context.counter,
+    bumpLater: (_s, _a, context) => new Promise((resolve) => setTimeout(() => resolve(++context.counter), 1)),
+    fail: () => {
+      throw new Error('mutation failed');
+    },
+    failHard: () => null,
+  };
+  for (const [type, resolvers] of [
+    ['Query', query],
+    ['Mutation', mutation],
+  ] as const) {
+    const fields = schema.getType(type) as unknown as { getFields(): Record<string, { resolve?: unknown }> };
+    for (const [name, field] of Object.entries(fields.getFields()))
+      field.resolve = log(resolvers[name] as GraphQLFieldResolver<unknown, State>);
+  }
+  const itemType = schema.getType('Item') as unknown as { getFields(): Record<string, { resolve?: unknown }> };
+  for (const field of Object.values(itemType.getFields())) {
+    field.resolve = log((source, args, context, info) => {
+      const value = (source as Record<string, unknown>)[info.fieldName];
+      return typeof value === 'function' ? value(args, context, info) : value;
+    });
+  }
+  return schema;
+}
+
+const DOCUMENTS: [string, string, Record<string, unknown>?][] = [
+  ['plain values', '{ ok count __typename }'],
+  ['aliases and a repeated field', '{ a: ok b: ok ok count c: count }'],
+  ['errors thrown, returned and rejected', '{ thrown returned rejected ok later }'],
+  ['null for a non-null root field nulls data', '{ ok nullForNonNull rejected }'],
+  ['a nullable list with failing non-null fields', '{ items { id name fails maybe __typename } }'],
+  ['a non-null list of non-null items: the error goes to the root', '{ ok strictItems { id fails } }'],
+  ['async failures inside a non-null list', '{ strictItems { id failsAsync } later }'],
+  ['not a list, and a list of promises, errors and a bad value', '{ notAList mixed }'],
+  ['scalars and enums that cannot serialize', '{ badInt badColor deep { color } }'],
+  [
+    'arguments: literals, defaults, input objects, enum lists',
+    '{ echo(text: "hi", filter: { prefix: "p" }, colors: [RED, GREEN]) e2: echo }',
+  ],
+  [
+    'arguments from variables, with defaults',
+    'query Q($t: String, $n: Int, $f: Filter, $id: ID!) { echo(text: $t, times: $n, filter: $f) item(id: $id) { id name } }',
+    { t: 'x', f: { prefix: 'q', limit: 9 }, id: '4' },
+  ],
+  ['a variable that does not coerce: only errors', 'query Q($n: Int) { echo(times: $n) }', { n: 'many' }],
+  ['a missing required variable', 'query Q($id: ID!) { item(id: $id) { id } }', {}],
+  [
+    'fragments, inline fragments and merged selections',
+    `query Frags { item(id: "2") { ...A ... on Item { child { id } } child { name ...B } } deep { ...A } }
+     fragment A on Item { id name children(first: 3) { id ...B } }
+     fragment B on Item { color child { id } }`,
+  ],
+  ['the same fragment spread twice', '{ item(id: "4") { ...A ...A id } } fragment A on Item { id name }'],
+  [
+    '@skip and @include with literals',
+    '{ ok @skip(if: true) count @include(if: false) a: ok @include(if: true) b: ok @skip(if: false) item(id: "3") { ... @skip(if: true) { id } name } }',
+  ],
+  ['deep nesting with a nulled child', '{ deep { child { child { child { id fails child { id } } } } } }'],
+  ['a list with items, null, promises and a rejection', '{ item(id: "6") { loose { id name } } }'],
+  [
+    'errors after their position was nulled are dropped (a list fails at its first rejection)',
+    '{ item(id: "1") { children(first: 3) { failsAsync lateFail } } ok }',
+  ],
+  ['null for a nullable object', '{ item(id: "none") { id } }'],
+  ['a mutation runs its fields one after another', 'mutation M { a: bump b: bumpLater c: bump fail d: bump }'],
+  ['a mutation whose non-null field fails nulls data', 'mutation { a: bump failHard b: bump }'],
+];
+
+async function run(schema: GraphQLSchema, source: string, variables: Record<string, unknown> | undefined, planned: boolean) {
+  const document = parse(source);
+  expect(validate(schema, document)).toEqual([]);
+  const operation = getOperationAST(document);
+  if (!operation) throw new Error('no operation');
+  const state: State = { calls: [], counter: 0 };
+  let result: ExecutionResult;
+  if (planned) {
+    const plan = planOperation(schema, document, operation);
+    expect(plan, 'planned').not.toBeNull();
+    result = await executePlan(plan as NonNullable<typeof plan>, state, variables);
+  } else {
+    result = await execute({ schema, document, contextValue: state, variableValues: variables });
+  }
+  // Resolvers still running after the answer may add errors to it, as in graphql-js: wait for them.
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  return {
+    answer: JSON.parse(JSON.stringify(result)),
+    errors: result.errors?.map((e) => [e.message, e.path, e.locations]),
+    calls: state.calls,
+  };
+}
+
+describe('planned execution', () => {
+  const schema = makeSchema();
+
+  it.each(DOCUMENTS)('answers as graphql-js: %s', async (_name, source, variables) => {
+    const expected = await run(schema, source, variables, false);
+    const actual = await run(schema, source, variables, true);
+    expect(expected.answer.errors ?? []).not.toContainEqual(expect.objectContaining({ message: 'Maximum call stack size exceeded' }));
+    expect(actual).toEqual(expected);
+  });
+
+  it('gives each execution its own args, as graphql-js', async () => {
+    for (const source of ['{ shout }', '{ shout(text: "ho", times: 2) }', '{ a: shout(times: 1) b: shout(times: 1) }']) {
+      const document = parse(source);
+      const plan = planOperation(schema, document, getOperationAST(document) as NonNullable<ReturnType<typeof getOperationAST>>);
+      const once = await execute({ schema, document, contextValue: { calls: [], counter: 0 } });
+      for (let i = 0; i < 3; i++) {
+        expect(await executePlan(plan as NonNullable<typeof plan>, { calls: [], counter: 0 }, undefined)).toEqual(once);
+      }
+    }
+  });
+
+  it('is synchronous when every resolver is, as graphql-js', () => {
+    const document = parse('{ ok items { id name } }');
+    const plan = planOperation(schema, document, getOperationAST(document) as NonNullable<ReturnType<typeof getOperationAST>>);
+    const result = executePlan(plan as NonNullable<typeof plan>, { calls: [], counter: 0 }, undefined);
+    expect(result).not.toBeInstanceOf(Promise);
+  });
+
+  it.each([
+    ['introspection', '{ __schema { queryType { name } } }'],
+    ['a type lookup', '{ __type(name: "Item") { name } }'],
+    ['@skip on a variable', 'query Q($s: Boolean!) { ok @skip(if: $s) }'],
+    ['@include on a variable in a fragment', 'query Q($s: Boolean!) { item(id: "1") { ... @include(if: $s) { id } } }'],
+    ['a response named __proto__', '{ __proto__: ok }'],
+    ['a subscription', 'subscription { ok }'],
+  ])('leaves %s to graphql-js', (_name, source) => {
+    const document = parse(source);
+    const operation = getOperationAST(document);
+    expect(operation).not.toBeNull();
+    expect(planOperation(schema, document, operation as NonNullable<typeof operation>)).toBeNull();
+  });
+
+  it('plans every document real clients send to the API (Apollo Client and urql as captured, and the bench)', () => {
+    type Request = { body?: { query?: string }; path?: string };
+    const profiles = JSON.parse(readFileSync(new URL('../../bench/profiles.json', import.meta.url), 'utf8')) as Record<
+      string,
+      { init: Request[]; read: Request; write: Request; lostUpdates: Record<string, Request> }
+    >;
+    // The loadgen's own graphql profile (../shared/peers/loadgen), as the bench sends it.
+    const sources = new Set<string>([
+      '{ session { value(key:"username") } cart { items { sku quantity } } }',
+      'mutation { addToCart(sku:"A") { totalQuantity } }',
+    ]);
+    for (const profile of Object.values(profiles)) {
+      for (const request of [...profile.init, profile.read, profile.write, ...Object.values(profile.lostUpdates)]) {
+        const query = request.body?.query ?? (request.path ? new URL(request.path, 'http://x').searchParams.get('query') : null);
+        if (query) sources.add(query.replaceAll('{i}', '1'));
+      }
+    }
+    expect(sources.size).toBeGreaterThanOrEqual(7);
+    for (const source of sources) {
+      const document = parse(source);
+      expect(validate(apiSchema, document), source).toEqual([]);
+      const operation = getOperationAST(document);
+      expect(planOperation(apiSchema, document, operation as NonNullable<typeof operation>), source).not.toBeNull();
+    }
+  });
+});
