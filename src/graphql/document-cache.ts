@@ -1,4 +1,4 @@
-import type { DocumentNode } from 'graphql';
+import type { DocumentNode, Token } from 'graphql';
 import type { YogaServerOptions } from 'graphql-yoga';
 
 /**
@@ -26,10 +26,17 @@ export function stringBytes(text: string): number {
  * weigh a full token here (measured about 115 B), which only overestimates.
  */
 export function documentBytes(source: string, document: DocumentNode): number {
-  let tokens = 0;
-  for (let token = document.loc?.startToken ?? null; token; token = token.next) tokens++;
-  const ast = document.loc ? tokens * AST_BYTES_PER_TOKEN : source.length * AST_BYTES_PER_CHARACTER;
+  const tokens = tokenCount(document);
+  const ast = tokens === undefined ? source.length * AST_BYTES_PER_CHARACTER : tokens * AST_BYTES_PER_TOKEN;
   return stringBytes(source) + ast;
+}
+
+/** Tokens of a parsed document (its lexer chain, comments included), or undefined when parsed without locations. */
+export function tokenCount(document: DocumentNode): number | undefined {
+  if (!document.loc) return undefined;
+  let tokens = 0;
+  for (let token: Token | null = document.loc.startToken; token; token = token.next) tokens++;
+  return tokens;
 }
 
 export interface DocumentCacheOptions<V> {

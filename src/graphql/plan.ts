@@ -27,6 +27,7 @@ import {
   TypeNameMetaFieldDef,
   type ValueNode,
 } from 'graphql';
+import { tokenCount } from './document-cache.js';
 
 /**
  * An operation planned ahead: the fields each selection set collects,
@@ -78,7 +79,13 @@ interface FieldPlan {
   readonly sub: readonly FieldPlan[] | null;
 }
 
-/** Fields planned per document at most: a larger plan is left to graphql-js. */
+/**
+ * Fields planned per operation at most: a larger plan is left to graphql-js.
+ * Also at most one field per token of the document: fragments spread under
+ * several parents can plan more fields than the text has, and the document
+ * caches weigh a document by its tokens (512 B each), which then covers its
+ * plan too (measured: about 240 B per planned field; docs/security.md).
+ */
 const MAX_PLANNED_FIELDS = 2000;
 
 class Unplannable extends Error {}
@@ -87,7 +94,8 @@ class Unplannable extends Error {}
  * The plan of `operation`, or null when graphql-js must run it: a
  * subscription, introspection (`__schema`, `__type`), an abstract type, an
  * object type with `isTypeOf`, `@skip`/`@include` on a variable, a response
- * named `__proto__`, or more than MAX_PLANNED_FIELDS fields. The document
+ * named `__proto__`, or more fields than MAX_PLANNED_FIELDS or than the
+ * document has tokens. The document
  * must have passed validation.
  */
 export function planOperation(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode): OperationPlan | null {
@@ -98,7 +106,7 @@ export function planOperation(schema: GraphQLSchema, document: DocumentNode, ope
   for (const definition of document.definitions) {
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
   }
-  let budget = MAX_PLANNED_FIELDS;
+  let budget = Math.min(MAX_PLANNED_FIELDS, tokenCount(document) ?? MAX_PLANNED_FIELDS);
 
   /** The fields `sets` collect on `type`, in graphql-js's collectFields order. */
   function collect(type: GraphQLObjectType, sets: readonly SelectionSetNode[]): Map<string, FieldNode[]> {

@@ -241,6 +241,11 @@ describe('planned execution', () => {
     }
   });
 
+  it('plans a document whose fragments add no fields beyond its text', () => {
+    const document = parse(`{ deep { ...F1 } } fragment F1 on Item { child { ...F2 } } fragment F2 on Item { child { id name } }`);
+    expect(planOperation(schema, document, getOperationAST(document) as NonNullable<ReturnType<typeof getOperationAST>>)).not.toBeNull();
+  });
+
   it('is synchronous when every resolver is, as graphql-js', () => {
     const document = parse('{ ok items { id name } }');
     const plan = planOperation(schema, document, getOperationAST(document) as NonNullable<ReturnType<typeof getOperationAST>>);
@@ -255,6 +260,16 @@ describe('planned execution', () => {
     ['@include on a variable in a fragment', 'query Q($s: Boolean!) { item(id: "1") { ... @include(if: $s) { id } } }'],
     ['a response named __proto__', '{ __proto__: ok }'],
     ['a subscription', 'subscription { ok }'],
+    [
+      'fragments that plan more fields than the document has tokens',
+      `{ deep { ...F1 } }
+       fragment F1 on Item { child { ...F2 } loose { ...F2 } }
+       fragment F2 on Item { child { ...F3 } loose { ...F3 } }
+       fragment F3 on Item { child { ...F4 } loose { ...F4 } }
+       fragment F4 on Item { child { ...F5 } loose { ...F5 } }
+       fragment F5 on Item { child { ...F6 } loose { ...F6 } }
+       fragment F6 on Item { child { id name } loose { id name } }`,
+    ],
   ])('leaves %s to graphql-js', (_name, source) => {
     const document = parse(source);
     const operation = getOperationAST(document);
