@@ -54,7 +54,6 @@ import { tokenCount } from './document-cache.js';
 export interface OperationPlan {
   readonly schema: GraphQLSchema;
   readonly operation: OperationDefinitionNode;
-  readonly rootType: GraphQLObjectType;
   readonly fields: readonly FieldPlan[];
   readonly serial: boolean;
   readonly fragments: Record<string, FragmentDefinitionNode>;
@@ -67,7 +66,6 @@ interface FieldPlan {
   readonly node: FieldNode;
   readonly def: GraphQLField<unknown, unknown>;
   readonly resolve: GraphQLFieldResolver<unknown, unknown>;
-  readonly returnType: GraphQLOutputType;
   readonly parentType: GraphQLObjectType;
   /**
    * The field's arguments when the document alone fixes them (none declared,
@@ -168,7 +166,6 @@ export function planOperation(schema: GraphQLSchema, document: DocumentNode, ope
         node,
         def,
         resolve: def.resolve ?? defaultFieldResolver,
-        returnType: def.type,
         parentType: type,
         fixedArgs: fixedArguments(def, node),
         sub,
@@ -179,7 +176,7 @@ export function planOperation(schema: GraphQLSchema, document: DocumentNode, ope
 
   try {
     const fields = plan(rootType, [operation.selectionSet]);
-    return { schema, operation, rootType, fields, serial: operation.operation === 'mutation', fragments };
+    return { schema, operation, fields, serial: operation.operation === 'mutation', fragments };
   } catch (error) {
     if (error instanceof Unplannable) return null;
     throw error;
@@ -276,23 +273,18 @@ export function executePlan(
     return respond(null);
   };
   try {
-    const data = plan.serial ? executeSerially(run, plan.rootType, plan.fields) : executeFields(run, undefined, undefined, plan.fields);
+    const data = plan.serial ? executeSerially(run, plan.fields) : executeFields(run, undefined, undefined, plan.fields);
     return isPromise(data) ? data.then(respond, fail) : respond(data);
   } catch (error) {
     return fail(error);
   }
 }
 
-function executeSerially(
-  run: Run,
-  type: GraphQLObjectType,
-  fields: readonly FieldPlan[],
-): Record<string, unknown> | Promise<Record<string, unknown>> {
+function executeSerially(run: Run, fields: readonly FieldPlan[]): Record<string, unknown> | Promise<Record<string, unknown>> {
   let results: Record<string, unknown> | Promise<Record<string, unknown>> = {};
   for (const field of fields) {
     const step = (done: Record<string, unknown>): Record<string, unknown> | Promise<Record<string, unknown>> => {
-      const value = executeField(run, undefined, { prev: undefined, key: field.responseName, typename: type.name }, field);
-      if (value === undefined) return done;
+      const value = executeField(run, undefined, { prev: undefined, key: field.responseName, typename: field.parentType.name }, field);
       if (isPromise(value)) {
         return value.then((resolved) => {
           done[field.responseName] = resolved;
@@ -318,10 +310,8 @@ function executeFields(
   try {
     for (const field of fields) {
       const value = executeField(run, source, { prev: path, key: field.responseName, typename: field.parentType.name }, field);
-      if (value !== undefined) {
-        results[field.responseName] = value;
-        if (isPromise(value)) containsPromise = true;
-      }
+      results[field.responseName] = value;
+      if (isPromise(value)) containsPromise = true;
     }
   } catch (error) {
     // As graphql-js: the promises already started are settled before the error goes up.
@@ -350,7 +340,7 @@ function executeField(run: Run, source: unknown, path: Path, field: FieldPlan): 
   const info: GraphQLResolveInfo = {
     fieldName: field.def.name,
     fieldNodes: field.fieldNodes,
-    returnType: field.returnType,
+    returnType: field.def.type,
     parentType: field.parentType,
     path,
     schema: run.plan.schema,
@@ -363,14 +353,14 @@ function executeField(run: Run, source: unknown, path: Path, field: FieldPlan): 
     const args = field.fixedArgs ? { ...field.fixedArgs } : getArgumentValues(field.def, field.node, run.variableValues);
     const result = field.resolve(source, args, run.contextValue, info);
     const completed = isPromise(result)
-      ? result.then((resolved) => completeValue(run, field, field.returnType, info, path, resolved))
-      : completeValue(run, field, field.returnType, info, path, result);
+      ? result.then((resolved) => completeValue(run, field, field.def.type, info, path, resolved))
+      : completeValue(run, field, field.def.type, info, path, result);
     if (isPromise(completed)) {
-      return completed.then(undefined, (raw) => fieldError(run, raw, field, field.returnType, path));
+      return completed.then(undefined, (raw) => fieldError(run, raw, field, field.def.type, path));
     }
     return completed;
   } catch (raw) {
-    return fieldError(run, raw, field, field.returnType, path);
+    return fieldError(run, raw, field, field.def.type, path);
   }
 }
 
