@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import {
   buildSchema,
   type ExecutionResult,
@@ -197,6 +198,92 @@ const DOCUMENTS: [string, string, Record<string, unknown>?][] = [
   ['a mutation whose non-null field fails nulls data', 'mutation { a: bump failHard b: bump }'],
 ];
 
+// Documents for the property below: every kind of selection the plan handles (fields with and without
+// aliases, merged repeats, arguments, inline fragments with and without a type, one named fragment,
+// literal @skip/@include, nested objects and lists) over the schema above, plus mutations and variables.
+const directive = fc.constantFrom('', '', '', ' @skip(if: true)', ' @skip(if: false)', ' @include(if: true)', ' @include(if: false)');
+const alias = fc.constantFrom('', '', '', 'a: ', 'b: ');
+const ITEM_LEAVES = ['id', 'name', 'fails', 'failsAsync', 'maybe', 'lateFail', 'color', '__typename'];
+const ROOT_LEAVES = [
+  'ok',
+  'count',
+  'thrown',
+  'returned',
+  'rejected',
+  'nullForNonNull',
+  'later',
+  'badInt',
+  'badColor',
+  'notAList',
+  'mixed',
+  '__typename',
+];
+const { itemSelection } = fc.letrec<{ itemSelection: string }>((tie) => ({
+  itemSelection: fc
+    .array(
+      fc.oneof(
+        { depthSize: 'small', withCrossShrink: true },
+        fc.tuple(alias, fc.constantFrom(...ITEM_LEAVES), directive).map(([a, f, d]) => `${a}${f}${d}`),
+        fc
+          .tuple(
+            alias,
+            fc.constantFrom('child', 'loose', 'children(first: 0)', 'children(first: 2)', 'children'),
+            directive,
+            tie('itemSelection'),
+          )
+          .map(([a, f, d, sel]) => `${a}${f}${d} { ${sel} }`),
+        fc.tuple(fc.constantFrom('... on Item', '...'), directive, tie('itemSelection')).map(([on, d, sel]) => `${on}${d} { ${sel} }`),
+        directive.map((d) => `...F${d}`),
+      ),
+      { minLength: 1, maxLength: 4 },
+    )
+    .map((parts) => parts.join(' ')),
+}));
+const rootField = fc.oneof(
+  fc.tuple(alias, fc.constantFrom(...ROOT_LEAVES), directive).map(([a, f, d]) => `${a}${f}${d}`),
+  fc
+    .tuple(
+      alias,
+      fc.constantFrom('echo', 'echo(text: "x", times: 1)', 'echo(filter: { prefix: "p" }, colors: [GREEN])', 'shout', 'shout(times: 2)'),
+    )
+    .map(([a, f]) => `${a}${f}`),
+  fc
+    .tuple(
+      alias,
+      fc.constantFrom('item(id: "2")', 'item(id: "3")', 'item(id: "none")', 'items', 'strictItems', 'deep'),
+      directive,
+      itemSelection,
+    )
+    .map(([a, f, d, sel]) => `${a}${f}${d} { ${sel} }`),
+);
+const fragmentBody = fc.array(fc.constantFrom(...ITEM_LEAVES, 'child { id name }', 'loose { id }'), { minLength: 1, maxLength: 3 });
+const generatedDocument = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc.tuple(fc.array(rootField, { minLength: 1, maxLength: 5 }), fragmentBody).map(([fields, fragment]) => {
+      const operation = `{ ${fields.join(' ')} }`;
+      return {
+        source: operation.includes('...F') ? `${operation} fragment F on Item { ${fragment.join(' ')} }` : operation,
+        variables: undefined,
+      };
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.array(fc.constantFrom('bump', 'bumpLater', 'fail', 'failHard'), { minLength: 1, maxLength: 5 }).map((fields) => ({
+      source: `mutation { ${fields.map((f, i) => `m${i}: ${f}`).join(' ')} }`,
+      variables: undefined,
+    })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ t: fc.constantFrom('x', null, 5), n: fc.constantFrom(2, null, 'many', 2 ** 40) }).map((variables) => ({
+      source: 'query Q($t: String, $n: Int) { echo(text: $t, times: $n) shout(text: $t) }',
+      variables,
+    })),
+  },
+);
+
 async function run(schema: GraphQLSchema, source: string, variables: Record<string, unknown> | undefined, planned: boolean) {
   const document = parse(source);
   expect(validate(schema, document)).toEqual([]);
@@ -212,7 +299,7 @@ async function run(schema: GraphQLSchema, source: string, variables: Record<stri
     result = await execute({ schema, document, contextValue: state, variableValues: variables });
   }
   // Resolvers still running after the answer may add errors to it, as in graphql-js: wait for them.
-  await new Promise((resolve) => setTimeout(resolve, 30));
+  await new Promise((resolve) => setTimeout(resolve, /later|lateFail/i.test(source) ? 10 : 1));
   return {
     answer: JSON.parse(JSON.stringify(result)),
     errors: result.errors?.map((e) => [e.message, e.path, e.locations]),
@@ -229,6 +316,21 @@ describe('planned execution', () => {
     expect(expected.answer.errors ?? []).not.toContainEqual(expect.objectContaining({ message: 'Maximum call stack size exceeded' }));
     expect(actual).toEqual(expected);
   });
+
+  it('answers as graphql-js on generated documents (fast-check; SESSIONQL_PLAN_SEED replays one)', async () => {
+    const seed = process.env.SESSIONQL_PLAN_SEED ? Number(process.env.SESSIONQL_PLAN_SEED) : undefined;
+    let ran = 0;
+    await fc.assert(
+      fc.asyncProperty(generatedDocument, async ({ source, variables }) => {
+        fc.pre(validate(schema, parse(source)).length === 0);
+        ran++;
+        const expected = await run(schema, source, variables, false);
+        expect(await run(schema, source, variables, true), source).toEqual(expected);
+      }),
+      { numRuns: 250, seed, maxSkipsPerRun: 10 },
+    );
+    expect(ran).toBeGreaterThanOrEqual(250);
+  }, 60_000);
 
   it('gives each execution its own args, as graphql-js', async () => {
     for (const source of ['{ shout }', '{ shout(text: "ho", times: 2) }', '{ a: shout(times: 1) b: shout(times: 1) }']) {
