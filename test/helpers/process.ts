@@ -1,4 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 export const repoRoot = new URL('../../', import.meta.url).pathname;
@@ -53,8 +54,14 @@ export function buildServer(): void {
  * kills it and exits 143.
  */
 export function runScript(script: string, env: Record<string, string | undefined>, args: string[] = []): Run {
-  const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : ['--enable-source-maps'];
+  const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : startFlags();
   return spawnRun(process.execPath, [...loader, script, ...args], env);
+}
+
+/** The node flags of `npm start` (package.json's start script), for a built entry point. */
+function startFlags(): string[] {
+  const { scripts } = JSON.parse(readFileSync(`${repoRoot}package.json`, 'utf8')) as { scripts: { start: string } };
+  return scripts.start.split(/\s+/).filter((arg) => arg.startsWith('--'));
 }
 
 /** Runs `command` in the repo with only PATH, HOME and `env`, collecting its output. */
