@@ -8,11 +8,12 @@
 //
 //   node bench/redis-wait.mjs [--reps 3] [--seconds 8] [--concurrency 32]
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { startFlags } from '../scripts/lib.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -26,10 +27,6 @@ const repo = new URL('..', import.meta.url).pathname;
 const dir = mkdtempSync(path.join(os.tmpdir(), 'sessionql-bench-wait-'));
 const env = { ...process.env, SESSIONQL_REDIS_DIR: path.join(dir, 'redis'), SESSIONQL_REDIS_CLUSTER_PORT: '52001' };
 const bundle = path.join(repo, 'bench/.work/redis-wait/main.mjs');
-// node's flags as `npm start` gives them.
-const startFlags = JSON.parse(readFileSync(path.join(repo, 'package.json'), 'utf8'))
-  .scripts.start.split(/\s+/)
-  .filter((arg) => arg.startsWith('--'));
 const redis = (cmd) => execFileSync(path.join(repo, 'scripts/redis.sh'), [cmd], { env, encoding: 'utf8' }).trim().split('\n').at(-1);
 
 const freePort = () =>
@@ -42,7 +39,7 @@ const freePort = () =>
 
 async function startServer(nodes, wait) {
   const port = await freePort();
-  const child = spawn(process.execPath, [...startFlags, bundle], {
+  const child = spawn(process.execPath, [...startFlags(repo), bundle], {
     cwd: repo,
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {

@@ -1,6 +1,7 @@
 // Helpers shared by the plain-JS scripts (soak, bench:profile).
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 
@@ -37,14 +38,20 @@ export function database(root, name) {
   return { url, stop: () => execFileSync(pg, ['stop'], { env, stdio: 'ignore' }) };
 }
 
+/** node's flags in `npm start` (package.json's start script), so a built server runs as in production. */
+export function startFlags(root) {
+  const { scripts } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
+  return scripts.start.split(/\s+/).filter((arg) => arg.startsWith('--'));
+}
+
 /**
- * Starts the built server (root/dist/main.mjs; `npm run build` first) on a free
+ * Starts the built server (root/dist/main.mjs, with `npm start`'s node flags; `npm run build` first) on a free
  * port of 127.0.0.1 against databaseUrl, in production mode with warnings only
  * and a random secret, and resolves once it is ready: { server, port, base }.
  */
 export async function startServer(root, databaseUrl, { nodeArgs = [], env = {} } = {}) {
   const port = await freePort();
-  const server = spawn(process.execPath, [...nodeArgs, 'dist/main.mjs'], {
+  const server = spawn(process.execPath, [...startFlags(root), ...nodeArgs, 'dist/main.mjs'], {
     cwd: root,
     env: {
       PATH: process.env.PATH,
