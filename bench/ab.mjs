@@ -53,6 +53,8 @@ const cpuTicks = (pid) => {
   return Number(fields[11]) + Number(fields[12]); // utime + stime, all threads
 };
 
+const started = []; // every server spawned, stopped at the end whatever happens
+
 async function start(name, bundle, flags, port) {
   const pin = o.pin ? ['taskset', '-c', '0'] : [];
   const argv = [...pin, process.execPath, ...flags.split(/\s+/).filter(Boolean), bundle];
@@ -69,6 +71,7 @@ async function start(name, bundle, flags, port) {
       SESSION_SECRET: 'ab-secret-0123456789-0123456789-0123456789',
     },
   });
+  started.push(child);
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     if ((await fetch(`${url}/ready`).catch(() => null))?.ok) break;
@@ -105,9 +108,12 @@ async function load(s, ms) {
 }
 
 if (o.pin) spawn('taskset', ['-pc', '1', String(process.pid)], { stdio: 'ignore' });
-const a = await start('a', o.a, o['a-flags'], 4821);
-const b = await start('b', o.b, o['b-flags'], 4822);
+const servers = [];
 try {
+  const a = await start('a', o.a, o['a-flags'], 4821);
+  servers.push(a);
+  const b = await start('b', o.b, o['b-flags'], 4822);
+  servers.push(b);
   for (const s of [a, b]) await load(s, 2000); // warm-up
   const ratios = [];
   for (let round = 0; round < Number(o.rounds); round++) {
@@ -135,8 +141,6 @@ try {
     }),
   );
 } finally {
-  for (const s of [a, b]) {
-    for (const client of s.clients) client.destroy();
-    s.child.kill('SIGINT');
-  }
+  for (const s of servers) for (const client of s.clients) client.destroy();
+  for (const child of started) child.kill('SIGINT');
 }
