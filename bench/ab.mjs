@@ -10,6 +10,9 @@
 //   node bench/ab.mjs --a bench/.work/ab-a/main.mjs --b bench/.work/ab-b/main.mjs \
 //     [--a-flags=--max-semi-space-size=32] [--b-flags=…] [--mix 1] [--rounds 40] [--slice 500] [--pin]
 //
+// Each server runs with npm start's node flags (package.json) unless its
+// --a-flags / --b-flags says otherwise (`--a-flags=` for none).
+//
 // Write-only runs add SKU A to the same 50 carts, full (999) after about
 // 50,000 writes: keep rounds × slice short for them (see bench/README.md).
 //
@@ -22,6 +25,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { startFlags } from '../scripts/lib.mjs';
 
 const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const loadgen = path.join(repo, 'bench/.work/peers/loadgen');
@@ -30,8 +34,8 @@ const { values: o } = parseArgs({
   options: {
     a: { type: 'string' },
     b: { type: 'string' },
-    'a-flags': { type: 'string', default: '' },
-    'b-flags': { type: 'string', default: '' },
+    'a-flags': { type: 'string' },
+    'b-flags': { type: 'string' },
     mix: { type: 'string', default: '1' },
     rounds: { type: 'string', default: '40' },
     slice: { type: 'string', default: '500' },
@@ -57,7 +61,8 @@ const started = []; // every server spawned, stopped at the end whatever happens
 
 async function start(name, bundle, flags, port) {
   const pin = o.pin ? ['taskset', '-c', '0'] : [];
-  const argv = [...pin, process.execPath, ...flags.split(/\s+/).filter(Boolean), bundle];
+  const given = flags === undefined ? startFlags(repo) : flags.split(/\s+/).filter(Boolean);
+  const argv = [...pin, process.execPath, ...given, bundle];
   const child = spawn(argv[0], argv.slice(1), {
     cwd: repo,
     stdio: ['ignore', 'ignore', 'inherit'],
