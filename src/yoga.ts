@@ -23,6 +23,7 @@ import { mapDomainError } from './graphql/errors.js';
 import { createFastPath } from './http/fast-path.js';
 import { createNodeHandler } from './http/node-handler.js';
 import { jsonError } from './http/policy/errors.js';
+import { acceptable } from './http/policy/negotiate.js';
 import { createPersistedQueryStore } from './http/policy/persisted-queries.js';
 import { useCsrfGuard } from './http/use-csrf.js';
 import { sessionHeaders } from './http/use-session.js';
@@ -77,6 +78,10 @@ export type SessionsPlugin = Plugin<{ session: Session }> & {
   /** Ends the streams and closes the engine it opened (also on `yoga.dispose()`); an engine passed in is left to its owner. */
   close(): Promise<void>;
 };
+
+/** The 406 a GraphQL request gets, before it runs, when its Accept header allows no response this endpoint sends. */
+const NOT_ACCEPTABLE =
+  'Not acceptable: the Accept header allows none of application/graphql-response+json, application/json, text/event-stream, multipart/mixed; nothing was run.';
 
 const DEFAULT_COOKIE: CookieSettings = {
   name: 'sessionid',
@@ -175,6 +180,12 @@ export function useSessions(options: SessionsOptions): SessionsPlugin {
         const [body, init] = jsonError(413, `The request body exceeds ${requestMaxBytes} bytes.`, 'PAYLOAD_TOO_LARGE');
         payload.endResponse(new payload.fetchAPI.Response(body, init));
       }
+    },
+    // Only GraphQL requests get here (GraphiQL, health and other routes were answered before).
+    onRequestParse({ request, endResponse, fetchAPI }) {
+      if (acceptable(request.headers.get('accept'))) return;
+      const [body, init] = jsonError(406, NOT_ACCEPTABLE, 'NOT_ACCEPTABLE');
+      endResponse(new fetchAPI.Response(body, init));
     },
     async onContextBuilding({ context, extendContext }) {
       const request = (context as { request: Request }).request;

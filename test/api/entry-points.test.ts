@@ -84,6 +84,8 @@ const SHAPES: Shape[] = [
     type: RESPONSE,
   },
   { name: 'fetch without Accept', body: { query: READ }, status: 200, type: JSON_TYPE },
+  // No response this endpoint sends is acceptable: 406 before anything runs (a JSON body all the same, to say why).
+  { name: 'Accept application/xml', accept: 'application/xml', body: { query: READ }, status: 406, type: JSON_TYPE },
   { name: 'Accept */*', accept: '*/*', body: { query: READ }, status: 200, type: JSON_TYPE },
   { name: 'Accept application/*', accept: 'application/*', body: { query: READ }, status: 200, type: JSON_TYPE },
   { name: 'Accept with charset', accept: 'application/json; charset=utf-8', body: { query: READ }, status: 200, type: JSON_TYPE },
@@ -306,6 +308,82 @@ describe('the fast path and Yoga answer every client alike', async () => {
       const mismatch = await send(c, { name: '', accept: APOLLO, body: { query: '{ __typename }', extensions: persisted }, status: 0 });
       expect(mismatch.status).toBe(400);
     }
+  });
+
+  // Yoga picks how to answer after it has run the operation: a mutation must not commit and then fail
+  // for want of a media type (GraphQL over HTTP: 406 Not Acceptable).
+  it.each(['application/xml', 'text/html', 'application/json; charset=latin1', 'nonsense'])(
+    'a mutation with Accept %s is refused with 406 before it runs, on both paths, and writes nothing',
+    async (accept) => {
+      for (const { app } of [fast, yoga]) {
+        const c = new CookieClient(app);
+        const r = await c.fetch('/graphql', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept },
+          body: JSON.stringify({ query: 'mutation { setSessionValue(key: "x", value: 1) { keys } }' }),
+        });
+        expect([r.status, r.headers.get('set-cookie')]).toEqual([406, null]);
+        expect((await r.json()).errors[0].extensions.code).toBe('NOT_ACCEPTABLE');
+        expect(c.sessionCookie).toBeUndefined();
+      }
+      // A session's own mutation refused too: the key stays unwritten.
+      const c = new CookieClient(fast.app);
+      await c.data('mutation { setSessionValue(key: "kept", value: 1) { keys } }');
+      const refused = await c.fetch('/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept },
+        body: JSON.stringify({ query: 'mutation { setSessionValue(key: "x", value: 1) { keys } }' }),
+      });
+      expect(refused.status).toBe(406);
+      expect(await c.data('{ session { keys } }')).toEqual({ session: { keys: ['kept'] } });
+    },
+  );
+
+  it('a frontend of an allowed origin can read why a request was refused (CORS headers on 413 and 415)', async () => {
+    const origin = 'https://shop.example';
+    for (const { app } of [fast, yoga]) {
+      const tooLarge = await app.fetch('http://localhost/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin },
+        body: JSON.stringify({ query: READ, variables: { pad: 'x'.repeat(300_000) } }),
+      });
+      const notJson = await app.fetch('http://localhost/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain', origin },
+        body: JSON.stringify({ query: READ }),
+      });
+      for (const [r, status] of [
+        [tooLarge, 413],
+        [notJson, 415],
+      ] as const) {
+        expect([r.status, r.headers.get('access-control-allow-origin'), r.headers.get('access-control-allow-credentials')]).toEqual([
+          status,
+          origin,
+          'true',
+        ]);
+        expect(r.headers.get('vary')).toMatch(/Origin/);
+      }
+      // Another origin learns nothing more than before.
+      const foreign = await app.fetch('http://localhost/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain', origin: 'https://evil.example' },
+        body: '{}',
+      });
+      expect([foreign.status, foreign.headers.get('access-control-allow-origin')]).toEqual([403, null]);
+    }
+  });
+
+  it('a preflight names Origin in Vary once', async () => {
+    const r = await fast.app.fetch('http://localhost/graphql', {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'https://shop.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
+    });
+    expect(r.status).toBe(204);
+    expect(r.headers.get('vary')?.match(/origin/gi)).toHaveLength(1);
   });
 
   it('CORS and Vary are the same on both paths', async () => {

@@ -93,6 +93,21 @@ export function negotiate(accept: string | null | undefined): GraphQLMediaType |
 
 const verdicts = new Map<string, GraphQLMediaType | null>();
 
+/** What Yoga streams to clients that ask for it: subscriptions and incremental delivery. */
+const STREAMS = ['text/event-stream', 'multipart/mixed'];
+
+/**
+ * Whether any response of a GraphQL endpoint can satisfy the header: one of
+ * the JSON types ({@link negotiate}) or a stream Yoga sends. When none can,
+ * the request is refused with 406 before it runs: a mutation must not
+ * commit and then fail for want of a media type.
+ */
+export function acceptable(accept: string | null | undefined): boolean {
+  if (negotiate(accept) !== null) return true;
+  const list = ranges(accept as string);
+  return STREAMS.some((type) => quality(list, type).q > 0);
+}
+
 function decide(accept: string): GraphQLMediaType | null {
   const list = ranges(accept);
   const response = quality(list, RESPONSE);
