@@ -23,6 +23,8 @@ export function validateJsonValue(argument: string, value: unknown): void {
   while (stack.length) {
     const [v, depth] = stack.pop()!;
     if (typeof v === 'string') validateText(argument, v);
+    else if (typeof v === 'number' && !Number.isFinite(v))
+      throw new InputError(argument, 'numbers must be finite (JSON has no Infinity or NaN; 1e400 is out of range)');
     else if (v !== null && typeof v === 'object') {
       if (depth >= MAX_JSON_DEPTH) throw new InputError(argument, `must be nested at most ${MAX_JSON_DEPTH} levels deep`);
       if (Array.isArray(v)) for (const item of v) stack.push([item, depth + 1]);

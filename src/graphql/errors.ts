@@ -60,15 +60,33 @@ export function isClientError(error: unknown): boolean {
  * contract's code and the original's position, or null when it is not one.
  */
 export function mapDomainError(error: unknown, maxBytes: number): GraphQLError | null {
+  if (error instanceof GraphQLError && isCoercionError(error)) return withCode(error, 'BAD_USER_INPUT');
   const original = error instanceof GraphQLError ? error.originalError : error;
   const expected = toClientError(original, maxBytes);
   if (!expected) return null;
   if (!(error instanceof GraphQLError)) return expected;
-  return new GraphQLError(expected.message, {
-    nodes: error.nodes,
-    source: error.source,
-    positions: error.positions,
-    path: error.path,
-    extensions: expected.extensions,
-  });
+  return at(error, expected.message, expected.extensions);
+}
+
+/**
+ * graphql-js's refusals of a value given for a variable or an argument (the
+ * wrong type, a null for a non-null, a missing required one): invalid input,
+ * which it reports without a code. Its messages are the spec's wording.
+ */
+const COERCION =
+  /^(Variable "\$[^"]*"|Argument "[^"]*") (got invalid value|has invalid value|of required type|of non-null type|expected value of type)/;
+
+function isCoercionError(error: GraphQLError): boolean {
+  if (error.extensions.code !== undefined) return false;
+  if (error.originalError && !(error.originalError instanceof GraphQLError)) return false;
+  return COERCION.test(error.message);
+}
+
+function withCode(error: GraphQLError, code: string): GraphQLError {
+  return at(error, error.message, { ...error.extensions, code });
+}
+
+/** A new error at `error`'s place (its nodes, positions, path). */
+function at(error: GraphQLError, message: string, extensions: GraphQLError['extensions']): GraphQLError {
+  return new GraphQLError(message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, extensions });
 }

@@ -120,8 +120,10 @@ export function createApp({ config, database, engine, clock = systemClock, logge
   const hide = (error: GraphQLError) => (config.limits.introspection ? error : withoutSuggestions(error));
   const maskError = (error: unknown, message: string) => hide(maskUnhidden(error, message));
   const maskUnhidden = (error: unknown, message: string): GraphQLError => {
+    const mapped = mapDomainError(error, config.maxBytes);
+    if (mapped) return mapped;
     if (error instanceof GraphQLError && !error.originalError) return error;
-    return mapDomainError(error, config.maxBytes) ?? (yogaMaskError(error, message, false) as GraphQLError);
+    return yogaMaskError(error, message, false) as GraphQLError;
   };
   const allowedOrigins = new Set(config.corsOrigins);
   const yogaLogger = withoutExpectedErrors(log);

@@ -94,6 +94,12 @@ describe('expiry (SESSION_COOKIE_AGE, set_expiry)', async () => {
     ['seconds: 10, browserClose: true', /give exactly one/],
     ['seconds: -1', /^seconds: must be 0 or more/],
     ['at: "2000-01-01T00:00:00Z"', /^at: must be in the future/],
+    // Dates that do not exist: Date would roll them over (to 2 March, to the next day).
+    ['at: "2030-02-30T00:00:00Z"', /^DateTime: must be/],
+    ['at: "2030-04-31T10:00:00Z"', /^DateTime: must be/],
+    ['at: "2030-01-01T24:00:00Z"', /^DateTime: must be/],
+    ['at: "2030-01-01T10:00:60Z"', /^DateTime: must be/],
+    ['at: "2030-01-01T10:00:00+24:00"', /^DateTime: must be/],
   ])('setSessionExpiry(%s) is BAD_USER_INPUT and changes nothing', async (args, message) => {
     const c = client();
     await c.data('mutation { setSessionExpiry(seconds: 100) { exists } }');
@@ -102,6 +108,14 @@ describe('expiry (SESSION_COOKIE_AGE, set_expiry)', async () => {
     expect(e.message).toMatch(message);
     expect(e.response.setCookie).toBeNull();
     expect((await c.data('{ session { expiryAge } }')).session.expiryAge).toBe(100);
+  });
+
+  it('a DateTime variable naming a day that does not exist is BAD_USER_INPUT; 29 February of a leap year is one', async () => {
+    const c = client();
+    const e = await c.error('mutation($at: DateTime) { setSessionExpiry(at: $at) { exists } }', { at: '2031-02-29T00:00:00Z' });
+    expect([e.code, e.response.setCookie]).toEqual(['BAD_USER_INPUT', null]);
+    const r = await c.data('mutation($at: DateTime) { setSessionExpiry(at: $at) { expiresAt } }', { at: '2032-02-29T23:59:59+01:00' });
+    expect(r.setSessionExpiry.expiresAt).toBe('2032-02-29T22:59:59.000Z');
   });
 
   it('expiresAt keeps the milliseconds of setSessionExpiry(at), also past 2038', async () => {

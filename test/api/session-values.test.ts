@@ -139,6 +139,40 @@ describe('deeply nested values', async () => {
     return v;
   };
 
+  it('a number JSON cannot hold (1e400) is BAD_USER_INPUT, inline or in a variable, and nothing is written', async () => {
+    const c = client();
+    await c.data('mutation { setSessionValue(key: "kept", value: 1) { exists } }');
+    const inline = await c.error('mutation { setSessionValue(key: "big", value: {a: 1e400}) { exists } }');
+    expect([inline.code, inline.message]).toEqual(['BAD_USER_INPUT', expect.stringMatching(/^value: numbers must be finite/)]);
+    // As a client sends it: the JSON text of the variables holds the literal 1e400 (JSON.stringify would write null).
+    const r = await c.fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: c.accept },
+      body: '{"query":"mutation($v: JSON) { setSessionValue(key: \\"big\\", value: $v) { exists } }","variables":{"v":[1, -1e400]}}',
+    });
+    expect((await r.json()).errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    expect((await c.data('{ session { keys } }')).session.keys).toEqual(['kept']);
+  });
+
+  it('a variable used inside a JSON literal is null when not given, even named like an Object property', async () => {
+    const c = client();
+    const r = await c.data(
+      'mutation($constructor: JSON, $toString: JSON) { setSessionValue(key: "v", value: {a: $constructor, b: [$toString]}) { value(key: "v") } }',
+    );
+    expect(r.setSessionValue.value).toEqual({ a: null, b: [null] });
+  });
+
+  it('a variable of the wrong type, or a null for a non-null argument, is BAD_USER_INPUT naming the variable', async () => {
+    const c = client();
+    const wrongType = await c.error('mutation($k: String!) { setSessionValue(key: $k, value: 1) { exists } }', { k: 5 });
+    expect([wrongType.code, wrongType.message]).toEqual(['BAD_USER_INPUT', expect.stringMatching(/^Variable "\$k" got invalid value 5/)]);
+    const missing = await c.error('mutation($k: String!) { setSessionValue(key: $k, value: 1) { exists } }');
+    expect([missing.code, missing.message]).toEqual(['BAD_USER_INPUT', expect.stringMatching(/^Variable "\$k" of required type/)]);
+    const notInt = await c.error('mutation($q: Int) { addToCart(sku: "A", quantity: $q) { totalQuantity } }', { q: 1.5 });
+    expect(notInt.code).toBe('BAD_USER_INPUT');
+    expect(c.sessionCookie).toBeUndefined();
+  });
+
   it('a value nested 1000 levels deep round-trips; 1001 is BAD_USER_INPUT naming the rule, nothing written', async () => {
     const c = client();
     await c.data('mutation($v: JSON) { setSessionValue(key: "deep", value: $v) { exists } }', { v: nested(1000) });
