@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../server/logger.js';
 import { operationOf, recordRequestId, withRequestId } from './operations.js';
 import { drainBody, readLimited } from './policy/body.js';
+import { corsHeaders } from './policy/cors.js';
 import { jsonError } from './policy/errors.js';
 import { SECURITY_HEADERS } from './policy/headers.js';
 import { csrfRefusal, originVerdict } from './policy/origin.js';
@@ -13,13 +14,25 @@ type FastPathHandler = (req: IncomingMessage, res: ServerResponse, body?: Buffer
 type Fetch = (url: string, init: RequestInit, context: { req: IncomingMessage; res: ServerResponse }) => Promise<Response> | Response;
 type Listener = (req: IncomingMessage, res: ServerResponse) => unknown;
 
-/** Writes a refusal; `close` ends the connection after it (a body left unread). */
-function refuse(res: ServerResponse, status: number, message: string, code: string, close = false): void {
+/**
+ * Writes a refusal; `close` ends the connection after it (a body left unread).
+ * `cors`: the request's CORS headers, so that a frontend of an allowed origin
+ * can read why (a 413, a 415) instead of seeing a network error.
+ */
+function refuse(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  code: string,
+  close = false,
+  cors: Record<string, string> = {},
+): void {
   const [body, init] = jsonError(status, message, code);
   res.writeHead(
     status,
     withRequestId(res, {
       ...init.headers,
+      ...cors,
       'content-length': Buffer.byteLength(body),
       ...(close ? { connection: 'close' } : {}),
     }),
@@ -54,6 +67,7 @@ export function createNodeHandler(options: {
   const { fastPathHandler, maxBodyBytes, logger, metrics } = options;
   const served = options.isRoute ?? isRoute;
   const tooLarge = `The request body exceeds REQUEST_MAX_BYTES (${maxBodyBytes} bytes).`;
+  const cors = (req: IncomingMessage) => corsHeaders(req.headers.origin, options.allowedOrigins);
 
   /** One log line and the operation metrics when the response is done; returns the request's id. */
   function observe(req: IncomingMessage, res: ServerResponse): string {
@@ -108,7 +122,7 @@ export function createNodeHandler(options: {
   async function refuseTooLarge(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // A client waiting for 100 Continue (never sent for it: src/http/server.ts) sends no body.
     if (!/100-continue/i.test(req.headers.expect ?? '')) await drainBody(req);
-    refuse(res, 413, tooLarge, 'PAYLOAD_TOO_LARGE', true);
+    refuse(res, 413, tooLarge, 'PAYLOAD_TOO_LARGE', true, cors(req));
   }
 
   /** The checks every request passes before any handler: false when it has been answered. */
@@ -120,7 +134,7 @@ export function createNodeHandler(options: {
     const target = parseTarget(req.url, req.headers.host);
     if (!target.ok) {
       logger.warn(`bad request (${target.reason}): ${req.method} ${quoted(req.url)} Host: ${quoted(req.headers.host)}`);
-      refuse(res, 400, `Bad request: ${target.reason}.`, 'BAD_REQUEST', true);
+      refuse(res, 400, `Bad request: ${target.reason}.`, 'BAD_REQUEST', true, cors(req));
       return false;
     }
     if (target.rewritten || req.headers.host === undefined) {
@@ -128,7 +142,7 @@ export function createNodeHandler(options: {
       req.headers.host = target.host;
     }
     if (!served(target.path)) {
-      refuse(res, 404, 'Not found.', 'NOT_FOUND');
+      refuse(res, 404, 'Not found.', 'NOT_FOUND', false, cors(req));
       return false;
     }
     const origin = req.headers.origin;
@@ -139,7 +153,7 @@ export function createNodeHandler(options: {
       originVerdict(origin, target.host, options.allowedOrigins),
     );
     if (refusal) {
-      refuse(res, refusal.status, refusal.message, 'BAD_REQUEST', req.method !== 'GET' && req.method !== 'HEAD');
+      refuse(res, refusal.status, refusal.message, 'BAD_REQUEST', req.method !== 'GET' && req.method !== 'HEAD', cors(req));
       return false;
     }
     return true;
@@ -174,7 +188,7 @@ export function createNodeHandler(options: {
       }
       logger.error(error);
       if (res.headersSent) return void res.destroy();
-      refuse(res, 500, 'Unexpected error.', 'INTERNAL_SERVER_ERROR', true);
+      refuse(res, 500, 'Unexpected error.', 'INTERNAL_SERVER_ERROR', true, cors(req));
     }
   };
 }

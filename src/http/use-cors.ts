@@ -12,8 +12,10 @@ export function useCors(allowed: ReadonlySet<string>): Plugin {
     },
     onResponse({ request, response }) {
       for (const [name, value] of Object.entries(corsHeaders(request.headers.get('origin'), allowed))) {
-        if (name === 'vary') response.headers.append(name, value);
-        else response.headers.set(name, value);
+        if (name === 'vary') {
+          // Once: a preflight's own answer (onRequest) says it already.
+          if (!/(^|,)\s*origin\s*(,|$)/i.test(response.headers.get('vary') ?? '')) response.headers.append(name, value);
+        } else response.headers.set(name, value);
       }
     },
   };
