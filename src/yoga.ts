@@ -113,6 +113,26 @@ function settingsOf(options: SessionsOptions): SessionSettings {
 }
 
 /**
+ * An engine renews deadlines and measures writes by the limits it was
+ * opened with: settings here that differ would hold for a session's first
+ * write only (its cookie and creation), then silently give way to the
+ * engine's. So they must agree.
+ */
+function agree(engine: SessionEngine, settings: SessionSettings): SessionEngine {
+  const limits = engine.limits;
+  if (!limits) return engine;
+  const differ: string[] = [];
+  if (limits.ageSeconds !== settings.cookie.ageSeconds)
+    differ.push(`cookie.ageSeconds is ${settings.cookie.ageSeconds}, the engine's ageSeconds ${limits.ageSeconds}`);
+  if (limits.maxBytes !== settings.maxBytes) differ.push(`maxBytes is ${settings.maxBytes}, the engine's ${limits.maxBytes}`);
+  if (differ.length === 0) return engine;
+  throw new Error(
+    `useSessions: ${differ.join('; ')}. The engine renews and measures sessions by its own: open it with the same ` +
+      `({ ageSeconds: ${settings.cookie.ageSeconds}, maxBytes: ${settings.maxBytes} }), or give useSessions the engine's.`,
+  );
+}
+
+/**
  * The Yoga plugin: `ctx.session` on every request's context, the cookie
  * (signed, rotated), `Vary: Cookie` and `Cache-Control: private, no-store` on
  * responses that read the session, the CSRF rule on every path, the request
@@ -127,8 +147,11 @@ export function useSessions(options: SessionsOptions): SessionsPlugin {
   const allowedOrigins = new Set(options.allowedOrigins ?? []);
   const requestMaxBytes = options.requestMaxBytes ?? 262_144;
   const ownEngine = options.engine === undefined;
+  // An engine given already open is checked now (the error at start-up); one still opening, when it has opened.
+  if (options.engine && !(options.engine instanceof Promise)) agree(options.engine, settings);
+  const given = options.engine instanceof Promise ? options.engine.then((e) => agree(e, settings)) : options.engine;
   const engine: Promise<SessionEngine> = Promise.resolve(
-    options.engine ??
+    given ??
       openDbEngine({
         databaseUrl: options.databaseUrl,
         dataDir: options.dataDir,

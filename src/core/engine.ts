@@ -44,7 +44,19 @@ export interface Applied {
  * resurrection). Refusals throw WriteRefused; an unreachable store throws
  * StoreUnavailable.
  */
+/** What an engine enforces by its own settings: the age each write renews a session by, and the size limit. */
+export interface EngineLimits {
+  ageSeconds: number;
+  maxBytes: number;
+}
+
 export interface SessionEngine {
+  /**
+   * The engine's own age and size limit (given when it was opened):
+   * useSessions refuses settings that disagree with them, since the engine,
+   * not the plugin, renews deadlines and measures writes.
+   */
+  readonly limits?: EngineLimits;
   /** The unexpired session stored under `hash`, or null. */
   load(hash: string, nowMs: number): Promise<StoredSession | null>;
   /** Load and renew the deadline in one step (SESSION_SAVE_EVERY_REQUEST). */

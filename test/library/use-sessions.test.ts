@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { GraphQLScalarType } from 'graphql';
 import { createSchema, createYoga } from 'graphql-yoga';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cart, type Session } from '../../src/index.js';
+import type { SessionStore } from '../../src/engines/postgres/store.js';
+import { cart, openDbEngine, type Session } from '../../src/index.js';
 import { createFastHandler, type SessionsPlugin, useSessions } from '../../src/yoga.js';
 import { CookieClient } from '../helpers/client.js';
 import { emptyDatabaseUrl, postgresUrl } from '../helpers/database.js';
@@ -338,5 +339,38 @@ describe('useSessions refuses settings browsers would drop, before opening anyth
     [{ secret: SECRET, cookie: { sameSite: 'None' as const } }, /sameSite/],
   ])('%o', (options, message) => {
     expect(() => useSessions(options)).toThrow(message);
+  });
+});
+
+// An engine renews deadlines and measures writes by its own settings: with other settings in useSessions,
+// they held for a session's first write only, then the engine's (two weeks, 64 KiB) silently took over.
+describe('useSessions with an engine of your own', () => {
+  let engine: SessionStore;
+  beforeAll(async () => {
+    const databaseUrl = postgresUrl ? await emptyDatabaseUrl('library-engine') : undefined;
+    engine = await openDbEngine({ databaseUrl, dataDir: 'memory://', ageSeconds: 60, maxBytes: 2000 });
+  }, 60_000);
+  afterAll(() => engine?.close());
+
+  it('refuses settings that disagree with the engine, naming both', async () => {
+    expect(() => useSessions({ secret: SECRET, engine })).toThrow(
+      /cookie\.ageSeconds is 1209600, the engine's ageSeconds 60; maxBytes is 65536, the engine's 2000/,
+    );
+    const later = useSessions({ secret: SECRET, engine: Promise.resolve(engine), cookie: { ageSeconds: 60 } });
+    await expect(later.engine).rejects.toThrow(/maxBytes is 65536, the engine's 2000/);
+  });
+
+  it('with the same settings, every write keeps them: the age and the size limit', async () => {
+    const mine = useSessions({ secret: SECRET, engine, cookie: { ageSeconds: 60 }, maxBytes: 2000 });
+    const yoga = createYoga({ schema: createSchema<Ctx>({ typeDefs, resolvers }), plugins: [mine], logging: false });
+    const server = createServer(yoga);
+    const c = new CookieClient(await listen(server));
+    for (const key of ['a', 'b']) {
+      const r = await c.gql(`mutation { set(key: "${key}", value: "${'x'.repeat(600)}") }`);
+      expect([key, r.body.errors, r.setCookie]).toEqual([key, undefined, expect.stringMatching(/Max-Age=60;/)]);
+    }
+    expect((await c.data('{ expiryAge }')).expiryAge).toBeLessThanOrEqual(60);
+    expect((await c.error(`mutation { set(key: "c", value: "${'x'.repeat(900)}") }`)).code).toBe('SESSION_TOO_LARGE');
+    server.close();
   });
 });

@@ -2,6 +2,7 @@ import { and, eq, fillPlaceholders, gt, lte, type SQL, type SQLWrapper, sql } fr
 import { PgDialect } from 'drizzle-orm/pg-core';
 import type {
   Applied,
+  EngineLimits,
   ExpiryColumns,
   SessionChange,
   SessionData,
@@ -270,6 +271,10 @@ export class SessionStore implements SessionEngine {
 
   async touch(hash: string, nowMs: number): Promise<StoredSession | null> {
     return toStored((await this.statements.touch.run({ hash, ...this.base(nowMs) })).rows[0]);
+  }
+
+  get limits(): EngineLimits {
+    return { ageSeconds: this.settings.ageSeconds, maxBytes: this.settings.maxBytes };
   }
 
   /** Whether this process remembers what it last wrote to `hash`: a write will start from that, not a read. */
