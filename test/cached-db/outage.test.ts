@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { hashSessionKey } from '../../src/core/keys.js';
 import { unsignSessionKey } from '../../src/core/signing.js';
@@ -59,6 +63,46 @@ describe.skipIf(!onCachedDb)(`cached_db through a Redis outage (${databaseEngine
       statements.length = 0;
       expect((await c.data(READ)).cart.totalQuantity).toBe(26);
       cached = statements.length === 0;
+      if (!cached) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(cached).toBe(true);
+  });
+
+  // Redis acknowledged writes, then lost them: it restarted from a snapshot taken before (or a failover
+  // promoted a replica they never reached). Every instance's connection dropped meanwhile, so each
+  // distrusts the cache until its generation is raised: the old entries are misses, not answers.
+  it('Redis back from an older snapshot: no instance serves a state older than the last write, nor a flushed session', async () => {
+    const port = await freePort();
+    const dir = mkdtempSync(path.join(tmpdir(), 'sessionql-test-snapshot-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const persisted = ['--dir', dir, '--dbfilename', 'dump.rdb'];
+    let redis = await startRedis(port, persisted);
+    onTestFinished(() => stopRedis(redis));
+    const { apps, statements } = await instances(2, `redis://127.0.0.1:${port}`);
+    const [a, b] = apps.map((app) => new CookieClient(app)) as [CookieClient, CookieClient];
+    const [loggedIn, sameOnB] = apps.map((app) => new CookieClient(app)) as [CookieClient, CookieClient];
+    expect((await a.data(ADD)).addToCart.totalQuantity).toBe(1);
+    await loggedIn.data('mutation { setSessionValue(key: "user", value: "alice") { exists } }');
+    b.jar.set('sessionid', a.sessionCookie!);
+    sameOnB.jar.set('sessionid', loggedIn.sessionCookie!);
+    expect((await b.data(READ)).cart.totalQuantity).toBe(1);
+    expect((await sameOnB.data('{ session { value(key: "user") } }')).session.value).toBe('alice');
+
+    expect(execFileSync('redis-cli', ['-p', String(port), 'SAVE'], { encoding: 'utf8' }).trim()).toBe('OK');
+    expect((await a.data(ADD)).addToCart.totalQuantity).toBe(2);
+    await loggedIn.data('mutation { flushSession { exists } }');
+    await stopRedis(redis);
+    redis = await startRedis(port, persisted);
+
+    // Once reads are answered from Redis again (no SQL), they are still the newest state.
+    let cached = false;
+    for (let i = 0; i < 100 && !cached; i++) {
+      statements.length = 0;
+      expect((await a.data(READ)).cart.totalQuantity).toBe(2);
+      expect((await b.data(READ)).cart.totalQuantity).toBe(2);
+      expect((await sameOnB.data('{ session { exists value(key: "user") } }')).session).toEqual({ exists: false, value: null });
+      // The flushed session has no entry to fill: only its read goes to PostgreSQL.
+      cached = statements.filter((s) => s.includes('sessionql_session')).length <= 1;
       if (!cached) await new Promise((r) => setTimeout(r, 100));
     }
     expect(cached).toBe(true);

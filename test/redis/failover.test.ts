@@ -249,6 +249,15 @@ async function failover({ nodes, sh }: TestCluster, wait: number, restart: 'afte
     }
   })();
 
+  // While the dead master's slots wait for a replica (cluster-node-timeout), /ready says so.
+  const readyDuringFailover: number[] = [];
+  const watchReady = (async () => {
+    while (Number.isNaN(failoverMs) && Date.now() - killedAt < RECOVERY_BOUND_MS) {
+      readyDuringFailover.push((await fetch(`http://127.0.0.1:${port}/ready`)).status);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  })();
+
   // Back: failures were seen, then none for QUIET_MS while writes land.
   let recoveredMs = NaN;
   while (Date.now() - killedAt < RECOVERY_BOUND_MS + QUIET_MS) {
@@ -262,6 +271,7 @@ async function failover({ nodes, sh }: TestCluster, wait: number, restart: 'afte
   }
   await load.stop();
   await watchFailover;
+  await watchReady;
   const stoppedAt = Date.now();
   phase('recovered');
 
@@ -324,6 +334,7 @@ async function failover({ nodes, sh }: TestCluster, wait: number, restart: 'afte
   ).toEqual([]);
   expect(anomalies).toEqual([]);
   expect(report.failed503, 'the kill was felt').toBeGreaterThan(0);
+  expect(readyDuringFailover, '/ready while a master is down').toContain(503);
   expect(recoveredMs, `recovered within ${RECOVERY_BOUND_MS} ms (${server.output()})`).toBeLessThanOrEqual(RECOVERY_BOUND_MS);
   // The same process throughout: no restart of the app.
   expect(server.child.exitCode).toBeNull();

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { openRedisEngine } from '../../src/engines/redis/engine.js';
 import { createApp } from '../../src/server/app.js';
@@ -58,6 +59,55 @@ describe.skipIf(testEngine !== 'redis')('Redis stopped mid-traffic', { timeout: 
     }
     expect(ok).toBe(true);
     expect((await app.fetch('http://localhost/ready')).status).toBe(200);
+  });
+
+  it('a full Redis (maxmemory, noeviction): writes get 503, not 500, and nothing is written', async () => {
+    const port = await freePort();
+    const redis = await startRedis(port);
+    onTestFinished(() => stopRedis(redis));
+    const config = loadConfig({ NODE_ENV: 'test', SESSION_SECRET: TEST_SECRET });
+    const engine = await openRedisEngine({ url: `redis://127.0.0.1:${port}`, timeoutMs: config.databaseTimeoutMs });
+    onTestFinished(() => engine.close());
+    const c = new CookieClient(await serve(createApp({ config, engine, clock: new TestClock() })));
+    expect((await c.data(ADD)).addToCart.totalQuantity).toBe(1);
+    const cli = (...args: string[]) => execFileSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8' }).trim();
+    expect(cli('CONFIG', 'SET', 'maxmemory-policy', 'noeviction', 'maxmemory', '1')).toBe('OK');
+    const r = await c.gql(ADD);
+    expect([r.status, r.body.errors?.[0]?.extensions?.code]).toEqual([503, 'SERVICE_UNAVAILABLE']);
+    expect(cli('CONFIG', 'SET', 'maxmemory', '0')).toBe('OK');
+    expect((await c.data('{ cart { totalQuantity } }')).cart.totalQuantity).toBe(1);
+    expect((await c.data(ADD)).addToCart.totalQuantity).toBe(2);
+  });
+
+  // ioredis times a command from when it is written; with auto-pipelining, the commands of later turns wait
+  // unwritten behind the pipeline a hung server never answers. Each request still gets its 503 within the timeout.
+  it('a hung Redis (SIGSTOP): concurrent requests each get 503 within DATABASE_TIMEOUT_MS, not twice it', async () => {
+    const port = await freePort();
+    const redis = await startRedis(port);
+    onTestFinished(() => {
+      redis.kill('SIGCONT');
+      return stopRedis(redis);
+    });
+    const config = loadConfig({ NODE_ENV: 'test', SESSION_SECRET: TEST_SECRET, DATABASE_TIMEOUT_MS: '1500' });
+    const engine = await openRedisEngine({ url: `redis://127.0.0.1:${port}`, timeoutMs: config.databaseTimeoutMs });
+    onTestFinished(() => engine.close());
+    const app = await serve(createApp({ config, engine, clock: new TestClock() }));
+    const visitors = Array.from({ length: 8 }, () => new CookieClient(app));
+    for (const v of visitors) await v.data(ADD);
+    redis.kill('SIGSTOP');
+    const answers = await Promise.all(
+      visitors.map(async (v, i) => {
+        await new Promise((r) => setTimeout(r, i * 40));
+        const started = Date.now();
+        const r = await v.gql(ADD);
+        return {
+          status: r.status,
+          code: r.body.errors?.[0]?.extensions?.code,
+          late: Date.now() - started > 2 * config.databaseTimeoutMs - 300,
+        };
+      }),
+    );
+    expect(answers).toEqual(visitors.map(() => ({ status: 503, code: 'SERVICE_UNAVAILABLE', late: false })));
   });
 
   it('a sessionChanged stream lives through the outage: after Redis comes back (empty) its subscriber reads again and is told the session is gone', async () => {

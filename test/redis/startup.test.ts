@@ -191,6 +191,28 @@ describe.skipIf(testEngine !== 'redis')('start-up on a Redis whose default user 
     );
   });
 
+  it('a database number in REDIS_URL: used when the server has it, refused naming it when not or when not a number', async () => {
+    const { url, admin } = await ownRedis();
+    await expect(openRedisEngine({ url: `${url}/99`, timeoutMs: 2000 })).rejects.toThrow(/has no database 99: .*out of range/);
+    await expect(openRedisEngine({ url: `${url}/abc`, timeoutMs: 2000 })).rejects.toThrow(/must be a whole number .*"abc"/);
+    const engine = await openRedisEngine({ url: `${url}/3`, timeoutMs: 2000 });
+    onTestFinished(() => engine.close());
+    await engine.create('a'.repeat(64), { k: 1 }, null, Date.now());
+    await admin.select(3);
+    expect(await admin.keys('sessionql:s:*')).toHaveLength(1);
+    await admin.select(0);
+    expect(await admin.keys('sessionql:s:*')).toHaveLength(0);
+  });
+
+  it('a Redis Cluster node as REDIS_URL: refused, saying to give the cluster nodes', async () => {
+    const port = await freePort();
+    const node = await startRedis(port, ['--cluster-enabled', 'yes']);
+    onTestFinished(() => stopRedis(node));
+    await expect(openRedisEngine({ url: `redis://127.0.0.1:${port}`, timeoutMs: 2000 })).rejects.toThrow(
+      `is a Redis Cluster node: give the cluster's nodes (REDIS_CLUSTER_NODES=127.0.0.1:${port},…`,
+    );
+  });
+
   it('an error that is not a permission (memory full, a read-only replica) does not stop start-up', async () => {
     const { url, admin } = await ownRedis();
     await admin.config('SET', 'maxmemory-policy', 'noeviction');

@@ -1,6 +1,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import type {
   Applied,
+  EngineLimits,
   ExpiryColumns,
   NoticeListener,
   SessionChange,
@@ -88,6 +89,12 @@ export class CachedDbEngine implements SessionEngine {
       this.announced = new AnnouncedVersions(store.feed);
       this.feed = this.announced;
     }
+    redis.onConnectionLost(() => generation.distrust());
+  }
+
+  /** The store's: the cache keeps what the store wrote. */
+  get limits(): EngineLimits {
+    return this.store.limits;
   }
 
   /** The cache key of a session: its hash in braces (its own cluster slot), never the cookie's key. */

@@ -39,6 +39,8 @@ export class CacheGeneration {
   current = 0;
   /** A raise failed (PostgreSQL unreachable): until one succeeds, this instance reads nothing from the cache. */
   owed = false;
+  /** How often the cache was distrusted: a raise clears `owed` only if none came while it was sent. */
+  private distrusts = 0;
   /** The raise not yet sent: callers whose commit came before it join it. */
   private next: Promise<void> | null = null;
   private inFlight: Promise<void> | null = null;
@@ -98,10 +100,12 @@ export class CacheGeneration {
     const mine = this.next!;
     this.next = null;
     this.inFlight = mine;
+    const distrusts = this.distrusts;
     try {
       const { rows } = await this.database.query(raise.sql, raise.params, this.options.timeoutMs);
       this.adopt(Number(rows[0]?.generation));
-      this.owed = false;
+      // A raise sent before the cache was last distrusted does not settle it: the one queued since will.
+      if (distrusts === this.distrusts) this.owed = false;
     } catch (error) {
       this.owed = true;
       this.options.onError?.(error);
@@ -114,6 +118,18 @@ export class CacheGeneration {
     } finally {
       if (this.inFlight === mine) this.inFlight = null;
     }
+  }
+
+  /**
+   * What the cache holds may be older than what it acknowledged (Redis came
+   * back from an older snapshot, a failover lost writes): it is left alone
+   * until a raise lands, which makes every entry written before it a miss.
+   */
+  distrust(): void {
+    if (this.closed) return;
+    this.distrusts++;
+    this.owed = true;
+    void this.raise().catch(() => {});
   }
 
   close(): void {

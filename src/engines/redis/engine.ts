@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ConnectionOptions } from 'node:tls';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import type { Applied, ExpiryColumns, SessionChange, SessionData, SessionEngine, StoredSession } from '../../core/engine.js';
+import type { Applied, EngineLimits, ExpiryColumns, SessionChange, SessionData, SessionEngine, StoredSession } from '../../core/engine.js';
 import { StoreUnavailable, tooLarge } from '../../core/errors.js';
 import { renewedExpiry } from '../../core/expiry.js';
 import { storedJson } from '../../core/json.js';
@@ -79,7 +79,8 @@ function isCommandError(error: unknown): boolean {
   const message = error instanceof Error ? error.message : '';
   if (!(error instanceof Error) || error.name !== 'ReplyError') return false;
   // Cluster states and replicas taking over are outages, not our mistakes.
-  return !/^(CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|READONLY|BUSY|NOREPLICAS|MOVED|ASK)\b/.test(message);
+  // So are a full memory (maxmemory with noeviction) and writes stopped by a failed save: 503, not 500.
+  return !/^(CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|READONLY|BUSY|NOREPLICAS|MOVED|ASK|OOM|MISCONF)\b/.test(message);
 }
 
 /**
@@ -210,6 +211,8 @@ export class RedisEngine implements SessionEngine {
   private readonly credentials: { username?: string; password: boolean };
   /** A cluster's node connections by host:port, built when first needed and again after any change of nodes or slots. */
   private nodes?: Map<string, Redis>;
+  /** The database number of a single server's URL (0 when it names none). */
+  private readonly database: number = 0;
   /** What to call the store in messages: the URL without its password, or the nodes. */
   readonly target: string;
   /** Notices of committed changes (sessionChanged): sharded pub/sub, published by the write scripts. */
@@ -269,6 +272,13 @@ export class RedisEngine implements SessionEngine {
       });
     } else if (options.url) {
       const u = new URL(options.url);
+      // ioredis would send SELECT NaN (an uncaught error) or, for a number Redis lacks, stay on 0 silently.
+      const database = decodeURIComponent(u.pathname.slice(1));
+      if (database !== '' && !/^\d{1,9}$/.test(database))
+        throw new Error(
+          `RedisEngine: the database in the URL must be a whole number (redis://host:port/0), not ${JSON.stringify(database)}`,
+        );
+      this.database = Number(database || 0);
       this.tls = u.protocol === 'rediss:';
       this.credentials = { username: decodeURIComponent(u.username) || undefined, password: u.password !== '' };
       const tls = this.tls && options.tls ? { tls: options.tls } : {};
@@ -319,7 +329,7 @@ export class RedisEngine implements SessionEngine {
       if (!/cluster_state:ok/.test(String(info))) {
         throw new RedisUnavailable(`Redis Cluster at ${this.target} is not ready: cluster_state is not ok`);
       }
-    }
+    } else await this.single();
     if (!(await this.ready())) throw new RedisUnavailable(`Redis at ${this.target} does not answer PING`);
     await this.permitted(notices);
     if (this.waitReplicas > 0) await this.replicasOnline();
@@ -360,6 +370,28 @@ export class RedisEngine implements SessionEngine {
           // The default user serves every other client too: sessions get a user of their own rather than narrowing it.
           (named ? '' : `, then name it: redis://${user}:password@host:port`),
       );
+    }
+  }
+
+  /**
+   * A single server's URL names a single server, and a database it has: a
+   * cluster node there would answer MOVED for most keys (503s, and on
+   * cached_db a generation raised by most writes), and a database it lacks
+   * would leave the connection on 0 without a word.
+   */
+  private async single(): Promise<void> {
+    const info = await this.command((client) => (client as Redis).info('cluster'));
+    if (/cluster_enabled:1/.test(info)) {
+      const node = new URL(this.target).host;
+      throw new RedisUnavailable(
+        `Redis at ${this.target} is a Redis Cluster node: give the cluster's nodes (REDIS_CLUSTER_NODES=${node},…; clusterNodes in a library), not a single server's URL`,
+      );
+    }
+    if (this.database === 0) return;
+    try {
+      await this.command((client) => (client as Redis).select(this.database));
+    } catch (error) {
+      throw new RedisUnavailable(`Redis at ${this.target} has no database ${this.database}: ${(error as Error).message}`);
     }
   }
 
@@ -427,11 +459,13 @@ export class RedisEngine implements SessionEngine {
 
   /**
    * Runs a command; anything but Redis's answer to the command itself is
-   * StoreUnavailable. A single server's commands are bounded by ioredis's
-   * commandTimeout (and fail at once while disconnected). On a cluster, a
+   * StoreUnavailable, within timeoutMs from the call: ioredis's
+   * commandTimeout starts when a command is written, and with auto-pipelining
+   * the commands of later turns wait unwritten behind a pipeline a hung
+   * server never answers (measured: 503s at 9–10 s with a 5 s timeout). A
+   * single server's commands fail at once while disconnected. On a cluster, a
    * command on one session's key goes straight to the connection of the
-   * master serving its slot when both are ready (bounded by that
-   * connection's commandTimeout): the cluster client's routing of each
+   * master serving its slot when both are ready: the cluster client's routing of each
    * command (the key's slot computed three times, a pipeline object per
    * node per turn) cost more CPU than the command. A redirection, or a
    * connection that closed, means the command did not run there: it goes
@@ -443,12 +477,12 @@ export class RedisEngine implements SessionEngine {
    */
   private async command<T>(run: (client: Client) => Promise<T>, key?: string): Promise<T> {
     try {
-      if (!(this.client instanceof Cluster)) return await run(this.client);
+      if (!(this.client instanceof Cluster)) return await this.bounded(run(this.client));
       const node = key === undefined ? undefined : this.master(key);
       if (node) {
         const started = Date.now();
         try {
-          return await run(node);
+          return await this.bounded(run(node));
         } catch (error) {
           if (!notRunThere(error)) throw error;
         }
@@ -655,13 +689,47 @@ export class RedisEngine implements SessionEngine {
     return 0;
   }
 
-  /** PING; on a cluster, every master answers. */
+  /**
+   * Calls `listener` each time a connection that was ready is lost: a server
+   * that restarts, or a cluster node dropped (a master failed over). What it
+   * holds when it is back may be older than what it acknowledged (a restart
+   * from an older snapshot, writes a failover lost).
+   */
+  onConnectionLost(listener: () => void): void {
+    if (this.client instanceof Cluster) {
+      this.client.on('-node', listener);
+      return;
+    }
+    const client = this.client;
+    let ready = client.status === 'ready';
+    client.on('ready', () => {
+      ready = true;
+    });
+    client.on('close', () => {
+      if (!ready) return;
+      ready = false;
+      listener();
+    });
+  }
+
+  get limits(): EngineLimits {
+    return { ageSeconds: this.ageSeconds, maxBytes: this.maxBytes };
+  }
+
+  /**
+   * PING; on a cluster, every master answers, and every slot has one of
+   * them (ioredis drops a failed master from its list of masters at once,
+   * while its slots wait for a replica to take over).
+   */
   async ready(): Promise<boolean> {
     try {
       if (this.client instanceof Cluster) {
         const masters = this.client.nodes('master');
         if (masters.length === 0) return false;
         await this.bounded(Promise.all(masters.map((node) => node.ping())));
+        const known = new Set(masters.map((node) => `${node.options.host}:${node.options.port}`));
+        const slots = this.client.slots;
+        for (let slot = 0; slot < 16384; slot++) if (!known.has(slots[slot]?.[0] ?? '')) return false;
         return true;
       }
       return (await this.bounded(this.client.ping())) === 'PONG';
