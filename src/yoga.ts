@@ -19,7 +19,7 @@ import type { SessionEngine } from './core/engine.js';
 import { noSessionEvents, Session, type SessionEvents, type SessionSettings } from './core/session.js';
 import { WatchCounter, type WatchLimits } from './core/watch.js';
 import { openDbEngine } from './engines/index.js';
-import { mapDomainError } from './graphql/errors.js';
+import { isStoreOutage, mapDomainError, outageLog, serviceUnavailable } from './graphql/errors.js';
 import { createFastPath } from './http/fast-path.js';
 import { createNodeHandler } from './http/node-handler.js';
 import { jsonError } from './http/policy/errors.js';
@@ -150,18 +150,48 @@ export function useSessions(options: SessionsOptions): SessionsPlugin {
   // An engine given already open is checked now (the error at start-up); one still opening, when it has opened.
   if (options.engine && !(options.engine instanceof Promise)) agree(options.engine, settings);
   const given = options.engine instanceof Promise ? options.engine.then((e) => agree(e, settings)) : options.engine;
-  const engine: Promise<SessionEngine> = Promise.resolve(
-    given ??
-      openDbEngine({
-        databaseUrl: options.databaseUrl,
-        dataDir: options.dataDir,
-        timeoutMs: options.timeoutMs,
-        ageSeconds: settings.cookie.ageSeconds,
-        maxBytes: settings.maxBytes,
-      }),
-  );
+  const open = (): Promise<SessionEngine> =>
+    Promise.resolve(
+      given ??
+        openDbEngine({
+          databaseUrl: options.databaseUrl,
+          dataDir: options.dataDir,
+          timeoutMs: options.timeoutMs,
+          ageSeconds: settings.cookie.ageSeconds,
+          maxBytes: settings.maxBytes,
+        }),
+    );
   // Opened at once (errors surface at start-up), awaited by the first request.
-  engine.catch(() => {});
+  let engine = open();
+  let failedAt = 0;
+  const watchOpening = (opening: Promise<SessionEngine>) =>
+    opening.catch(() => {
+      failedAt = Date.now();
+    });
+  watchOpening(engine);
+  /**
+   * The engine. One of its own that failed to open (the database down at
+   * start-up) is opened again by a request, at most once a second; until
+   * then requests get SERVICE_UNAVAILABLE (503), as in an outage later on.
+   */
+  const current = (): Promise<SessionEngine> => {
+    if (ownEngine && failedAt && Date.now() - failedAt >= 1000) {
+      failedAt = 0;
+      engine = open();
+      watchOpening(engine);
+    }
+    return engine;
+  };
+  /** The engine for a request: a failure to open it is the store not answering, with the contract's code. */
+  const engineForRequest = async (): Promise<SessionEngine> => {
+    try {
+      return await current();
+    } catch (error) {
+      reportOutage(error);
+      throw serviceUnavailable();
+    }
+  };
+  let reportOutage: (...args: unknown[]) => void = outageLog((...args) => console.error(...args));
   const sessions = new WeakMap<Request, Session>();
   const shutdown = new AbortController();
   const watching = { counter: new WatchCounter(options.subscriptions), shutdown: shutdown.signal };
@@ -170,7 +200,13 @@ export function useSessions(options: SessionsOptions): SessionsPlugin {
   // Once, however often it is called (yoga.dispose() and sessions.close() may both run).
   const close = () => {
     endSubscriptions();
-    closed ??= ownEngine ? engine.then((e) => e.close()) : Promise.resolve();
+    // An engine that never opened has nothing to close.
+    closed ??= ownEngine
+      ? engine.then(
+          (e) => e.close(),
+          () => {},
+        )
+      : Promise.resolve();
     return closed;
   };
   const sessionFor = (cookieHeader: string | null, open: SessionEngine) =>
@@ -180,6 +216,8 @@ export function useSessions(options: SessionsOptions): SessionsPlugin {
     if (!result.errors?.length) return undefined;
     let changed = false;
     const errors = result.errors.map((error) => {
+      // The client is told 503 (the cause not shown); we are told the cause.
+      if (isStoreOutage(error)) reportOutage(error instanceof GraphQLError ? (error.originalError ?? error) : error);
       const mapped = mapDomainError(error, settings.maxBytes);
       if (mapped) changed = true;
       return mapped ?? error;
@@ -188,7 +226,13 @@ export function useSessions(options: SessionsOptions): SessionsPlugin {
   };
 
   return {
-    engine,
+    get engine() {
+      return current();
+    },
+    onYogaInit({ yoga }) {
+      // Yoga's logger (its `logging` option): where the outages a client is told of as 503 are reported.
+      reportOutage = outageLog((...args) => yoga.logger.error(...args));
+    },
     sessionFor,
     allowedOrigins,
     requestMaxBytes,
@@ -212,7 +256,7 @@ export function useSessions(options: SessionsOptions): SessionsPlugin {
     },
     async onContextBuilding({ context, extendContext }) {
       const request = (context as { request: Request }).request;
-      const session = sessionFor(request.headers.get('cookie'), await engine);
+      const session = sessionFor(request.headers.get('cookie'), await engineForRequest());
       sessions.set(request, session);
       extendContext({ session });
     },
@@ -275,9 +319,15 @@ export function createFastHandler(
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const logger = options.logger ?? { warn: console.warn, error: console.error, debug: () => {} };
   let open: SessionEngine | undefined;
-  void sessions.engine.then((engine) => {
-    open = engine;
-  });
+  const watch = () =>
+    sessions.engine.then(
+      (engine) => {
+        open = engine;
+      },
+      () => {},
+    );
+  void watch();
+  const outage = outageLog((...args) => logger.error(...args));
   const fast = createFastPath({
     schema: options.schema,
     allowedOrigins: sessions.allowedOrigins,
@@ -285,6 +335,7 @@ export function createFastHandler(
     maxTokens: options.maxTokens ?? 2000,
     rules: [],
     maskError: (error) => {
+      if (isStoreOutage(error)) outage(error.originalError ?? error);
       const mapped = mapDomainError(error, sessions.maxBytes);
       if (mapped) return mapped;
       if (error.originalError && !(error.originalError instanceof GraphQLError)) logger.error(error);
@@ -297,8 +348,11 @@ export function createFastHandler(
   });
   const handle = createNodeHandler({
     fastPathHandler: async (req, res, body) => {
-      // Until the engine is open, Yoga's side (which waits for it) answers.
-      if (!open) return body ?? undefined;
+      // Until the engine is open, Yoga's side (which waits for it, or answers 503) answers.
+      if (!open) {
+        void watch();
+        return body ?? undefined;
+      }
       return fast(req, res, body);
     },
     yogaFetch: yoga.fetch as never,

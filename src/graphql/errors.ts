@@ -55,6 +55,33 @@ export function isClientError(error: unknown): boolean {
   return original instanceof InputError || original instanceof WriteRefused || original instanceof SubscriptionLimit;
 }
 
+/** Whether `error` (or the error a GraphQL error wraps) is the store not answering. */
+export function isStoreOutage(error: unknown): boolean {
+  return (error instanceof GraphQLError ? error.originalError : error) instanceof StoreUnavailable;
+}
+
+/**
+ * Logs store outages, at most one line a second: an outage fails every
+ * request until it ends, and a line with a stack for each (hundreds a
+ * second) would bury everything else. A line says how many failed since
+ * the one before.
+ */
+export function outageLog(error: (...args: unknown[]) => void, everyMs = 1000): (...args: unknown[]) => void {
+  let last = Number.NEGATIVE_INFINITY;
+  let quiet = 0;
+  return (...args) => {
+    const now = Date.now();
+    if (now - last < everyMs) {
+      quiet++;
+      return;
+    }
+    last = now;
+    const more = quiet;
+    quiet = 0;
+    error(...args, ...(more ? [`(and ${more} more requests failed the same way since the last line)`] : []));
+  };
+}
+
 /**
  * The domain error in a resolver's error, as a GraphQL error with the
  * contract's code and the original's position, or null when it is not one.

@@ -1,6 +1,6 @@
 import { writeSync } from 'node:fs';
 import type { YogaLogger } from 'graphql-yoga';
-import { isClientError } from '../graphql/errors.js';
+import { isClientError, isStoreOutage, outageLog } from '../graphql/errors.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
@@ -109,10 +109,13 @@ function isClientGone(error: unknown): boolean {
  * node:http handler.
  */
 export function withoutExpectedErrors<T extends YogaLogger>(logger: T): T {
+  // A store outage fails every request while it lasts: one line a second, not one each.
+  const outage = outageLog((...args) => logger.error(...args));
   return {
     ...logger,
     error: (...args: unknown[]) => {
       if (args.some(isClientGone)) logger.debug('request ended by the client: aborted');
+      else if (args.some(isStoreOutage)) outage(...args);
       else if (!args.some(isClientError)) logger.error(...args);
     },
   };

@@ -2,12 +2,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GraphQLScalarType } from 'graphql';
 import { createSchema, createYoga } from 'graphql-yoga';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { SessionStore } from '../../src/engines/postgres/store.js';
 import { cart, openDbEngine, type Session } from '../../src/index.js';
 import { createFastHandler, type SessionsPlugin, useSessions } from '../../src/yoga.js';
 import { CookieClient } from '../helpers/client.js';
 import { emptyDatabaseUrl, postgresUrl } from '../helpers/database.js';
+import { ownPostgres, postgresBinariesPresent } from '../helpers/own-postgres.js';
 import { EventStream } from '../helpers/sse.js';
 
 // A user's own Yoga app: createSchema (no Pothos), resolvers calling Django's
@@ -372,5 +373,41 @@ describe('useSessions with an engine of your own', () => {
     expect((await c.data('{ expiryAge }')).expiryAge).toBeLessThanOrEqual(60);
     expect((await c.error(`mutation { set(key: "c", value: "${'x'.repeat(900)}") }`)).code).toBe('SESSION_TOO_LARGE');
     server.close();
+  });
+});
+
+// The database down when useSessions opens it: requests get 503 (not a masked 500 forever), the outage is
+// logged through Yoga's logger (one line a second, however many requests fail), and once the database is
+// back a request opens the engine again, without a restart.
+describe.skipIf(!postgresBinariesPresent)('useSessions when its database is down at start-up', { timeout: 60_000 }, () => {
+  it('503 SERVICE_UNAVAILABLE and a logged cause until the database answers, then it serves', async () => {
+    const pg = await ownPostgres();
+    onTestFinished(() => pg.remove());
+    pg.stop();
+    const logged: unknown[][] = [];
+    const logger = { debug() {}, info() {}, warn() {}, error: (...args: unknown[]) => void logged.push(args) };
+    const mine = useSessions({ secret: SECRET, databaseUrl: pg.url, timeoutMs: 1000 });
+    onTestFinished(() => mine.close());
+    const yoga = createYoga({ schema: createSchema<Ctx>({ typeDefs, resolvers }), plugins: [mine], logging: logger });
+    const server = createServer(yoga);
+    onTestFinished(() => void server.close());
+    const c = new CookieClient(await listen(server));
+    for (let i = 0; i < 5; i++) {
+      const r = await c.gql('mutation { visit }');
+      expect([r.status, r.body.errors?.[0]?.extensions?.code]).toEqual([503, 'SERVICE_UNAVAILABLE']);
+      expect(JSON.stringify(r.body)).not.toMatch(/ECONNREFUSED|127\.0\.0\.1/);
+    }
+    expect(logged.length).toBe(1);
+    expect(String(logged[0]![0])).toMatch(/ECONNREFUSED|connect/);
+
+    pg.start();
+    let served = false;
+    for (let i = 0; i < 50 && !served; i++) {
+      const r = await c.gql('mutation { visit }');
+      served = r.status === 200 && r.body.data?.visit === 1;
+      if (!served) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(served).toBe(true);
+    expect((await c.data('mutation { visit }')).visit).toBe(2);
   });
 });
