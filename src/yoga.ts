@@ -14,7 +14,7 @@ import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { type Plugin, type YogaServerInstance, maskError as yogaMaskError } from 'graphql-yoga';
 import type { Area } from './core/area.js';
 import { type Clock, systemClock } from './core/clock.js';
-import { brokenCookiePrefix, type CookieSettings } from './core/cookie.js';
+import { brokenCookiePrefix, COOKIE_RULES, type CookieSettings, MAX_COOKIE_AGE } from './core/cookie.js';
 import type { SessionEngine } from './core/engine.js';
 import { noSessionEvents, Session, type SessionEvents, type SessionSettings } from './core/session.js';
 import { WatchCounter, type WatchLimits } from './core/watch.js';
@@ -93,12 +93,30 @@ const DEFAULT_COOKIE: CookieSettings = {
   sameSite: 'Lax',
 };
 
+/** A setting that must be a whole number from `min` to `max` (as its variable is in the server). */
+function wholeNumber(name: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new Error(`useSessions: ${name} must be a whole number from ${min} to ${max}, not ${String(value)}`);
+}
+
 function settingsOf(options: SessionsOptions): SessionSettings {
   const secrets = typeof options.secret === 'string' ? [options.secret] : [...options.secret];
   if (secrets.length === 0 || secrets.some((s) => typeof s !== 'string' || s.length < 32)) {
     throw new Error('useSessions: `secret` must be one or more strings of 32 or more characters');
   }
   const cookie = { ...DEFAULT_COOKIE, ...options.cookie };
+  // The server's variables are checked by the same rules (src/server/config.ts).
+  for (const key of ['name', 'path', 'domain'] as const) {
+    const value = cookie[key];
+    if (value === undefined && key === 'domain') continue;
+    if (typeof value !== 'string' || !COOKIE_RULES[key].pattern.test(value))
+      throw new Error(`useSessions: cookie.${key} ${COOKIE_RULES[key].rule}, not ${JSON.stringify(value)}`);
+  }
+  wholeNumber('cookie.ageSeconds', cookie.ageSeconds, 1, MAX_COOKIE_AGE);
+  if (!['Strict', 'Lax', 'None'].includes(cookie.sameSite))
+    throw new Error('useSessions: cookie.sameSite must be "Strict", "Lax" or "None"');
+  if (options.maxBytes !== undefined) wholeNumber('maxBytes', options.maxBytes, 256, 16 * 1024 * 1024);
+  if (options.requestMaxBytes !== undefined) wholeNumber('requestMaxBytes', options.requestMaxBytes, 1024, 64 * 1024 * 1024);
   if (cookie.sameSite === 'None' && !cookie.secure) throw new Error('useSessions: cookie.sameSite "None" needs cookie.secure');
   const broken = brokenCookiePrefix(cookie);
   if (broken === '__Host-') throw new Error('useSessions: a "__Host-" cookie needs secure, no domain and path "/"');

@@ -1,4 +1,18 @@
 /** The session cookie's attributes (Django's SESSION_COOKIE_* settings). */
+/**
+ * What a cookie setting may hold, for the server's variables and the
+ * library's options alike: a value outside them would be dropped by
+ * browsers, or add attributes to Set-Cookie (a `;`), or break the header.
+ */
+export const COOKIE_RULES = {
+  name: { pattern: /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, rule: 'must be a cookie name token (RFC 6265)' },
+  domain: { pattern: /^\.?[A-Za-z0-9.-]+$/, rule: 'must be a domain name' },
+  path: { pattern: /^\/[^;\s]*$/, rule: 'must start with / and hold no ; or space' },
+} as const;
+
+/** SESSION_COOKIE_AGE's range: a session lives at least a second, and at most what a signed 32-bit Max-Age holds. */
+export const MAX_COOKIE_AGE = 2 ** 31 - 1;
+
 export interface CookieSettings {
   /** @default 'sessionid' */
   readonly name: string;

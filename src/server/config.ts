@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { brokenCookiePrefix, type CookieSettings } from '../core/cookie.js';
+import { brokenCookiePrefix, COOKIE_RULES, type CookieSettings, MAX_COOKIE_AGE } from '../core/cookie.js';
 import { clusterConnection } from '../engines/redis/nodes.js';
 import type { QueryLimits } from '../graphql/limits.js';
 
@@ -138,19 +138,10 @@ const schema = z.object({
     .transform((v) => v.split(',').map((s) => s.trim()))
     .pipe(z.array(z.string().min(32, { message: 'each secret must be at least 32 characters' })))
     .optional(),
-  SESSION_COOKIE_NAME: z
-    .string()
-    .regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, { message: 'must be a cookie name token (RFC 6265)' })
-    .default('sessionid'),
-  SESSION_COOKIE_AGE: int(1, 2 ** 31 - 1).default(1209600),
-  SESSION_COOKIE_DOMAIN: z
-    .string()
-    .regex(/^\.?[A-Za-z0-9.-]+$/, { message: 'must be a domain name' })
-    .optional(),
-  SESSION_COOKIE_PATH: z
-    .string()
-    .regex(/^\/[^;\s]*$/, { message: 'must start with / and hold no ; or space' })
-    .default('/'),
+  SESSION_COOKIE_NAME: z.string().regex(COOKIE_RULES.name.pattern, { message: COOKIE_RULES.name.rule }).default('sessionid'),
+  SESSION_COOKIE_AGE: int(1, MAX_COOKIE_AGE).default(1209600),
+  SESSION_COOKIE_DOMAIN: z.string().regex(COOKIE_RULES.domain.pattern, { message: COOKIE_RULES.domain.rule }).optional(),
+  SESSION_COOKIE_PATH: z.string().regex(COOKIE_RULES.path.pattern, { message: COOKIE_RULES.path.rule }).default('/'),
   SESSION_COOKIE_SECURE: bool.default(false),
   SESSION_COOKIE_HTTPONLY: bool.default(true),
   SESSION_COOKIE_SAMESITE: z

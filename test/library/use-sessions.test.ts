@@ -338,6 +338,16 @@ describe('useSessions refuses settings browsers would drop, before opening anyth
     [{ secret: SECRET, cookie: { name: '__host-sid', secure: true, path: '/app' } }, /__Host-/],
     [{ secret: SECRET, cookie: { name: '__Secure-sid' } }, /__Secure-/],
     [{ secret: SECRET, cookie: { sameSite: 'None' as const } }, /sameSite/],
+    // The server's variables' rules: a `;` would add attributes to Set-Cookie, CR/LF break the header,
+    // an age of 0 makes every session born expired, NaN fails every write.
+    [{ secret: SECRET, cookie: { path: 'x; Domain=evil.example' } }, /cookie\.path must start with \/ and hold no ; or space/],
+    [{ secret: SECRET, cookie: { name: 'bad name;' } }, /cookie\.name must be a cookie name token/],
+    [{ secret: SECRET, cookie: { name: 'sid\r\nSet-Cookie: x=1' } }, /cookie\.name/],
+    [{ secret: SECRET, cookie: { domain: 'evil.example; Secure' } }, /cookie\.domain must be a domain name/],
+    [{ secret: SECRET, cookie: { ageSeconds: 0 } }, /cookie\.ageSeconds must be a whole number from 1/],
+    [{ secret: SECRET, cookie: { ageSeconds: -5 } }, /cookie\.ageSeconds/],
+    [{ secret: SECRET, maxBytes: Number.NaN }, /maxBytes must be a whole number from 256/],
+    [{ secret: SECRET, requestMaxBytes: 10 }, /requestMaxBytes must be a whole number from 1024/],
   ])('%o', (options, message) => {
     expect(() => useSessions(options)).toThrow(message);
   });
