@@ -738,11 +738,17 @@ export class RedisEngine implements SessionEngine {
     }
   }
 
+  /**
+   * QUIT, waiting at most a second for Redis to say OK (the replies of
+   * commands before it come first); else the connections are dropped. A
+   * hung Redis must not hold a stopping process past SHUTDOWN_TIMEOUT.
+   */
   async close(): Promise<void> {
     await this.feed.close();
-    if (this.writer !== this.client) await this.bounded(this.writer.quit()).catch(() => this.writer.disconnect());
+    const ms = Math.min(this.timeoutMs, 1000);
+    if (this.writer !== this.client) await this.bounded(this.writer.quit(), ms).catch(() => this.writer.disconnect());
     try {
-      await this.bounded(this.client.quit());
+      await this.bounded(this.client.quit(), ms);
     } catch {
       this.client.disconnect();
     }
