@@ -25,7 +25,15 @@ export function validateJsonValue(argument: string, value: unknown): void {
     if (typeof v === 'string') validateText(argument, v);
     else if (typeof v === 'number' && !Number.isFinite(v))
       throw new InputError(argument, 'numbers must be finite (JSON has no Infinity or NaN; 1e400 is out of range)');
+    else if (typeof v === 'bigint' || typeof v === 'function' || typeof v === 'symbol')
+      throw new TypeError(`${argument}: session values must be JSON; a ${typeof v} is not`);
     else if (v !== null && typeof v === 'object') {
+      // A Date, a Map or a class instance would be stored as what JSON.stringify makes of it ("…", {}): refused, as Django's JSON serializer does.
+      const prototype = Object.getPrototypeOf(v);
+      if (!Array.isArray(v) && prototype !== Object.prototype && prototype !== null)
+        throw new TypeError(
+          `${argument}: session values must be JSON; a ${prototype?.constructor?.name ?? 'non-plain object'} is not (convert it first)`,
+        );
       if (depth >= MAX_JSON_DEPTH) throw new InputError(argument, `must be nested at most ${MAX_JSON_DEPTH} levels deep`);
       if (Array.isArray(v)) for (const item of v) stack.push([item, depth + 1]);
       else {

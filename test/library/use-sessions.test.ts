@@ -31,6 +31,7 @@ const typeDefs = /* GraphQL */ `
   }
   type Mutation {
     set(key: String!, value: JSON): Boolean
+    setNotJson(kind: String!): Boolean
     delete(key: String!): Boolean
     pop(key: String!, default: JSON): JSON
     setdefault(key: String!, default: JSON): JSON
@@ -64,6 +65,12 @@ const resolvers = {
   Mutation: {
     set: async (_: unknown, { key, value }: { key: string; value: unknown }, { session }: Ctx) => {
       await session.set(key, value);
+      return true;
+    },
+    // A developer's mistake: values JSON cannot hold as they are.
+    setNotJson: async (_: unknown, { kind }: { kind: string }, { session }: Ctx) => {
+      const values: Record<string, unknown> = { map: new Map([['a', 1]]), date: new Date(0), bigint: 1n, nested: { at: [new Set([1])] } };
+      await session.set('odd', values[kind]);
       return true;
     },
     delete: async (_: unknown, { key }: { key: string }, { session }: Ctx) => {
@@ -212,6 +219,12 @@ describe.each(['createServer(yoga)', 'createFastHandler'] as const)('useSessions
     const over = await c.error('mutation($v: JSON) { set(key: "more", value: $v) }', { v: 'z'.repeat(2500) });
     expect(over.code).toBe('SESSION_TOO_LARGE');
     expect((await c.data('{ keys }')).keys).toEqual(['a', 'half']);
+  });
+
+  it.each(['map', 'date', 'bigint', 'nested'])('set() of a value JSON cannot hold (%s) fails, masked, and writes nothing', async (kind) => {
+    const c = client();
+    const e = await c.error(`mutation { setNotJson(kind: "${kind}") }`);
+    expect([e.code, e.message, e.response.setCookie]).toEqual(['INTERNAL_SERVER_ERROR', 'Unexpected error.', null]);
   });
 
   it('flush: the cookie is expired and the old key never comes back (no resurrection)', async () => {
