@@ -180,7 +180,9 @@ export class Session {
     return loaded;
   }
 
-  /** `session.get(key, default)` */
+  /** `session.get(key, default)`: with a default, never undefined. */
+  get<T = unknown>(key: string): Promise<T | undefined>;
+  get<T>(key: string, fallback: T): Promise<T>;
   async get<T = unknown>(key: string, fallback?: T): Promise<T | undefined> {
     const { data } = await this.load();
     return Object.hasOwn(data, key) ? (data[key] as T) : fallback;
@@ -288,7 +290,9 @@ export class Session {
     await this.change(deleteValue(key));
   }
 
-  /** `session.pop(key, default)`: the value removed, atomically. */
+  /** `session.pop(key, default)`: the value removed, atomically; with a default, never undefined. */
+  pop<T = unknown>(key: string): Promise<T | undefined>;
+  pop<T>(key: string, fallback: T): Promise<T>;
   async pop<T = unknown>(key: string, fallback?: T): Promise<T | undefined> {
     this.writableKey(key);
     const { previous } = await this.change(popValue(key));
