@@ -63,7 +63,18 @@ async function main(): Promise<void> {
       'postgres.js is not patched (installed with --ignore-scripts?): throughput will fall the longer this process runs; run `npx patch-package` (patches/postgres+3.4.9.patch)',
     );
   }
-  await migrate(database);
+  try {
+    await migrate(database);
+  } catch (error) {
+    if (!config.databaseUrl) throw error;
+    // Unreachable, refused, the wrong password, no such database: one line naming the setting (the password hidden).
+    const { message, code } = error as NodeJS.ErrnoException;
+    console.error(
+      `sessionql: cannot use PostgreSQL (DATABASE_URL=${redactedUrl(config.databaseUrl)}): ${message}${code && !message.includes(code) ? ` (${code})` : ''}`,
+    );
+    await database.close().catch(() => {});
+    process.exit(1);
+  }
   if (config.engine === 'cached_db') return serveOn(config, log, await openCachedDb(config, database, log), database);
   return serveOn(config, log, null, database);
 }

@@ -36,6 +36,23 @@ describe('start-up (npm start: the built dist/main.mjs)', { timeout: 90_000 }, a
     for (const [, message] of Object.values(bad)) expect(run.output()).toMatch(message);
   });
 
+  it('an unreachable DATABASE_URL: exit 1 with one line naming it, the password hidden', async () => {
+    const url = `postgres://sessions:hunter2-secret@127.0.0.1:${await freePort()}/app`;
+    const run = runScript('dist/main.mjs', {
+      NODE_ENV: 'production',
+      SESSION_SECRET: 'a-secret-of-32-characters-or-more-0123',
+      DATABASE_URL: url,
+      DATABASE_TIMEOUT_MS: '1000',
+    });
+    expect(await run.exited).toBe(1);
+    const out = run.output().trim();
+    expect(out).toMatch(
+      /^sessionql: cannot use PostgreSQL \(DATABASE_URL=postgres:\/\/sessions:\*\*\*@127\.0\.0\.1:\d+\/app\): .*ECONNREFUSED/,
+    );
+    expect(out.split('\n')).toHaveLength(1);
+    expect(out).not.toContain('hunter2');
+  });
+
   it('NODE_ENV=production without SESSION_SECRET refuses to start', async () => {
     const run = runScript('dist/main.mjs', { NODE_ENV: 'production', SESSIONQL_DATA_DIR: tempDir() });
     expect(await run.exited).toBe(1);

@@ -36,7 +36,8 @@ export function csrfRefusal(
   origin: string | null | undefined,
   verdict: OriginVerdict,
 ): { status: 403 | 415; message: string } | null {
-  if (verdict === 'foreign') return { status: 403, message: `Origin ${origin} is not allowed (CORS_ORIGINS).` };
+  if (verdict === 'foreign')
+    return { status: 403, message: `Origin ${origin} is not allowed (CORS_ORIGINS; allowedOrigins in the library).` };
   if (method !== 'POST') return null;
   if (verdict === 'opaque') return { status: 403, message: 'Requests from an opaque origin are not allowed.' };
   const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase();
