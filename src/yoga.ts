@@ -19,6 +19,7 @@ import type { SessionEngine } from './core/engine.js';
 import { noSessionEvents, Session, type SessionEvents, type SessionSettings } from './core/session.js';
 import { WatchCounter, type WatchLimits } from './core/watch.js';
 import { openDbEngine } from './engines/index.js';
+import { postgresQueuePatched } from './engines/postgres/postgres-queue.js';
 import { isStoreOutage, mapDomainError, outageLog, serviceUnavailable } from './graphql/errors.js';
 import { createFastPath } from './http/fast-path.js';
 import { createNodeHandler } from './http/node-handler.js';
@@ -78,6 +79,12 @@ export type SessionsPlugin = Plugin<{ session: Session }> & {
   /** Ends the streams and closes the engine it opened (also on `yoga.dispose()`); an engine passed in is left to its owner. */
   close(): Promise<void>;
 };
+
+/** Said once when the engine useSessions opens is on PostgreSQL and postgres.js lacks the queue fix (decision 0009). */
+const UNPATCHED_POSTGRES =
+  'sessionql: postgres.js is not patched: under sustained load each query gets slower the longer the process runs. ' +
+  "Copy node_modules/sessionql/patches/postgres+3.4.9.patch into your project's patches/ folder and run `npx patch-package` " +
+  '(as a postinstall script), as sessionql does for itself.';
 
 /** The 406 a GraphQL request gets, before it runs, when its Accept header allows no response this endpoint sends. */
 const NOT_ACCEPTABLE =
@@ -250,6 +257,7 @@ export function useSessions(options: SessionsOptions): SessionsPlugin {
     onYogaInit({ yoga }) {
       // Yoga's logger (its `logging` option): where the outages a client is told of as 503 are reported.
       reportOutage = outageLog((...args) => yoga.logger.error(...args));
+      if (ownEngine && options.databaseUrl && !postgresQueuePatched()) yoga.logger.warn(UNPATCHED_POSTGRES);
     },
     sessionFor,
     allowedOrigins,
@@ -319,11 +327,17 @@ export interface FastHandlerOptions {
   maxTokens?: number;
   /** Where failures inside resolvers are logged. @default console */
   logger?: { warn(...args: unknown[]): void; error(...args: unknown[]): void; debug(...args: unknown[]): void };
+  /**
+   * The function you gave Yoga's `maskedErrors.maskError`, for the errors
+   * the fast path sends (Yoga does not expose its own). The session's errors
+   * keep their contract codes either way. @default Yoga's masking ("Unexpected error.")
+   */
+  maskError?: (error: unknown, message: string) => Error;
 }
 
 /**
  * A node:http handler that answers GraphQL queries and mutations at
- * `/graphql` on sessionql's fast path (no Fetch API objects per request) and
+ * Yoga's endpoint (`graphqlEndpoint`, `/graphql` by default) on sessionql's fast path (no Fetch API objects per request) and
  * hands everything else (GraphiQL, subscriptions, other paths, what the fast
  * path declines) to `yoga`. The fast path runs your schema with
  * `{ session, ...context(req) }` as context and the same masking, CSRF, size
@@ -357,8 +371,11 @@ export function createFastHandler(
       const mapped = mapDomainError(error, sessions.maxBytes);
       if (mapped) return mapped;
       if (error.originalError && !(error.originalError instanceof GraphQLError)) logger.error(error);
-      return yogaMaskError(error, 'Unexpected error.', false) as GraphQLError;
+      const masked = (options.maskError ?? ((e, message) => yogaMaskError(e, message, false)))(error, 'Unexpected error.');
+      return masked instanceof GraphQLError ? masked : new GraphQLError(masked.message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
     },
+    // Yoga's endpoint: requests to other paths go to Yoga (which answers 404 where it serves nothing).
+    path: (yoga as { graphqlEndpoint?: string }).graphqlEndpoint,
     context: (cookieHeader, req) => {
       const session = sessions.sessionFor(cookieHeader, open!);
       return { value: { ...options.context?.(req), session }, headers: () => sessionHeaders(session), preload: () => session.preload() };

@@ -48,6 +48,8 @@ export interface FastPathOptions {
   rules: readonly ValidationRule[];
   /** Apollo's automatic persisted queries, shared with Yoga's side. */
   persistedQueries: PersistedQueryStore;
+  /** The GraphQL endpoint's path (Yoga's graphqlEndpoint); other paths are not answered here. @default '/graphql' */
+  path?: string;
 }
 
 /** A document that parsed and validated: what executing one of its operations needs. */
@@ -120,6 +122,7 @@ function requestError(error: GraphQLError, code: string): GraphQLError {
  * clients that accept no JSON type (event streams), subscriptions.
  */
 export function createFastPath(options: FastPathOptions) {
+  const endpoint = options.path ?? GRAPHQL_PATH;
   const rules = [...specifiedRules, ...options.rules];
   // Valid documents by query text, bounded by their estimated heap (docs/security.md, Memory bounds).
   // Invalid ones are not kept: their errors can weigh far more than their text.
@@ -180,7 +183,7 @@ export function createFastPath(options: FastPathOptions) {
     if (method !== 'GET' && method !== 'POST') return undefined;
     const url = req.url ?? '';
     const q = url.indexOf('?');
-    if ((q < 0 ? url : url.slice(0, q)) !== GRAPHQL_PATH) return undefined;
+    if ((q < 0 ? url : url.slice(0, q)) !== endpoint) return undefined;
     const accept = req.headers.accept;
     if (method === 'GET' && accept?.includes('text/html')) return undefined;
     const mediaType = negotiate(accept);

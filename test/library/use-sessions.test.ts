@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { GraphQLScalarType } from 'graphql';
+import { GraphQLError, GraphQLScalarType } from 'graphql';
 import { createSchema, createYoga } from 'graphql-yoga';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { SessionStore } from '../../src/engines/postgres/store.js';
@@ -371,7 +371,7 @@ describe('useSessions refuses settings browsers would drop, before opening anyth
 describe('useSessions with an engine of your own', () => {
   let engine: SessionStore;
   beforeAll(async () => {
-    const databaseUrl = postgresUrl ? await emptyDatabaseUrl('library-engine') : undefined;
+    const databaseUrl = postgresUrl ? await emptyDatabaseUrl('library_engine') : undefined;
     engine = await openDbEngine({ databaseUrl, dataDir: 'memory://', ageSeconds: 60, maxBytes: 2000 });
   }, 60_000);
   afterAll(() => engine?.close());
@@ -432,5 +432,37 @@ describe.skipIf(!postgresBinariesPresent)('useSessions when its database is down
     }
     expect(served).toBe(true);
     expect((await c.data('mutation { visit }')).visit).toBe(2);
+  });
+});
+
+// A Yoga of its own at another endpoint, with its own masking: the fast handler follows both.
+describe('createFastHandler with Yoga at /api/graphql and a maskError of your own', () => {
+  it('answers at Yoga endpoint only, and masks as Yoga does', async () => {
+    const mine = useSessions({ secret: SECRET, engine: sessions.engine, maxBytes: 4096 });
+    const schema = createSchema<Ctx>({ typeDefs, resolvers });
+    const maskError = (error: unknown, message: string) =>
+      new GraphQLError(`custom: ${message}`, {
+        extensions: { code: 'MY_CODE' },
+        originalError: error instanceof Error ? error : undefined,
+      });
+    const yoga = createYoga({ schema, plugins: [mine], logging: false, graphqlEndpoint: '/api/graphql', maskedErrors: { maskError } });
+    const quiet = { warn() {}, error() {}, debug() {} };
+    const app = await listen(createServer(createFastHandler(yoga as never, mine, { schema, logger: quiet, maskError })));
+    const post = (path: string, query: string) =>
+      app.fetch(`http://localhost${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query }),
+      });
+    expect((await post('/graphql', 'mutation { visit }')).status).toBe(404);
+    const visit = await post('/api/graphql', 'mutation { visit }');
+    expect([visit.status, (await visit.json()).data]).toEqual([200, { visit: 1 }]);
+    const boom = await (await post('/api/graphql', '{ boom }')).json();
+    expect(boom.errors[0]).toMatchObject({ message: 'custom: Unexpected error.', extensions: { code: 'MY_CODE' } });
+    // Yoga's own path for the same query (a GET it hands over) masks the same way.
+    const viaYoga = await (
+      await app.fetch('http://localhost/api/graphql?query=%7B%20boom%20%7D', { headers: { accept: 'text/event-stream' } })
+    ).text();
+    expect(viaYoga).toContain('custom: Unexpected error.');
   });
 });
