@@ -173,8 +173,8 @@ export function useSessions(options: SessionsOptions): SessionsPlugin {
   const requestMaxBytes = options.requestMaxBytes ?? 262_144;
   const ownEngine = options.engine === undefined;
   // An engine given already open is checked now (the error at start-up); one still opening, when it has opened.
-  if (options.engine && !(options.engine instanceof Promise)) agree(options.engine, settings);
-  const given = options.engine instanceof Promise ? options.engine.then((e) => agree(e, settings)) : options.engine;
+  const given =
+    options.engine instanceof Promise ? options.engine.then((e) => agree(e, settings)) : options.engine && agree(options.engine, settings);
   const open = (): Promise<SessionEngine> =>
     Promise.resolve(
       given ??

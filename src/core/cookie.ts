@@ -1,4 +1,3 @@
-/** The session cookie's attributes (Django's SESSION_COOKIE_* settings). */
 /**
  * What a cookie setting may hold, for the server's variables and the
  * library's options alike: a value outside them would be dropped by
@@ -13,6 +12,7 @@ export const COOKIE_RULES = {
 /** SESSION_COOKIE_AGE's range: a session lives at least a second, and at most what a signed 32-bit Max-Age holds. */
 export const MAX_COOKIE_AGE = 2 ** 31 - 1;
 
+/** The session cookie's attributes (Django's SESSION_COOKIE_* settings). */
 export interface CookieSettings {
   /** @default 'sessionid' */
   readonly name: string;

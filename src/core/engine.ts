@@ -37,6 +37,12 @@ export interface Applied {
   previous: SessionData;
 }
 
+/** What an engine enforces by its own settings: the age each write renews a session by, and the size limit. */
+export interface EngineLimits {
+  ageSeconds: number;
+  maxBytes: number;
+}
+
 /**
  * Storage of sessions under the SHA-256 of their keys. Every method is atomic
  * on its session. A write on a session that is gone or expired changes
@@ -44,12 +50,6 @@ export interface Applied {
  * resurrection). Refusals throw WriteRefused; an unreachable store throws
  * StoreUnavailable.
  */
-/** What an engine enforces by its own settings: the age each write renews a session by, and the size limit. */
-export interface EngineLimits {
-  ageSeconds: number;
-  maxBytes: number;
-}
-
 export interface SessionEngine {
   /**
    * The engine's own age and size limit (given when it was opened):
