@@ -86,6 +86,14 @@ const SHAPES: Shape[] = [
   { name: 'fetch without Accept', body: { query: READ }, status: 200, type: JSON_TYPE },
   // No response this endpoint sends is acceptable: 406 before anything runs (a JSON body all the same, to say why).
   { name: 'Accept application/xml', accept: 'application/xml', body: { query: READ }, status: 406, type: JSON_TYPE },
+  {
+    name: 'GET with Accept application/xml',
+    method: 'GET',
+    accept: 'application/xml',
+    search: { query: READ },
+    status: 406,
+    type: JSON_TYPE,
+  },
   { name: 'Accept */*', accept: '*/*', body: { query: READ }, status: 200, type: JSON_TYPE },
   { name: 'Accept application/*', accept: 'application/*', body: { query: READ }, status: 200, type: JSON_TYPE },
   { name: 'Accept with charset', accept: 'application/json; charset=utf-8', body: { query: READ }, status: 200, type: JSON_TYPE },

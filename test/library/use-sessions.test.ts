@@ -321,6 +321,19 @@ describe.each(['createServer(yoga)', 'createFastHandler'] as const)('useSessions
     expect((await c.data('{ keys }')).keys).toEqual(['a']);
   });
 
+  // Yoga chooses a response format after running the operation: the plugin refuses first, at either spelling.
+  it.each(['/graphql', '/graphql/'])('a mutation to %s whose Accept allows no response is 406 and writes nothing', async (path) => {
+    const c = client();
+    await c.data('mutation { set(key: "a", value: 1) }');
+    const r = await c.fetch(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/xml' },
+      body: JSON.stringify({ query: 'mutation { clear }' }),
+    });
+    expect([r.status, (await r.json()).errors[0].extensions.code]).toEqual([406, 'NOT_ACCEPTABLE']);
+    expect((await c.data('{ keys }')).keys).toEqual(['a']);
+  });
+
   it('a subscription of its own on ctx.session.changes(): the state now, then after each write', async () => {
     const c = client();
     await c.data('mutation { visit }');
