@@ -200,6 +200,7 @@ export function createApp({ config, database, engine, clock = systemClock, logge
   metrics.watchCache('yoga_documents', documentCaches.yoga.documentCache);
   metrics.watchCache('yoga_errors', documentCaches.yoga.errorCache);
   metrics.watchCache('fast_path', fastPathHandler.documents);
+  if (engine instanceof CachedDbEngine) metrics.watchSessionCache(engine);
 
   const handle = createNodeHandler({
     fastPathHandler: fastPath ? fastPathHandler : async () => undefined,

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { noSessionEvents, type SessionEvents } from '../core/session.js';
+import type { CacheStats } from '../engines/cached-db/engine.js';
 
 /** What happened to sessions, for /metrics: the session's events, and the server's own. They never throw. */
 export interface ServerEvents extends SessionEvents {
@@ -72,6 +73,39 @@ export function createMetrics() {
     /** Reports a cache's `bytes` under `sessionql_document_cache_bytes{cache=name}`. */
     watchCache(name: string, cache: { readonly bytes: number }) {
       caches.set(name, cache);
+    },
+    /** Reports a cached_db engine's cache: its lookups by result, its failed commands, and the generation it knows. */
+    watchSessionCache(cache: { readonly stats: CacheStats; readonly generation: { readonly current: number } }) {
+      const { stats } = cache;
+      new Counter({
+        name: 'sessionql_session_cache_lookups_total',
+        help: 'cached_db lookups by result: hit (the cache answered), miss (read from the database), skipped (the cache failed or is left alone).',
+        labelNames: ['result'],
+        registers: [registry],
+        collect() {
+          this.reset();
+          this.inc({ result: 'hit' }, stats.hits);
+          this.inc({ result: 'miss' }, stats.misses);
+          this.inc({ result: 'skipped' }, stats.skipped);
+        },
+      });
+      new Counter({
+        name: 'sessionql_session_cache_errors_total',
+        help: 'cached_db cache commands (Redis) that failed or took longer than SESSION_CACHE_TIMEOUT_MS.',
+        registers: [registry],
+        collect() {
+          this.reset();
+          this.inc(stats.errors);
+        },
+      });
+      new Gauge({
+        name: 'sessionql_session_cache_generation',
+        help: 'The cached_db cache generation this instance knows: it rises when a write could not be copied to Redis, or Redis may have lost writes.',
+        registers: [registry],
+        collect() {
+          this.set(cache.generation.current);
+        },
+      });
     },
     /** One GraphQL operation done; `name` is client-chosen, so its label set is bounded. */
     operation(type: string, name: string | undefined, outcome: string, seconds: number) {

@@ -19,11 +19,26 @@ import { entryOf, inspector } from './helpers.js';
 
 const ADD = 'mutation { addToCart(sku: "book", label: "Book") { totalQuantity } }';
 const READ = '{ cart { totalQuantity } }';
+const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
+
+/** The cache's figures on `app`'s /metrics. */
+async function cacheMetrics(app: { fetch: (url: string, init?: RequestInit) => Promise<Response> }) {
+  const r = await app.fetch('http://localhost/metrics', { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+  const lines = (await r.text()).split('\n');
+  const value = (series: string) => Number(lines.find((line) => line.startsWith(`${series} `))?.split(' ')[1]);
+  return {
+    hit: value('sessionql_session_cache_lookups_total{result="hit"}'),
+    miss: value('sessionql_session_cache_lookups_total{result="miss"}'),
+    skipped: value('sessionql_session_cache_lookups_total{result="skipped"}'),
+    errors: value('sessionql_session_cache_errors_total'),
+    generation: value('sessionql_session_cache_generation'),
+  };
+}
 
 /** `n` instances (apps over engines of their own) on the suite's database and the Redis at `url`. */
 async function instances(n: number, url: string) {
   const { database, statements } = recordingDatabase(await testDatabase());
-  const config = loadConfig({ NODE_ENV: 'test', SESSION_SECRET: TEST_SECRET });
+  const config = loadConfig({ NODE_ENV: 'test', SESSION_SECRET: TEST_SECRET, METRICS_TOKEN });
   const clock = new TestClock();
   const engines: CachedDbEngine[] = [];
   const apps = [];
@@ -45,6 +60,10 @@ describe.skipIf(!onCachedDb)(`cached_db through a Redis outage (${databaseEngine
     const { apps, statements } = await instances(1, `redis://127.0.0.1:${port}`);
     const c = new CookieClient(apps[0]!);
     expect((await c.data(ADD)).addToCart.totalQuantity).toBe(1);
+    expect((await c.data(READ)).cart.totalQuantity).toBe(1);
+    const before = await cacheMetrics(apps[0]!);
+    expect(before).toMatchObject({ skipped: 0, errors: 0 });
+    expect(before.hit).toBeGreaterThanOrEqual(1);
 
     const traffic = Array.from({ length: 40 }, (_, i) => new Promise((r) => setTimeout(r, i * 10)).then(() => c.gql(i % 2 ? READ : ADD)));
     await new Promise((r) => setTimeout(r, 100));
@@ -56,6 +75,11 @@ describe.skipIf(!onCachedDb)(`cached_db through a Redis outage (${databaseEngine
     // Redis is gone: the database answers, slower, never wrong.
     for (let i = 0; i < 5; i++) expect((await c.data(ADD)).addToCart.totalQuantity).toBe(22 + i);
     expect((await c.data(READ)).cart.totalQuantity).toBe(26);
+    const down = await cacheMetrics(apps[0]!);
+    expect(down.errors).toBeGreaterThanOrEqual(1);
+    expect(down.skipped).toBeGreaterThan(down.errors);
+    // A write whose copy failed raised the generation.
+    expect(down.generation).toBeGreaterThan(before.generation);
 
     redis = await startRedis(port);
     let cached = false;
@@ -66,6 +90,10 @@ describe.skipIf(!onCachedDb)(`cached_db through a Redis outage (${databaseEngine
       if (!cached) await new Promise((r) => setTimeout(r, 100));
     }
     expect(cached).toBe(true);
+    // Back and empty: a miss (read from PostgreSQL, then copied), then hits.
+    const back = await cacheMetrics(apps[0]!);
+    expect(back.miss).toBeGreaterThan(down.miss);
+    expect(back.hit).toBeGreaterThan(down.hit);
   });
 
   // Redis acknowledged writes, then lost them: it restarted from a snapshot taken before (or a failover

@@ -44,6 +44,22 @@ export interface CacheOptions {
   listenUrl?: string;
 }
 
+/**
+ * What the cache did since the engine opened (the server reports them on
+ * /metrics as `sessionql_session_cache_*`). Reads are the engine's lookups:
+ * a session's load, and a write's starting guess.
+ */
+export interface CacheStats {
+  /** Lookups the cache answered: a session, or a tombstone (flushed, moved). */
+  readonly hits: number;
+  /** Lookups it could not answer: nothing cached, an entry of an older generation, or older than a version announced. */
+  readonly misses: number;
+  /** Lookups that did not ask it: its command failed, or it is left alone (after a failure, or until the generation is raised). */
+  readonly skipped: number;
+  /** Cache commands that failed or took longer than cacheTimeoutMs. */
+  readonly errors: number;
+}
+
 /** What the cache holds for a session: a stored session and its generation, a tombstone, or nothing. */
 type Entry = { row: StoredSession; generation: number } | 'dead' | null;
 type PutReply = [status: 'ok' | 'kept' | 'dead', generation: string];
@@ -71,6 +87,9 @@ export class CachedDbEngine implements SessionEngine {
   private readonly prefix: string;
   /** Until when the cache is left alone after a failure (ms since the epoch). */
   private skipUntil = 0;
+  private readonly counts = { hits: 0, misses: 0, skipped: 0, errors: 0 };
+  /** What the cache did since the engine opened. */
+  readonly stats: CacheStats = this.counts;
 
   constructor(
     /** The `db` store: the sessions, and what main.ts prunes. */
@@ -112,16 +131,18 @@ export class CachedDbEngine implements SessionEngine {
     try {
       return await within(run(), this.cacheTimeoutMs, () => new Error(`no answer from the session cache within ${this.cacheTimeoutMs} ms`));
     } catch (error) {
+      this.counts.errors++;
       if (Date.now() >= this.skipUntil) this.options.onCacheError?.(error);
       this.skipUntil = Date.now() + this.cacheRetryMs;
       return undefined;
     }
   }
 
-  private async read(hash: string): Promise<Entry> {
+  /** The entry of `hash`; undefined when the cache was not asked or did not answer. */
+  private async read(hash: string): Promise<Entry | undefined> {
     const key = this.key(hash);
     const h = await this.cache(() => this.redis.on(key, (client) => client.hmget(key, ...FIELDS)));
-    if (!h) return null;
+    if (!h) return undefined;
     if (h[7]) return 'dead';
     const row = toStored(h);
     return row ? { row, generation: Number(h[6]) } : null;
@@ -170,10 +191,20 @@ export class CachedDbEngine implements SessionEngine {
    */
   private async cached(hash: string, nowMs: number): Promise<StoredSession | null | undefined> {
     const entry = await this.read(hash);
-    if (entry === 'dead') return null;
-    if (!entry) return undefined;
-    this.generation.adopt(entry.generation);
-    if (entry.generation < this.generation.current || entry.row.version < (this.announced?.floor(hash) ?? 0)) return undefined;
+    if (entry === undefined) {
+      this.counts.skipped++;
+      return undefined;
+    }
+    if (entry === 'dead') {
+      this.counts.hits++;
+      return null;
+    }
+    if (entry) this.generation.adopt(entry.generation);
+    if (!entry || entry.generation < this.generation.current || entry.row.version < (this.announced?.floor(hash) ?? 0)) {
+      this.counts.misses++;
+      return undefined;
+    }
+    this.counts.hits++;
     return entry.row.expiresAt * 1000 > nowMs ? entry.row : null;
   }
 
