@@ -14,3 +14,20 @@ export function redactedUrl(url: string): string {
     return url.replace(/\/\/\S*@/, '//***@').replace(/([?&]password=)[^&]*/, '$1***');
   }
 }
+
+/**
+ * `url` parsed, with its user name and password decoded. A URL that does not
+ * parse, or holds a malformed %-escape, throws an Error that shows it
+ * redacted and says why that usually is: a password with a reserved
+ * character in it, not percent-encoded.
+ */
+export function parsedUrl(url: string): { url: URL; username: string; password: string } {
+  try {
+    const parsed = new URL(url);
+    return { url: parsed, username: decodeURIComponent(parsed.username), password: decodeURIComponent(parsed.password) };
+  } catch {
+    throw new Error(
+      `${redactedUrl(url)} does not parse as a URL: a user name or password holding any of @ : / ? # [ ] % must be percent-encoded (encodeURIComponent: p#ss is p%23ss)`,
+    );
+  }
+}

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { brokenCookiePrefix, COOKIE_RULES, type CookieSettings, MAX_COOKIE_AGE } from '../core/cookie.js';
+import { parsedUrl } from '../engines/redacted-url.js';
 import { clusterConnection } from '../engines/redis/nodes.js';
 import type { QueryLimits } from '../graphql/limits.js';
 
@@ -98,25 +99,33 @@ const commaList = z.string().transform((v) =>
     .filter(Boolean),
 );
 
+/**
+ * A connection URL: `scheme` (a regex), and it parses. A password with a
+ * reserved character not percent-encoded would otherwise fail later, in the
+ * driver, with an error that repeats the URL, password and all.
+ */
+const connectionUrl = (scheme: RegExp, message: string) =>
+  z
+    .string()
+    .regex(scheme, { message, abort: true })
+    .superRefine((url, ctx) => {
+      try {
+        parsedUrl(url);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      }
+    });
+
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: int(0, 65535).default(4000),
   HOST: z.string().min(1).optional(),
-  DATABASE_URL: z
-    .string()
-    .regex(/^postgres(ql)?:\/\//, { message: 'must be a postgres:// or postgresql:// URL' })
-    .optional(),
-  DATABASE_LISTEN_URL: z
-    .string()
-    .regex(/^postgres(ql)?:\/\//, { message: 'must be a postgres:// or postgresql:// URL' })
-    .optional(),
+  DATABASE_URL: connectionUrl(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
+  DATABASE_LISTEN_URL: connectionUrl(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
   SESSIONQL_DATA_DIR: z.string().min(1).default('./.data'),
   SESSION_ENGINE: z.enum(['db', 'cache', 'cached_db'], { message: 'must be db, cache or cached_db' }).default('db'),
   SESSION_CACHE_TIMEOUT_MS: int(1, 60_000).default(200),
-  REDIS_URL: z
-    .string()
-    .regex(/^rediss?:\/\/[^\s]+$/, { message: 'must be a redis:// or rediss:// URL' })
-    .optional(),
+  REDIS_URL: connectionUrl(/^rediss?:\/\/[^\s]+$/, 'must be a redis:// or rediss:// URL').optional(),
   REDIS_CLUSTER_NODES: commaList
     .pipe(
       z

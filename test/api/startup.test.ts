@@ -29,11 +29,17 @@ describe('start-up (npm start: the built dist/main.mjs)', { timeout: 90_000 }, a
       SESSION_COOKIE_SAMESITE: ['sometimes', /SESSION_COOKIE_SAMESITE: must be Strict, Lax or None/],
       CORS_ORIGINS: ['*', /CORS_ORIGINS: each origin must be scheme/],
       DATABASE_URL: ['mysql://db', /DATABASE_URL: must be a postgres/],
+      // A generated password pasted as is: refused naming the fix, the password not repeated (the driver's error did).
+      DATABASE_LISTEN_URL: [
+        'postgres://app:Zq#9x@db/app',
+        /DATABASE_LISTEN_URL: postgres:\/\/\*\*\*@db\/app does not parse as a URL: .* must be percent-encoded/,
+      ],
     } as const;
     const env = Object.fromEntries(Object.entries(bad).map(([name, [value]]) => [name, value]));
     const run = runScript('dist/main.mjs', { SESSIONQL_DATA_DIR: tempDir(), ...env });
     expect(await run.exited).toBe(1);
     for (const [, message] of Object.values(bad)) expect(run.output()).toMatch(message);
+    expect(run.output()).not.toContain('Zq#9x');
   });
 
   it('an unreachable DATABASE_URL: exit 1 with one line naming it, the password hidden', async () => {

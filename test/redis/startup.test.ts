@@ -58,6 +58,19 @@ describe('SESSION_ENGINE and the Redis variables', () => {
     });
     expect(clusterConnection(['a:1', 'b:2'])).toMatchObject({ username: undefined, password: undefined, tls: false });
   });
+
+  // What operators paste: a generated password with a reserved character in it, not percent-encoded.
+  it.each([
+    'redis://:Zq#9x@127.0.0.1:6379',
+    'redis://app:Zq/9x@127.0.0.1:6379',
+    'redis://app:Zq?9x@127.0.0.1:6379',
+    'redis://app:Zq%zz9x@127.0.0.1:6379',
+  ])('a URL that does not parse (%s): refused saying to percent-encode, the password not shown', (url) => {
+    const hint = /does not parse as a URL: a user name or password holding any of @ : \/ \? # \[ \] % must be percent-encoded/;
+    expect(() => clusterConnection([url])).toThrow(hint);
+    expect(() => new RedisEngine({ url, timeoutMs: 100 })).toThrow(hint);
+    expect(() => new RedisEngine({ url, timeoutMs: 100 })).not.toThrow(/Zq|9x/);
+  });
 });
 
 const main = `${repoRoot}src/server/main.ts`;

@@ -85,6 +85,28 @@ describe('loadConfig: settings follow Django’s', () => {
     expect(loadConfig({ SESSION_SECRET: SECRET, DATABASE_URL: 'postgresql://x/y' }).databaseUrl).toBe('postgresql://x/y');
   });
 
+  it.each([
+    ['DATABASE_URL', 'postgres://app:Zq#9x@db:5432/app'],
+    ['DATABASE_URL', 'postgresql://app:Zq/9x@db/app'],
+    ['DATABASE_LISTEN_URL', 'postgres://app:Zq%zz9x@db/app'],
+    ['REDIS_URL', 'redis://:Zq?9x@cache:6379'],
+  ])('%s=%s (a reserved character not percent-encoded) is refused saying so, the password not repeated', (name, url) => {
+    const error = configError({
+      NODE_ENV: 'test',
+      SESSION_SECRET: SECRET,
+      SESSION_ENGINE: 'cached_db',
+      REDIS_URL: 'redis://cache:6379',
+      [name]: url,
+    });
+    expect(error.message).toMatch(new RegExp(`${name}: \\S+ does not parse as a URL: .*must be percent-encoded`));
+    expect(error.message).not.toMatch(/Zq|9x/);
+  });
+
+  it('percent-encoded passwords are accepted', () => {
+    const config = loadConfig({ NODE_ENV: 'test', SESSION_SECRET: SECRET, DATABASE_URL: 'postgres://app:Zq%239x@db/app' });
+    expect(config.databaseUrl).toBe('postgres://app:Zq%239x@db/app');
+  });
+
   it('the configuration is frozen', () => {
     const config = loadConfig({ SESSION_SECRET: SECRET });
     expect(Object.isFrozen(config)).toBe(true);

@@ -6,7 +6,7 @@ import { StoreUnavailable, tooLarge } from '../../core/errors.js';
 import { renewedExpiry } from '../../core/expiry.js';
 import { storedJson } from '../../core/json.js';
 import { CompareAndSet, Stale } from '../compare-and-set.js';
-import { redactedUrl } from '../redacted-url.js';
+import { parsedUrl, redactedUrl } from '../redacted-url.js';
 import { within } from '../within.js';
 import { noticeChannel, RedisFeed } from './feed.js';
 import { clusterConnection } from './nodes.js';
@@ -271,7 +271,7 @@ export class RedisEngine implements SessionEngine {
           : {}),
       });
     } else if (options.url) {
-      const u = new URL(options.url);
+      const { url: u, username } = parsedUrl(options.url);
       // ioredis would send SELECT NaN (an uncaught error) or, for a number Redis lacks, stay on 0 silently.
       const database = decodeURIComponent(u.pathname.slice(1));
       if (database !== '' && !/^\d{1,9}$/.test(database))
@@ -280,7 +280,7 @@ export class RedisEngine implements SessionEngine {
         );
       this.database = Number(database || 0);
       this.tls = u.protocol === 'rediss:';
-      this.credentials = { username: decodeURIComponent(u.username) || undefined, password: u.password !== '' };
+      this.credentials = { username: username || undefined, password: u.password !== '' };
       const tls = this.tls && options.tls ? { tls: options.tls } : {};
       const url = options.url;
       this.given = [{ node: u.host, open: (more) => new Redis(url, { ...tls, ...more }) }];

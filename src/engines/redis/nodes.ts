@@ -1,4 +1,4 @@
-import { redactedUrl } from '../redacted-url.js';
+import { parsedUrl, redactedUrl } from '../redacted-url.js';
 
 /** What REDIS_CLUSTER_NODES (the library's clusterNodes) says: the nodes, the credentials and TLS for all, and how to name them in messages. */
 export interface ClusterConnection {
@@ -32,20 +32,15 @@ export function clusterConnection(entries: readonly string[]): ClusterConnection
       shown.push(entry);
       continue;
     }
-    let url: URL;
-    try {
-      url = new URL(entry);
-    } catch {
-      throw new Error(`a cluster node's URL does not parse: ${JSON.stringify(redactedUrl(entry))}`);
-    }
+    const { url, username, password } = parsedUrl(entry);
     const name = redactedUrl(url.href).replace(/\/$/, '');
     if ((url.pathname !== '' && url.pathname !== '/') || url.search || url.hash) {
       throw new Error(`a cluster node's URL has only a host and a port (a cluster has no database numbers): ${name}`);
     }
     const mine = {
       scheme: url.protocol.toLowerCase(),
-      username: decodeURIComponent(url.username),
-      password: decodeURIComponent(url.password),
+      username,
+      password,
       entry: name,
     };
     if (given && (given.scheme !== mine.scheme || given.username !== mine.username || given.password !== mine.password)) {
