@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { redactedUrl } from '../../src/engines/redacted-url.js';
+import { openDbEngine } from '../../src/index.js';
 
 // What the server's messages print of REDIS_URL, REDIS_CLUSTER_NODES and DATABASE_LISTEN_URL.
 describe('redactedUrl', () => {
@@ -20,5 +21,14 @@ describe('redactedUrl', () => {
     expect(shown).not.toContain('again');
     // An unencoded / in a base64 password is why such a URL does not parse.
     expect(redactedUrl('redis://:ab/c+d@cache:6379')).toBe('redis://***@cache:6379');
+  });
+});
+
+// The library opens its own database: postgres.js's error for such a URL would repeat the password.
+describe('a database URL that does not parse', () => {
+  it('is refused before connecting, saying to percent-encode, the password not repeated', async () => {
+    const opened = openDbEngine({ databaseUrl: 'postgres://app:Zq#9x@db.invalid/app', migrate: false });
+    await expect(opened).rejects.toThrow(/^postgres:\/\/\*\*\*@db\.invalid\/app does not parse as a URL: .*must be percent-encoded/);
+    await expect(opened).rejects.not.toThrow(/Zq|9x/);
   });
 });

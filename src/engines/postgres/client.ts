@@ -4,6 +4,7 @@ import type { sql } from 'drizzle-orm';
 import { type PgDatabase, PgDialect, type PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
+import { parsedUrl } from '../redacted-url.js';
 import { acquireFolderLock, type FolderLock } from './folder-lock.js';
 import * as schema from './schema.js';
 import { DatabaseUnavailable, isUnavailable, withTimeout } from './unavailable.js';
@@ -133,6 +134,8 @@ function refusedByPooler(error: unknown): boolean {
  * then swaps in a fresh pool: service resumes within a fraction of a second.
  */
 async function openPostgres(url: string, poolSize: number, preparedStatements: boolean): Promise<Database> {
+  // postgres.js's own error for such a URL repeats it, password and all.
+  parsedUrl(url);
   // Turned off for good when a pooler refuses the connection (see unprepare below).
   let prepare = preparedStatements;
   const connect = (max: number) =>
