@@ -226,6 +226,16 @@ describe.skipIf(testEngine !== 'redis')('start-up on a Redis whose default user 
     );
   });
 
+  it('a paused Redis (SIGSTOP): refused within the timeout, saying it took the connection and did not answer, and what that may be', async () => {
+    const port = await freePort();
+    const server = await startRedis(port);
+    onTestFinished(() => stopRedis(server));
+    server.kill('SIGSTOP');
+    await expect(openRedisEngine({ url: `redis://127.0.0.1:${port}`, timeoutMs: 1000 })).rejects.toThrow(
+      /no answer from Redis within 1000 ms .*it took the connection but did not answer: a TLS port\? use rediss:\/\/; or a server paused \(SIGSTOP\), swapping, or busy/,
+    );
+  });
+
   it('an error that is not a permission (memory full, a read-only replica) does not stop start-up', async () => {
     const { url, admin } = await ownRedis();
     await admin.config('SET', 'maxmemory-policy', 'noeviction');

@@ -123,7 +123,10 @@ function advice(message: string, tls: boolean, cluster: boolean, credentials: { 
   if (/certificate|self[- ]signed/i.test(message)) return '; trust the CA that signed it (NODE_EXTRA_CA_CERTS=ca.pem)';
   if (tls && /ECONNRESET|ETIMEDOUT|wrong version number|packet length|socket disconnected|TLS/i.test(message))
     return '; no TLS handshake: if the port speaks plain Redis, use redis://';
-  if (!tls && /ECONNRESET|Connection is closed|no answer|timed out/i.test(message)) return '; a TLS port? use rediss://';
+  if (!tls && /ECONNRESET|Connection is closed/i.test(message)) return '; a TLS port? use rediss://';
+  // Connected, then silence: TLS waits for a handshake; a paused (SIGSTOP), swapping or busy server does not read.
+  if (!tls && /no answer|timed out/i.test(message))
+    return '; it took the connection but did not answer: a TLS port? use rediss://; or a server paused (SIGSTOP), swapping, or busy with a long script or command';
   return '';
 }
 
