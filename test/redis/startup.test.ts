@@ -181,6 +181,35 @@ describe.skipIf(testEngine !== 'redis')('start-up on a Redis user with too few r
   });
 });
 
+// Each node of a cluster keeps its own ACL: a user set up by hand on some masters only would pass a check on one.
+describe.skipIf(testEngine !== 'redis-cluster')("start-up on a cluster whose masters disagree on a user's rights", () => {
+  it('refused whichever master lacks them; started once every master grants them', async () => {
+    const seeds = process.env.REDIS_CLUSTER_NODES!.split(',');
+    const user = `partial-${process.pid}`;
+    const nodes = seeds.map((seed) => new Redis(Number(seed.split(':')[1]), seed.split(':')[0]!));
+    onTestFinished(async () => {
+      for (const node of nodes) {
+        await node.call('ACL', 'DELUSER', user).catch(() => {});
+        node.disconnect();
+      }
+    });
+    const masters = [];
+    for (const node of nodes) if ((await node.role())[0] === 'master') masters.push(node);
+    expect(masters).toHaveLength(3);
+    const granted = ['reset', 'on', 'nopass', '~sessionql:s:*', '&sessionql:n:*', ...NEEDED_COMMANDS.split(' ')];
+    const clusterNodes = [`redis://${user}@${seeds[0]}`, ...seeds.slice(1)];
+    for (const narrowed of masters) {
+      for (const node of nodes) await node.call('ACL', 'SETUSER', user, ...granted);
+      await narrowed.call('ACL', 'SETUSER', user, 'reset', 'on', 'nopass', '~other:*', '&*', '+@all');
+      await expect(openRedisEngine({ clusterNodes, timeoutMs: 2000 })).rejects.toThrow(
+        `refuses what sessions need to the user "${user}": NOPERM`,
+      );
+    }
+    for (const node of nodes) await node.call('ACL', 'SETUSER', user, ...granted);
+    await (await openRedisEngine({ clusterNodes, timeoutMs: 2000 })).close();
+  });
+});
+
 // A Redis of this test's own: its `default` user narrowed, or its memory full, would break the other files' tests.
 describe.skipIf(testEngine !== 'redis')('start-up on a Redis whose default user or state refuses writes', { timeout: 30_000 }, () => {
   async function ownRedis() {

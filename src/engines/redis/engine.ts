@@ -347,16 +347,17 @@ export class RedisEngine implements SessionEngine {
    * one would connect, then fail requests.
    */
   private async permitted(notices: boolean): Promise<void> {
-    const check = 'permission-check';
-    const key = this.key(check);
     try {
-      await this.run(permission, check, [notices ? noticeChannel(check) : 'cache']);
-      await this.on(key, async (client) => {
-        await client.hmget(key, 'd');
-        await client.del(key);
-      });
-      // Live sessions subscribe on a connection of their own: SSUBSCRIBE and SUNSUBSCRIBE run outside scripts.
-      if (notices) await this.feed.check(noticeChannel(check));
+      for (const check of this.permissionChecks()) {
+        const key = this.key(check);
+        await this.run(permission, check, [notices ? noticeChannel(check) : 'cache']);
+        await this.on(key, async (client) => {
+          await client.hmget(key, 'd');
+          await client.del(key);
+        });
+        // Live sessions subscribe on a connection of their own: SSUBSCRIBE and SUNSUBSCRIBE run outside scripts.
+        if (notices) await this.feed.check(noticeChannel(check));
+      }
     } catch (error) {
       const message = (error as Error).message;
       // A refusal inside a script is an ERR naming what the user can't do (NOPERM outside one). Anything
@@ -374,6 +375,24 @@ export class RedisEngine implements SessionEngine {
           (named ? '' : `, then name it: redis://${user}:password@host:port`),
       );
     }
+  }
+
+  /**
+   * The hashes whose keys the rights are checked on: one per master of a
+   * cluster (a key of a slot it serves), since each node keeps its own ACL
+   * and one set up by hand may differ; a single server's one.
+   */
+  private permissionChecks(): string[] {
+    if (!(this.client instanceof Cluster)) return ['permission-check'];
+    const slots = this.client.slots;
+    const masters = new Set(slots.map((nodes) => nodes?.[0]).filter((node) => node !== undefined));
+    const checks = new Map<string, string>();
+    for (let i = 0; checks.size < masters.size && i < 10_000; i++) {
+      const check = `permission-check-${i}`;
+      const master = slots[clusterSlot(this.key(check))]?.[0];
+      if (master !== undefined && !checks.has(master)) checks.set(master, check);
+    }
+    return [...checks.values()];
   }
 
   /**
