@@ -24,7 +24,7 @@ import { isStoreOutage, mapDomainError, outageLog, serviceUnavailable } from './
 import { createFastPath } from './http/fast-path.js';
 import { createNodeHandler } from './http/node-handler.js';
 import { jsonError } from './http/policy/errors.js';
-import { acceptable } from './http/policy/negotiate.js';
+import { acceptable, acceptsEventStream } from './http/policy/negotiate.js';
 import { createPersistedQueryStore } from './http/policy/persisted-queries.js';
 import { useCsrfGuard } from './http/use-csrf.js';
 import { sessionHeaders } from './http/use-session.js';
@@ -68,7 +68,7 @@ export type SessionsPlugin = Plugin<{ session: Session }> & {
   /** The engine, once open (migrations applied). */
   readonly engine: Promise<SessionEngine>;
   /** The session of a request with this Cookie header (outside Yoga: the fast handler, your own routes). */
-  sessionFor(cookieHeader: string | null, engine: SessionEngine): Session;
+  sessionFor(cookieHeader: string | null, engine: SessionEngine, requestSignal?: AbortSignal): Session;
   readonly allowedOrigins: ReadonlySet<string>;
   readonly requestMaxBytes: number;
   readonly maxBytes: number;
@@ -89,6 +89,14 @@ const UNPATCHED_POSTGRES =
 /** The 406 a GraphQL request gets, before it runs, when its Accept header allows no response this endpoint sends. */
 const NOT_ACCEPTABLE =
   'Not acceptable: the Accept header allows none of application/graphql-response+json, application/json, text/event-stream, multipart/mixed; nothing was run.';
+
+/**
+ * A subscription whose Accept header allows no event stream: refused before
+ * its stream opens (Yoga would open it, answer 406 with no body, and never
+ * end it).
+ */
+const NO_EVENT_STREAM =
+  'Not acceptable: a subscription is answered as an event stream (text/event-stream: GraphQL over SSE), which the Accept header does not allow; nothing was run.';
 
 const DEFAULT_COOKIE: CookieSettings = {
   name: 'sessionid',
@@ -234,8 +242,8 @@ export function useSessions(options: SessionsOptions): SessionsPlugin {
       : Promise.resolve();
     return closed;
   };
-  const sessionFor = (cookieHeader: string | null, open: SessionEngine) =>
-    new Session(open, settings, clock, cookieHeader, events, areaKeys, watching);
+  const sessionFor = (cookieHeader: string | null, open: SessionEngine, requestSignal?: AbortSignal) =>
+    new Session(open, settings, clock, cookieHeader, events, areaKeys, watching, requestSignal);
   const csrf = useCsrfGuard({ allowedOrigins });
   const mapErrors = (result: { errors?: readonly GraphQLError[] }) => {
     if (!result.errors?.length) return undefined;
@@ -282,7 +290,8 @@ export function useSessions(options: SessionsOptions): SessionsPlugin {
     },
     async onContextBuilding({ context, extendContext }) {
       const request = (context as { request: Request }).request;
-      const session = sessionFor(request.headers.get('cookie'), await engineForRequest());
+      // The request's signal: a subscription ends when its client goes away, even before its first event.
+      const session = sessionFor(request.headers.get('cookie'), await engineForRequest(), request.signal);
       sessions.set(request, session);
       extendContext({ session });
     },
@@ -296,7 +305,13 @@ export function useSessions(options: SessionsOptions): SessionsPlugin {
       };
     },
     // A subscription refused before its stream (a limit, the store): the contract's codes too.
-    onSubscribe() {
+    onSubscribe({ args, setResultAndStopExecution }) {
+      const request = (args.contextValue as { request?: Request }).request;
+      if (request && !acceptsEventStream(request.headers.get('accept'))) {
+        const refusal = new GraphQLError(NO_EVENT_STREAM, { extensions: { code: 'NOT_ACCEPTABLE', http: { status: 406 } } });
+        setResultAndStopExecution({ errors: [refusal] });
+        return;
+      }
       return {
         onSubscribeResult({ result, setResult }) {
           if (Symbol.asyncIterator in result) return;

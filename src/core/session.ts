@@ -106,6 +106,8 @@ export class Session {
     private readonly areaKeys: ReadonlySet<string> = new Set(),
     /** Live subscriptions ({@link changes}): their limits, and the signal that ends them all (shutdown). */
     private readonly watching: SessionWatching = { counter: new WatchCounter(), shutdown: new AbortController().signal },
+    /** The request's: aborted when its client goes away, which ends the {@link changes} it started. */
+    private readonly requestSignal?: AbortSignal,
   ) {}
 
   /** Milliseconds since the epoch, from the injected clock. */
@@ -228,11 +230,14 @@ export class Session {
    * limit, an unavailable store); the iterator's first state is the current
    * one. It ends after a flush or at expiry (with a last state that does not
    * exist), after cycleKey (the key moved: subscribe again with the new
-   * cookie), at shutdown, or when `signal` aborts. A caller without a stored
-   * session gets that one state and the end.
+   * cookie), at shutdown, or when `signal` aborts (by default the request's:
+   * its client went away). A caller without a stored session gets that one
+   * state and the end. Its slot and its listening are released when it
+   * ends, when it is returned, or when `signal` aborts, whether or not
+   * anything ever read from it (a response that was never sent).
    * @throws SubscriptionLimit
    */
-  async changes(signal?: AbortSignal): Promise<AsyncGenerator<SessionSnapshot, void, undefined>> {
+  async changes(signal = this.requestSignal): Promise<AsyncGenerator<SessionSnapshot, void, undefined>> {
     this.accessed = true;
     const key = this.cookieKey();
     const snapshot = (row: StoredSession | null) => this.snapshot(row, this.clock.now());
@@ -242,8 +247,10 @@ export class Session {
       })();
     }
     const hash = hashSessionKey(key);
-    const release = this.watching.counter.acquire(hash);
     const ended = signal ? AbortSignal.any([signal, this.watching.shutdown]) : this.watching.shutdown;
+    if (ended.aborted) return (async function* () {})();
+    const release = this.watching.counter.acquire(hash);
+    ended.addEventListener('abort', release, { once: true });
     let stored: AsyncGenerator<StoredSession | null, void, undefined>;
     try {
       stored = await watchStored(this.engine, hash, () => this.clock.now(), ended);

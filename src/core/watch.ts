@@ -73,6 +73,8 @@ export async function watchStored(
   let stale = false;
   let gone: 'flushed' | 'moved' | null = null;
   let aborted = false;
+  /** Released: listening stopped, no timer left. */
+  let cleaned = false;
   let wake: (() => void) | null = null;
   const poke = () => {
     wake?.();
@@ -83,14 +85,17 @@ export async function watchStored(
     else if (!('version' in notice) || notice.version > sent) stale = true;
     poke();
   };
+  // Released at once, not when the stream is next read: a stream whose response was never sent is never read.
   const onAbort = () => {
     aborted = true;
+    cleanup();
     poke();
   };
   let timer: NodeJS.Timeout | undefined;
   /** Reads again after `ms` (the deadline passed, a read failed). */
   const later = (ms: number) => {
     clearTimeout(timer);
+    if (cleaned) return;
     timer = setTimeout(
       () => {
         stale = true;
@@ -110,12 +115,15 @@ export async function watchStored(
     unsubscribe();
     throw error;
   }
-  signal.addEventListener('abort', onAbort, { once: true });
-  const cleanup = () => {
+  function cleanup() {
+    if (cleaned) return;
+    cleaned = true;
     clearTimeout(timer);
     signal.removeEventListener('abort', onAbort);
     unsubscribe();
-  };
+  }
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
 
   async function* stream(): AsyncGenerator<StoredSession | null, void, undefined> {
     try {

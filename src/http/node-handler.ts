@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Logger } from '../server/logger.js';
 import { operationOf, recordRequestId, withRequestId } from './operations.js';
 import { drainBody, readLimited } from './policy/body.js';
@@ -98,9 +100,12 @@ export function createNodeHandler(options: {
       for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
     }
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
+    // The client going away (before or during the response) aborts the request: Yoga ends what it started.
+    const gone = new AbortController();
+    res.once('close', () => gone.abort());
     const response = await options.yogaFetch(
       `http://${req.headers.host}${req.url}`,
-      { method: req.method, headers, body: hasBody ? (body as unknown as BodyInit) : undefined },
+      { method: req.method, headers, body: hasBody ? (body as unknown as BodyInit) : undefined, signal: gone.signal },
       { req, res },
     );
     const out: Record<string, string | string[]> = {};
@@ -109,7 +114,15 @@ export function createNodeHandler(options: {
     });
     const cookies = response.headers.getSetCookie();
     if (cookies.length) out['set-cookie'] = cookies;
-    res.writeHead(response.status, withRequestId(res, out)).end(Buffer.from(await response.arrayBuffer()));
+    res.writeHead(response.status, withRequestId(res, out));
+    if (!response.body) return void res.end();
+    // Sent as it comes, with backpressure: an event stream (a subscription) ends only when it is over.
+    try {
+      await pipeline(Readable.from(response.body as unknown as AsyncIterable<Uint8Array>), res);
+    } catch (error) {
+      // The client went away mid-stream: the pipeline cancelled the body, which ends the subscription.
+      if (!res.destroyed && !gone.signal.aborted) throw error;
+    }
   }
 
   /**
@@ -182,7 +195,8 @@ export function createNodeHandler(options: {
       await toYoga(req, res, left);
     } catch (error) {
       // The client went away, or its body was malformed (Node's clientError answered it): not a server error.
-      if (req.destroyed || (error as NodeJS.ErrnoException).code === 'ECONNRESET') {
+      // (req.destroyed alone also means its body was read to the end.)
+      if (req.socket.destroyed || (error as NodeJS.ErrnoException).code === 'ECONNRESET') {
         logger.debug(`request ended by the client: ${(error as Error).message}`);
         return void res.destroy();
       }

@@ -1,11 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import type { NoticeListener } from '../../src/core/engine.js';
 import { setup } from '../helpers/app.js';
 import type { CookieClient } from '../helpers/client.js';
 import { EventStream } from '../helpers/sse.js';
 
 /** sessionChanged over GraphQL over SSE, through the server's real HTTP handler. */
 describe('sessionChanged', async () => {
-  const { client, clock } = await setup({ SESSION_SUBSCRIPTIONS_PER_SESSION: '3', CORS_ORIGINS: 'https://app.example' });
+  const { client, clock, built } = await setup({ SESSION_SUBSCRIPTIONS_PER_SESSION: '3', CORS_ORIGINS: 'https://app.example' });
+  /** Live subscriptions this instance holds (their slots). */
+  const live = () => built.sessions.subscriptions.size;
   const open: EventStream[] = [];
   afterEach(() => {
     for (const stream of open.splice(0)) stream.close();
@@ -185,14 +188,114 @@ describe('sessionChanged', async () => {
       .toBe('ok');
   });
 
-  it('a subscription asked for as JSON only is refused (406), not held open', async () => {
+  // What clients send that cannot take an event stream: JSON only, and Apollo Client's multipart subscriptions.
+  it.each([
+    ['POST', 'application/json'],
+    ['POST', 'application/graphql-response+json'],
+    ['POST', 'multipart/mixed;boundary="graphql";subscriptionSpec=1.0,application/json'],
+    ['GET', 'application/json'],
+  ] as const)('a subscription asked for by %s as %s is refused (406, NOT_ACCEPTABLE) and holds nothing', async (method, accept) => {
     const c = await stored();
-    const r = await c.fetch('/graphql', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify({ query: 'subscription { sessionChanged { exists keys } }' }),
-    });
-    expect(r.status).toBe(406);
-    expect(await r.text()).not.toMatch(/keys|exists/);
+    const query = 'subscription { sessionChanged { exists keys } }';
+    const before = live();
+    // More than the per-session limit (3): none of them may keep a slot.
+    for (let i = 0; i < 5; i++) {
+      const r =
+        method === 'GET'
+          ? await c.fetch(`/graphql?query=${encodeURIComponent(query)}`, { headers: { accept } })
+          : await c.fetch('/graphql', { method, headers: { 'content-type': 'application/json', accept }, body: JSON.stringify({ query }) });
+      expect(r.status).toBe(406);
+      const body = await r.json();
+      expect(body.errors[0].extensions.code).toBe('NOT_ACCEPTABLE');
+      expect(body.errors[0].message).toMatch(/text\/event-stream/);
+      expect(body.data).toBeUndefined();
+    }
+    expect(live()).toBe(before);
+    const streams = [await subscribe(c), await subscribe(c), await subscribe(c)];
+    for (const s of streams) expect(await s.session()).toMatchObject({ exists: true });
   });
+
+  // curl and fetch send */* by default; some clients send no Accept at all, or a chunked body.
+  it.each([
+    ['*/*', false],
+    ['text/event-stream, application/json', false],
+    ['text/event-stream', true],
+  ] as const)(
+    'Accept %s (chunked body: %s): events stream as they come, and its slot is freed when the client goes away',
+    async (accept, chunked) => {
+      const c = await stored();
+      const before = live();
+      const controller = new AbortController();
+      const body = JSON.stringify({ query: 'subscription { sessionChanged { exists cart { totalQuantity } } }' });
+      const response = await c.fetch('/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept },
+        body: chunked ? new Blob([body]).stream() : body,
+        signal: controller.signal,
+        ...(chunked ? { duplex: 'half' } : {}),
+      } as RequestInit);
+      expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      const reader = response.body!.getReader();
+      const decoder = new TextDecoder();
+      let text = '';
+      const until = async (needle: string) => {
+        while (!text.includes(needle)) {
+          const { done, value } = await reader.read();
+          if (done) throw new Error(`the stream ended before ${needle}: ${text}`);
+          text += decoder.decode(value, { stream: true });
+        }
+      };
+      await until('"totalQuantity":1');
+      await c.data('mutation { addToCart(sku: "A") { totalQuantity } }');
+      await until('"totalQuantity":2');
+      expect(live()).toBe(before + 1);
+      controller.abort();
+      await expect.poll(live).toBe(before);
+    },
+  );
+
+  // A page reload or a navigation while the subscription is being set up: nothing ever reads its stream.
+  it.each(['text/event-stream', '*/*'])(
+    'Accept %s: a client gone while its subscription was being set up leaves no slot and no listening behind',
+    async (accept) => {
+      const c = await stored();
+      const before = live();
+      const feed = built.store.feed!;
+      const subscribeFeed = feed.subscribe.bind(feed);
+      let listening = 0;
+      let reached!: () => void;
+      const reachedFeed = new Promise<void>((resolve) => (reached = resolve));
+      let open!: () => void;
+      const gate = new Promise<void>((resolve) => (open = resolve));
+      feed.subscribe = async (hash: string, listener: NoticeListener) => {
+        reached();
+        await gate;
+        const off = await subscribeFeed(hash, listener);
+        listening++;
+        return () => {
+          listening--;
+          off();
+        };
+      };
+      onTestFinished(() => {
+        feed.subscribe = subscribeFeed;
+      });
+      const controller = new AbortController();
+      const request = c
+        .fetch('/graphql', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept },
+          body: JSON.stringify({ query: 'subscription { sessionChanged { exists } }' }),
+          signal: controller.signal,
+        })
+        .catch(() => null);
+      await reachedFeed;
+      controller.abort();
+      await request;
+      // Let the server see the connection close, then let the set-up finish.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      open();
+      await expect.poll(() => ({ slots: live(), listening })).toEqual({ slots: before, listening: 0 });
+    },
+  );
 });

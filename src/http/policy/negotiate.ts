@@ -108,6 +108,16 @@ export function acceptable(accept: string | null | undefined): boolean {
   return STREAMS.some((type) => quality(list, type).q > 0);
 }
 
+/**
+ * Whether the header allows an event stream (`text/event-stream`), which is
+ * how a subscription is answered (GraphQL over SSE): no header, a wildcard,
+ * or the type itself.
+ */
+export function acceptsEventStream(accept: string | null | undefined): boolean {
+  if (accept === undefined || accept === null || accept.trim() === '') return true;
+  return quality(ranges(accept), 'text/event-stream').q > 0;
+}
+
 function decide(accept: string): GraphQLMediaType | null {
   const list = ranges(accept);
   const response = quality(list, RESPONSE);

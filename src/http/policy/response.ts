@@ -16,13 +16,18 @@ export interface HttpExtension {
  * - The request was executed (`data` is there): 200, or the highest status
  *   an error asks for (503 when the database did not answer).
  * - A malformed request (`BAD_REQUEST`: bad JSON, bad parameters, a
- *   mutation over GET): its status (400, 405), with either media type.
+ *   mutation over GET) or one no media type served suits (`NOT_ACCEPTABLE`:
+ *   a subscription asked for as JSON): its status (400, 405, 406), with
+ *   either media type.
  * - A GraphQL request error (parse, validation, limits, variables, the
  *   operation to run, an unknown persisted query): with
  *   `application/graphql-response+json` its status (400 unless it says
  *   otherwise); with `application/json` 200, as legacy clients expect.
  * - A failure on our side before execution: 500, or what it asks for.
  */
+/** Refusals of the HTTP request itself (malformed, or no acceptable media type): their status holds under application/json too. */
+const HTTP_REFUSALS = new Set(['BAD_REQUEST', 'NOT_ACCEPTABLE']);
+
 export function responseStatus(result: ExecutionResult, mediaType: GraphQLMediaType): { status: number; headers: Record<string, string> } {
   const headers: Record<string, string> = {};
   const executed = 'data' in result && result.data !== undefined;
@@ -32,7 +37,7 @@ export function responseStatus(result: ExecutionResult, mediaType: GraphQLMediaT
     const http = error.extensions?.http as HttpExtension | undefined;
     if (http?.headers) Object.assign(headers, http.headers);
     let wanted = http?.status ?? (error.extensions?.unexpected ? 500 : executed ? 200 : 400);
-    const requestError = !executed && wanted < 500 && error.extensions?.code !== 'BAD_REQUEST';
+    const requestError = !executed && wanted < 500 && !HTTP_REFUSALS.has(error.extensions?.code as string);
     if (requestError && legacy) wanted = 200;
     status = Math.max(status, wanted);
   }
