@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { acquireFolderLock, FolderLocked } from '../../src/engines/postgres/folder-lock.js';
 import { repoRoot } from '../helpers/process.js';
 
@@ -22,7 +22,7 @@ afterAll(async () => {
  * holds the lock until its stdin closes, then exits without releasing it by
  * hand (the exit hook must).
  */
-function contender(folder: string, startAt = 0) {
+function contender(folder: string, startAt = 0, ownPidNamespace = false) {
   const code = `// lock-contender
     const { acquireFolderLock, FolderLocked } = await import(${JSON.stringify(path.join(repoRoot, 'src/engines/postgres/folder-lock.ts'))});
     while (Date.now() < ${startAt});
@@ -35,7 +35,9 @@ function contender(folder: string, startAt = 0) {
       console.log('locked ' + error.holder.pid);
       process.exit(0);
     }`;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+  const node = [process.execPath, '--import', 'tsx', '--input-type=module', '-e', code];
+  const argv = ownPidNamespace ? ['unshare', '--pid', '--fork', '--mount-proc', ...node] : node;
+  const child = spawn(argv[0]!, argv.slice(1), {
     cwd: repoRoot,
     stdio: ['pipe', 'pipe', 'inherit'],
   });
@@ -64,7 +66,12 @@ describe('the folder lock (one process per PGlite folder)', () => {
     const lock = acquireFolderLock(folder);
     expect(lock.file).toBe(`${folder}.lock`);
     const holder = JSON.parse(readFileSync(lock.file, 'utf8'));
-    expect(holder).toEqual({ pid: process.pid, startedAt: expect.any(String), command: expect.stringContaining(process.execPath) });
+    expect(holder).toEqual({
+      pid: process.pid,
+      startedAt: expect.any(String),
+      command: expect.stringContaining(process.execPath),
+      place: expect.stringMatching(/pid:\[\d+\]/),
+    });
     expect(Date.parse(holder.startedAt)).toBeGreaterThan(Date.now() - 10_000);
     lock.release();
     expect(existsSync(lock.file)).toBe(false);
@@ -121,6 +128,62 @@ describe('the folder lock (one process per PGlite folder)', () => {
     acquireFolderLock(folder).release();
     expect(readdirSync(root).filter((f) => f.startsWith(path.basename(folder)))).toEqual([]);
   });
+
+  // Containers sharing the data volume: each has its own PID namespace, where node is often PID 1, so a PID
+  // says nothing about a holder elsewhere; its heartbeat (the lock file's time, refreshed every second) does.
+  it('a lock held elsewhere (another PID namespace or host) is not taken while its heartbeat goes on, whatever its PID', async () => {
+    const folder = newFolder();
+    const lock = `${folder}.lock`;
+    const elsewhere = {
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+      command: 'node dist/main.mjs',
+      place: 'web-2 pid:[4026532999] x',
+    };
+    writeFileSync(lock, JSON.stringify(elsewhere));
+    const beat = spawn(process.execPath, [
+      '-e',
+      `setInterval(() => require('fs').utimesSync(${JSON.stringify(lock)}, new Date(), new Date()), 300)`,
+    ]);
+    children.push(beat);
+    onTestFinished(() => void beat.kill('SIGKILL'));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const started = Date.now();
+    expect(() => acquireFolderLock(folder)).toThrow(
+      /in use by process \d+ \(node dist\/main\.mjs\) on web-2 \(another container or host\)/,
+    );
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(JSON.parse(readFileSync(lock, 'utf8'))).toEqual(elsewhere);
+  });
+
+  it('a lock held elsewhere whose heartbeat stopped over 10 s ago is stale and taken over', () => {
+    const folder = newFolder();
+    const lock = `${folder}.lock`;
+    writeFileSync(
+      lock,
+      JSON.stringify({ pid: 1, startedAt: '2020-01-01T00:00:00.000Z', command: 'gone', place: 'web-2 pid:[4026532999] x' }),
+    );
+    const silent = new Date(Date.now() - 11_000);
+    utimesSync(lock, silent, silent);
+    const taken = acquireFolderLock(folder);
+    expect(JSON.parse(readFileSync(lock, 'utf8')).pid).toBe(process.pid);
+    taken.release();
+  });
+
+  // The real thing, where the system allows it (root, as CI runs): two servers' processes, each PID 1 of its own namespace.
+  it.skipIf(process.getuid?.() !== 0 || spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true']).status !== 0)(
+    'a process in another PID namespace (a second container) with the same PID 1 is refused',
+    async () => {
+      const folder = newFolder();
+      const first = contender(folder, 0, true);
+      expect(await first.said()).toBe('won');
+      const second = contender(folder, 0, true);
+      expect(await second.said()).toBe('locked 1');
+      first.child.stdin!.end();
+      await first.exited;
+      await second.exited;
+    },
+  );
 
   it('of several processes racing for one stale lock exactly one wins; the others name it', async () => {
     const folder = newFolder();

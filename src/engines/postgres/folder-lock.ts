@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { linkSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, readlinkSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 
 /** What a lock file says about the process that holds the folder. */
@@ -9,6 +10,12 @@ export interface LockHolder {
   startedAt: string;
   /** Its command line: the live one from /proc/PID/cmdline where readable, else the one it recorded. */
   command: string;
+  /**
+   * Where its PID means something: the boot, PID namespace and host name
+   * ({@link ownPlace}). A holder elsewhere (another container sharing the
+   * volume) cannot be checked by PID; its heartbeat tells instead.
+   */
+  place?: string;
 }
 
 /** Thrown by {@link acquireFolderLock} when a live process holds the folder. */
@@ -21,11 +28,34 @@ export class FolderLocked extends Error {
     readonly holder: LockHolder,
   ) {
     super(
-      `${folder} is in use by process ${holder.pid} (${holder.command}) since ${holder.startedAt}: only one process may open it at a time. ` +
+      `${folder} is in use by process ${holder.pid} (${holder.command})${holder.place ? ` on ${holder.place.split(' ')[0]} (another container or host)` : ''} since ${holder.startedAt}: only one process may open it at a time. ` +
         `Stop that process first; if it is not a sessionql process, delete ${lockFile}.`,
     );
   }
 }
+
+/** How often a holder refreshes its lock file's time, and how long a lock held elsewhere may go without it before it is stale. */
+const HEARTBEAT_MS = 1000;
+const SILENT_MS = 10_000;
+
+/**
+ * Where this process's PID means something: the boot, the PID namespace
+ * (each container has its own, where node is often PID 1) and the host
+ * name. Processes in one place can check each other by PID.
+ */
+function ownPlace(): string {
+  const read = (get: () => string) => {
+    try {
+      return get().trim();
+    } catch {
+      return '';
+    }
+  };
+  const boot = read(() => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8'));
+  const namespace = read(() => readlinkSync('/proc/self/ns/pid'));
+  return `${hostname()} ${namespace} ${boot}`.trim();
+}
+const here = ownPlace();
 
 export interface FolderLock {
   /** `<folder>.lock`, beside the folder (not inside it). */
@@ -52,7 +82,7 @@ const heldHere = registry[heldKey];
 export function acquireFolderLock(folder: string): FolderLock {
   const dir = path.resolve(folder);
   const file = `${dir}.lock`;
-  const content = `${JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString(), command: ownCommand() })}\n`;
+  const content = `${JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString(), command: ownCommand(), place: here })}\n`;
   for (let attempt = 0; attempt < 200; attempt++) {
     if (publish(file, content)) return hold(file, content);
     const current = readLock(file);
@@ -66,9 +96,17 @@ export function acquireFolderLock(folder: string): FolderLock {
 function hold(file: string, content: string): FolderLock {
   heldHere.add(file);
   let released = false;
+  // The heartbeat: a process elsewhere (another container on the same volume) cannot see this PID, only the file's time.
+  const beat = setInterval(() => {
+    try {
+      if (readFileSync(file, 'utf8') === content) utimesSync(file, new Date(), new Date());
+    } catch {}
+  }, HEARTBEAT_MS);
+  beat.unref();
   const release = () => {
     if (released) return;
     released = true;
+    clearInterval(beat);
     heldHere.delete(file);
     process.off('exit', release);
     try {
@@ -106,7 +144,8 @@ function readLock(file: string): { raw: string; holder?: LockHolder } | null {
   try {
     const parsed = JSON.parse(raw) as Partial<LockHolder>;
     if (Number.isInteger(parsed.pid) && (parsed.pid as number) > 0) {
-      return { raw, holder: { pid: parsed.pid as number, startedAt: String(parsed.startedAt), command: String(parsed.command) } };
+      const place = typeof parsed.place === 'string' ? { place: parsed.place } : {};
+      return { raw, holder: { pid: parsed.pid as number, startedAt: String(parsed.startedAt), command: String(parsed.command), ...place } };
     }
   } catch {}
   return { raw }; // unreadable: never written by a holder (it publishes whole files), so stale
@@ -115,9 +154,22 @@ function readLock(file: string): { raw: string; holder?: LockHolder } | null {
 /**
  * A holder is stale when its process is gone. Its PID may be ours when the
  * previous holder had the same PID (PID 1 in a restarted container): then it
- * is stale unless this process holds the lock.
+ * is stale unless this process holds the lock. A holder elsewhere (another
+ * PID namespace, boot or host: its PID says nothing here) is stale once its
+ * heartbeat has stopped: this waits until the file's time moves (alive) or
+ * SILENT_MS have passed since it last did.
  */
 function isStale(file: string, holder: LockHolder): boolean {
+  if (holder.place !== undefined && holder.place !== here) {
+    const seen = mtimeMs(file);
+    for (;;) {
+      const now = mtimeMs(file);
+      if (now === null) return true; // released meanwhile
+      if (now !== seen) return false;
+      if (Date.now() - now > SILENT_MS) return true;
+      sleep(100);
+    }
+  }
   if (holder.pid === process.pid) return !heldHere.has(file);
   try {
     process.kill(holder.pid, 0);
@@ -137,7 +189,7 @@ function isStale(file: string, holder: LockHolder): boolean {
  */
 function removeStale(file: string, raw: string): void {
   const guard = `${file}.takeover`;
-  const guardContent = `${JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString(), command: 'takeover' })}\n`;
+  const guardContent = `${JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString(), command: 'takeover', place: here })}\n`;
   if (!publish(guard, guardContent)) {
     // Another taker is at it; a guard left by a taker that died there is removed after a second.
     const other = readLock(guard);
@@ -168,6 +220,14 @@ function moveAsideIfSame(file: string, raw: string): void {
   unlinkSync(aside);
 }
 
+function mtimeMs(file: string): number | null {
+  try {
+    return statSync(file).mtimeMs;
+  } catch {
+    return null;
+  }
+}
+
 function ageMs(file: string): number {
   try {
     return Date.now() - statSync(file).mtimeMs;
@@ -187,10 +247,12 @@ function ownCommand(): string {
 /** The holder, with its live command line where the system shows it (Linux). */
 function describe(holder: LockHolder): LockHolder {
   let command = holder.command;
-  try {
-    const live = readFileSync(`/proc/${holder.pid}/cmdline`, 'utf8');
-    if (live) command = live;
-  } catch {}
+  // Elsewhere, that PID is another process here.
+  if (holder.place === undefined || holder.place === here)
+    try {
+      const live = readFileSync(`/proc/${holder.pid}/cmdline`, 'utf8');
+      if (live) command = live;
+    } catch {}
   command = command.replace(/[\0\s]+/g, ' ').trim();
   return { ...holder, command: command.length > 300 ? `${command.slice(0, 297)}...` : command };
 }
