@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { CookieClient } from '../helpers/client.js';
 import { testDatabase, testDatabaseUrl } from '../helpers/database.js';
-import { buildServer, freePort, runScript, waitFor } from '../helpers/process.js';
+import { buildServer, freePort, runScript, spawnRun, waitFor } from '../helpers/process.js';
 
 const dirs: string[] = [];
 const tempDir = () => {
@@ -69,14 +69,15 @@ describe('start-up (npm start: the built dist/main.mjs)', { timeout: 90_000 }, a
     const dataDir = tempDir();
     const port = await freePort();
     const env = { SESSIONQL_DATA_DIR: dataDir, PORT: String(port), DATABASE_URL: databaseUrl };
-    const start = async () => {
-      const run = runScript('dist/main.mjs', env);
+    // The first through `npm start` as the README runs it: SIGTERM to npm must reach node (it drains, exits, frees the port).
+    const start = async (viaNpm = false) => {
+      const run = viaNpm ? spawnRun('npm', ['start', '--silent'], env) : runScript('dist/main.mjs', env);
       // Stopped by PID also when an expectation fails or the test times out.
       onTestFinished(() => void run.child.kill('SIGKILL'));
       await waitFor(run, /sessionql on http/);
       return run;
     };
-    const first = await start();
+    const first = await start(true);
     expect(first.output()).toMatch(/SESSION_SECRET is not set/);
     expect(statSync(path.join(dataDir, 'session-secret')).mode & 0o777).toBe(0o600);
     const browser = new CookieClient({
@@ -85,6 +86,7 @@ describe('start-up (npm start: the built dist/main.mjs)', { timeout: 90_000 }, a
     await browser.data('mutation { addToCart(sku: "book") { totalQuantity } }');
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
+    expect(first.output()).toMatch(/SIGTERM: draining/);
 
     const second = await start();
     expect((await browser.data('{ cart { items { sku quantity } } }')).cart.items).toEqual([{ sku: 'book', quantity: 1 }]);
