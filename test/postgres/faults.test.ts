@@ -1,3 +1,4 @@
+import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CookieClient } from '../helpers/client.js';
 import { engine } from '../helpers/database.js';
@@ -130,5 +131,34 @@ describe.runIf(runs)('database faults', async () => {
     const value = (await browser.data('{ session { value(key: "frozen") } }')).session.value;
     expect([true, false]).toContain(value);
     expect((await browser.data('mutation { setSessionValue(key: "after", value: 1) { keys } }')).setSessionValue.keys).toContain('after');
+  });
+
+  // What a failover to a standby, or a full disk's guard, looks like to the server: reads work, writes are refused.
+  it('read-only: writes get 503 SERVICE_UNAVAILABLE (not 500), reads 200, /ready 503; writable again, all recover', async () => {
+    await browser.data('mutation { addToCart(sku: "ro") { totalQuantity } }');
+    const admin = postgres(pg.url, { max: 1, onnotice: () => {} });
+    const readOnly = async (on: boolean) => {
+      await admin.unsafe(`ALTER SYSTEM ${on ? 'SET default_transaction_read_only = on' : 'RESET default_transaction_read_only'}`);
+      await admin.unsafe('SELECT pg_reload_conf()');
+      // Each backend applies the reload at its next command.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    };
+    try {
+      await readOnly(true);
+      for (let i = 0; i < 3; i++) {
+        const r = await browser.gql('mutation { addToCart(sku: "ro") { totalQuantity } }');
+        expect(r.status).toBe(503);
+        expect(r.body.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+      }
+      expect((await browser.data('{ cart { items { sku quantity } } }')).cart.items).toContainEqual({ sku: 'ro', quantity: 1 });
+      expect(await status('/ready')).toBe(503);
+      expect(await status('/health')).toBe(200);
+    } finally {
+      await admin.unsafe('SET default_transaction_read_only = off');
+      await readOnly(false);
+      await admin.end();
+    }
+    expect(await status('/ready')).toBe(200);
+    expect((await browser.data('mutation { addToCart(sku: "ro") { totalQuantity } }')).addToCart.totalQuantity).toBe(2);
   });
 });

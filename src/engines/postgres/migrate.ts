@@ -73,11 +73,14 @@ export async function migrate(database: Database): Promise<void> {
   }
 }
 
-/** True once the database answers (within `timeoutMs`) and the session table exists (readiness). */
+/** True once the database answers (within `timeoutMs`), the session table exists and writes are allowed (readiness). */
 export async function isReady(database: Database, timeoutMs = 5000): Promise<boolean> {
   try {
     const rows = await withTimeout(
-      database.rows<{ ok: boolean }>(sql`SELECT to_regclass('sessionql_session') IS NOT NULL AS ok`),
+      // Read-only (a standby, or default_transaction_read_only): every write would be refused.
+      database.rows<{ ok: boolean }>(
+        sql`SELECT to_regclass('sessionql_session') IS NOT NULL AND current_setting('transaction_read_only') = 'off' AS ok`,
+      ),
       timeoutMs,
     );
     return rows[0]?.ok === true;

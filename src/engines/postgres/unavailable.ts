@@ -23,20 +23,32 @@ const NETWORK_CODES = new Set([
   'CONNECTION_CLOSED',
   'CONNECTION_ENDED',
   'CONNECTION_DESTROYED',
+  // PGlite's files: a full or read-only disk.
+  'ENOSPC',
+  'EROFS',
+  'EIO',
 ]);
 
 /**
  * Whether an error (or one in its `cause` chain: Drizzle wraps driver
  * errors) means the database is unavailable rather than that the query was
- * wrong: a network code, or SQLSTATE class 08 (connection exception),
- * 53300 (too many connections), 57P01-57P03 (shutting down, starting up).
+ * wrong: a network or file system code, or SQLSTATE
+ * - class 08, connection exception;
+ * - 25006, read-only transaction: a standby, or a primary set read-only
+ *   (what a failover or a full disk guard looks like);
+ * - class 28, invalid authorization: the password was rotated under a
+ *   running server;
+ * - class 53, insufficient resources: disk full, out of memory, too many
+ *   connections;
+ * - 57P01-57P03, shutting down or starting up;
+ * - class 58, system error: an I/O error.
  */
 export function isUnavailable(error: unknown): boolean {
   for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
     if (e instanceof DatabaseUnavailable) return true;
     const code = (e as { code?: unknown }).code;
     if (typeof code !== 'string') continue;
-    if (NETWORK_CODES.has(code) || code.startsWith('08') || code === '53300' || /^57P0[123]$/.test(code)) return true;
+    if (NETWORK_CODES.has(code) || /^(08|28|53|58)/.test(code) || code === '25006' || /^57P0[123]$/.test(code)) return true;
   }
   return false;
 }
