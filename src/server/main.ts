@@ -163,12 +163,25 @@ async function serveOn(config: Config, log: Logger, engine: SessionEngine | null
     }
     return app.handle(req, res);
   });
+  // The port taken, a privileged port, a HOST that does not resolve: one line naming the setting, not a stack.
+  server.once('error', (error: NodeJS.ErrnoException) => {
+    const why: Record<string, string> = {
+      EADDRINUSE: 'another process listens there (PORT)',
+      EACCES: 'ports below 1024 need privileges this process lacks (PORT)',
+      EADDRNOTAVAIL: 'no network interface has that address (HOST)',
+      ENOTFOUND: 'HOST does not resolve',
+      EAI_AGAIN: 'HOST does not resolve',
+    };
+    console.error(`sessionql: cannot listen on ${config.host}:${config.port}: ${why[error.code ?? ''] ?? error.message}`);
+    process.exit(1);
+  });
   server.listen(config.port, config.host, () => {
+    const port = (server.address() as net.AddressInfo | null)?.port ?? config.port;
     const redis = () =>
       `Redis ${config.redisUrl ? redactedUrl(config.redisUrl) : `Cluster ${clusterConnection(config.redisClusterNodes ?? []).shown}`}`;
     const db = database?.engine === 'pglite' ? `PGlite in ${path.join(config.dataDir, 'pglite')}` : 'PostgreSQL';
     const store = !database ? redis() : engine ? `${db}, cached in ${redis()}` : db;
-    log.info(`sessionql on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}/graphql (${store})`);
+    log.info(`sessionql on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}/graphql (${store})`);
   });
 
   /**
@@ -215,6 +228,8 @@ async function serveOn(config: Config, log: Logger, engine: SessionEngine | null
 }
 
 main().catch((error) => {
-  console.error('sessionql: failed to start:', error instanceof FolderLocked ? error.message : error);
+  // The data folder unusable (a file, no permission, read-only, full): the system's message names the path.
+  const system = typeof (error as NodeJS.ErrnoException).syscall === 'string';
+  console.error('sessionql: failed to start:', error instanceof FolderLocked || system ? (error as Error).message : error);
   process.exit(1);
 });

@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
@@ -57,6 +58,23 @@ describe('start-up (npm start: the built dist/main.mjs)', { timeout: 90_000 }, a
     );
     expect(out.split('\n')).toHaveLength(1);
     expect(out).not.toContain('hunter2');
+  });
+
+  it('a port taken, or a data folder that is a file: exit 1 with one line naming it, no stack', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => void taken.close());
+    const port = (taken.address() as AddressInfo).port;
+    const secret = { NODE_ENV: 'production', SESSION_SECRET: 'a-secret-of-32-characters-or-more-0123', HOST: '127.0.0.1' };
+    const busy = runScript('dist/main.mjs', { ...secret, DATABASE_URL: databaseUrl, SESSIONQL_DATA_DIR: tempDir(), PORT: String(port) });
+    expect(await busy.exited).toBe(1);
+    expect(busy.output().trim()).toBe(`sessionql: cannot listen on 127.0.0.1:${port}: another process listens there (PORT)`);
+
+    const file = path.join(tempDir(), 'a-file');
+    writeFileSync(file, '');
+    const notFolder = runScript('dist/main.mjs', { ...secret, SESSIONQL_DATA_DIR: file, PORT: String(await freePort()) });
+    expect(await notFolder.exited).toBe(1);
+    expect(notFolder.output().trim()).toMatch(new RegExp(`^sessionql: failed to start: ENOTDIR: not a directory, mkdir '${file}/pglite'$`));
   });
 
   it('NODE_ENV=production without SESSION_SECRET refuses to start', async () => {
