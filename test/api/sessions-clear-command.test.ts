@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/engines/postgres/client.js';
 import { migrate } from '../../src/engines/postgres/migrate.js';
 import { testEngine } from '../helpers/app.js';
-import { testDatabase, testDatabaseUrl } from '../helpers/database.js';
+import { emptyDatabaseUrl, testDatabase, testDatabaseUrl } from '../helpers/database.js';
 import { runScript } from '../helpers/process.js';
 
 // Real processes, each opening PGlite or PostgreSQL: slow on a busy 2-core machine. The command prunes the database
@@ -39,5 +39,48 @@ describe.runIf(testEngine === 'db')('npm run sessions:clear', { timeout: 90_000 
       count(*) FILTER (WHERE key_hash LIKE ${`${tag}-live-%`})::int AS live FROM sessionql_session`);
     expect(left[0]).toEqual({ expired: 0, live: 5 });
     if (!url) await check.close();
+  });
+
+  // A cron job: no DDL rights needed, and never a schema change under a server of another version.
+  // On PostgreSQL only: PGlite keeps the same bookkeeping, and opening it three times costs CI seconds.
+  it.skipIf(!url)('applies no migrations: a database behind this version is refused naming it, with nothing deleted', async () => {
+    const behindDir = mkdtempSync(path.join(tmpdir(), 'sessionql-clear-behind-'));
+    const behindUrl = url ? await emptyDatabaseUrl('behind') : undefined;
+    const database = await openDatabase({ url: behindUrl, pgliteDir: path.join(behindDir, 'pglite') });
+    await migrate(database);
+    await database.rows(
+      sql`INSERT INTO sessionql_session (key_hash, data, expires_at) VALUES ('old', '{}'::jsonb, now() - interval '1 hour')`,
+    );
+    await database.rows(
+      sql`DELETE FROM drizzle.__drizzle_migrations WHERE created_at = (SELECT max(created_at) FROM drizzle.__drizzle_migrations)`,
+    );
+    await database.close();
+    const run = runScript('src/server/scripts/clear-sessions.ts', { SESSIONQL_DATA_DIR: behindDir, DATABASE_URL: behindUrl });
+    expect(await run.exited).toBe(1);
+    expect(run.output().trim()).toMatch(
+      /^sessions:clear: .*: its schema lacks 1 migration\(s\) of this version: start this version's server first/,
+    );
+    const check = await openDatabase({ url: behindUrl, pgliteDir: path.join(behindDir, 'pglite') });
+    expect((await check.rows<{ n: number }>(sql`SELECT count(*)::int AS n FROM sessionql_session`))[0]?.n).toBe(1);
+    await check.close();
+    rmSync(behindDir, { recursive: true, force: true });
+  });
+
+  it('nothing to prune on SESSION_ENGINE=cache or an empty data folder (and none is made); an unreachable database is one line', async () => {
+    const empty = path.join(dataDir, 'never-started');
+    const cache = runScript('src/server/scripts/clear-sessions.ts', {
+      SESSIONQL_DATA_DIR: empty,
+      SESSION_ENGINE: 'cache',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+    });
+    expect(await cache.exited).toBe(0);
+    expect(cache.output()).toMatch(/^Nothing to prune: SESSION_ENGINE=cache keeps sessions in Redis/);
+    const fresh = runScript('src/server/scripts/clear-sessions.ts', { SESSIONQL_DATA_DIR: empty });
+    expect(await fresh.exited).toBe(0);
+    expect(fresh.output()).toMatch(/^Nothing to prune: no embedded database in /);
+    expect(existsSync(empty)).toBe(false);
+    const down = runScript('src/server/scripts/clear-sessions.ts', { DATABASE_URL: 'postgres://cron:s3cret-pw@127.0.0.1:1/app' });
+    expect(await down.exited).toBe(1);
+    expect(down.output().trim()).toBe('sessions:clear: DATABASE_URL=postgres://cron:***@127.0.0.1:1/app: connect ECONNREFUSED 127.0.0.1:1');
   });
 });

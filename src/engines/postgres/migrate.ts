@@ -73,6 +73,20 @@ export async function migrate(database: Database): Promise<void> {
   }
 }
 
+/**
+ * How many of the committed migrations `database` has applied and has not:
+ * none applied on a database the server never started on.
+ */
+export async function migrationState(database: Database): Promise<{ applied: number; pending: number }> {
+  const migrations = readMigrationFiles({ migrationsFolder });
+  const [table] = await database.rows<{ present: boolean }>(sql`SELECT to_regclass('drizzle.__drizzle_migrations') IS NOT NULL AS present`);
+  if (!table?.present) return { applied: 0, pending: migrations.length };
+  const [row] = await database.rows<{ last: string | null }>(sql`SELECT max(created_at)::text AS last FROM drizzle.__drizzle_migrations`);
+  const last = row?.last == null ? -1 : Number(row.last);
+  const pending = migrations.filter((migration) => migration.folderMillis > last).length;
+  return { applied: migrations.length - pending, pending };
+}
+
 /** True once the database answers (within `timeoutMs`), the session table exists and writes are allowed (readiness). */
 export async function isReady(database: Database, timeoutMs = 5000): Promise<boolean> {
   try {
