@@ -56,6 +56,17 @@ export interface Logger extends YogaLogger {
  * The server's logger: JSON lines in production (for log collectors), plain
  * text elsewhere. Never given cookie values, session data or secrets.
  */
+/** The messages of an error's causes (the driver's, under ours: "connect ECONNREFUSED 10.0.0.5:5432"), or undefined. */
+function causes(error: Error): string | undefined {
+  const messages: string[] = [];
+  // A GraphQL error's is its originalError (the same message, usually), whose cause is the driver's.
+  const next = (e: Error) => e.cause ?? (e as { originalError?: unknown }).originalError;
+  for (let e = next(error), depth = 0; e instanceof Error && depth < 5; e = next(e), depth++) {
+    if (e.message !== error.message && !messages.includes(e.message)) messages.push(e.message);
+  }
+  return messages.length ? messages.join(': ') : undefined;
+}
+
 export function createLogger(options: { json: boolean; level?: LogLevel }): Logger {
   const order: LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
   const min = order.indexOf(options.level ?? 'info');
@@ -67,13 +78,19 @@ export function createLogger(options: { json: boolean; level?: LogLevel }): Logg
     if (options.json) {
       const [first, ...rest] = args;
       const entry: Record<string, unknown> = { time: new Date().toISOString(), level };
-      if (first instanceof Error) Object.assign(entry, { msg: first.message, stack: first.stack });
+      if (first instanceof Error) Object.assign(entry, { msg: first.message, cause: causes(first), stack: first.stack });
       else if (typeof first === 'object' && first !== null) Object.assign(entry, first);
       else entry.msg = String(first);
       if (rest.length) entry.details = rest.map((r) => (r instanceof Error ? { message: r.message, stack: r.stack } : r));
       write(`${JSON.stringify(entry)}\n`);
     } else {
-      const text = args.map((a) => (a instanceof Error ? (a.stack ?? a.message) : typeof a === 'object' ? JSON.stringify(a) : String(a)));
+      const text = args.map((a) =>
+        a instanceof Error
+          ? `${a.stack ?? a.message}${causes(a) ? `\n  caused by: ${causes(a)}` : ''}`
+          : typeof a === 'object'
+            ? JSON.stringify(a)
+            : String(a),
+      );
       write(`${level.toUpperCase().padEnd(5)} ${text.join(' ')}\n`);
     }
   };

@@ -88,6 +88,10 @@ describe.runIf(runs)('database faults', async () => {
     expect(w.setCookie).toBeNull();
     expect(await status('/health')).toBe(200);
     expect(await status('/ready')).toBe(503);
+    // The log says why, not only that: the driver's error under ours.
+    expect(server.output()).toMatch(
+      /"level":"error","msg":"[^"]*unavailable[^"]*","cause":"[^"]*(ECONNREFUSED|terminating connection|CONNECTION)/,
+    );
 
     pg.start();
     const deadline = Date.now() + 20_000;
