@@ -249,7 +249,12 @@ export class Session {
     const hash = hashSessionKey(key);
     const ended = signal ? AbortSignal.any([signal, this.watching.shutdown]) : this.watching.shutdown;
     if (ended.aborted) return (async function* () {})();
-    const release = this.watching.counter.acquire(hash);
+    const acquired = this.watching.counter.acquire(hash);
+    // At the abort, or once over: `ended` may be the shutdown signal every stream shares, so the listener goes too.
+    const release = () => {
+      ended.removeEventListener('abort', release);
+      acquired();
+    };
     ended.addEventListener('abort', release, { once: true });
     let stored: AsyncGenerator<StoredSession | null, void, undefined>;
     try {

@@ -350,6 +350,26 @@ describe.each(['createServer(yoga)', 'createFastHandler'] as const)('useSessions
     }
   });
 
+  // Your own route (no request signal): each stream, once over, leaves nothing on the plugin's shutdown signal.
+  it('session.changes() outside a request, many times over: each releases its slot and leaves no listener behind', async () => {
+    const c = client();
+    await c.data('mutation { visit }');
+    const warnings: Error[] = [];
+    const warned = (warning: Error) => void warnings.push(warning);
+    process.on('warning', warned);
+    onTestFinished(() => void process.off('warning', warned));
+    const engine = await sessions.engine;
+    const before = sessions.subscriptions.size;
+    for (let i = 0; i < 12; i++) {
+      const stream = await sessions.sessionFor(c.cookieHeader(), engine).changes();
+      expect((await stream.next()).value).toMatchObject({ exists: true });
+      await stream.return(undefined);
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sessions.subscriptions.size).toBe(before);
+    expect(warnings.map((w) => w.message)).not.toContainEqual(expect.stringMatching(/abort listeners/));
+  });
+
   it('an unexpected failure is masked for the client', async () => {
     const r = await client().gql('{ boom }');
     expect(r.body.errors?.[0]?.message).toBe('Unexpected error.');
