@@ -52,10 +52,6 @@ export interface Logger extends YogaLogger {
   request(entry: RequestLog): void;
 }
 
-/**
- * The server's logger: JSON lines in production (for log collectors), plain
- * text elsewhere. Never given cookie values, session data or secrets.
- */
 /** The messages of an error's causes (the driver's, under ours: "connect ECONNREFUSED 10.0.0.5:5432"), or undefined. */
 function causes(error: Error): string | undefined {
   const messages: string[] = [];
@@ -67,6 +63,10 @@ function causes(error: Error): string | undefined {
   return messages.length ? messages.join(': ') : undefined;
 }
 
+/**
+ * The server's logger: JSON lines in production (for log collectors), plain
+ * text elsewhere. Never given cookie values, session data or secrets.
+ */
 export function createLogger(options: { json: boolean; level?: LogLevel }): Logger {
   const order: LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
   const min = order.indexOf(options.level ?? 'info');
@@ -84,13 +84,11 @@ export function createLogger(options: { json: boolean; level?: LogLevel }): Logg
       if (rest.length) entry.details = rest.map((r) => (r instanceof Error ? { message: r.message, stack: r.stack } : r));
       write(`${JSON.stringify(entry)}\n`);
     } else {
-      const text = args.map((a) =>
-        a instanceof Error
-          ? `${a.stack ?? a.message}${causes(a) ? `\n  caused by: ${causes(a)}` : ''}`
-          : typeof a === 'object'
-            ? JSON.stringify(a)
-            : String(a),
-      );
+      const text = args.map((a) => {
+        if (!(a instanceof Error)) return typeof a === 'object' ? JSON.stringify(a) : String(a);
+        const cause = causes(a);
+        return `${a.stack ?? a.message}${cause ? `\n  caused by: ${cause}` : ''}`;
+      });
       write(`${level.toUpperCase().padEnd(5)} ${text.join(' ')}\n`);
     }
   };

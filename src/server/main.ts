@@ -164,7 +164,7 @@ async function serveOn(config: Config, log: Logger, engine: SessionEngine | null
     return app.handle(req, res);
   });
   // The port taken, a privileged port, a HOST that does not resolve: one line naming the setting, not a stack.
-  server.once('error', (error: NodeJS.ErrnoException) => {
+  const cannotListen = (error: NodeJS.ErrnoException) => {
     const why: Record<string, string> = {
       EADDRINUSE: 'another process listens there (PORT)',
       EACCES: 'ports below 1024 need privileges this process lacks (PORT)',
@@ -174,8 +174,10 @@ async function serveOn(config: Config, log: Logger, engine: SessionEngine | null
     };
     console.error(`sessionql: cannot listen on ${config.host}:${config.port}: ${why[error.code ?? ''] ?? error.message}`);
     process.exit(1);
-  });
+  };
+  server.once('error', cannotListen);
   server.listen(config.port, config.host, () => {
+    server.off('error', cannotListen);
     const port = (server.address() as net.AddressInfo | null)?.port ?? config.port;
     const redis = () =>
       `Redis ${config.redisUrl ? redactedUrl(config.redisUrl) : `Cluster ${clusterConnection(config.redisClusterNodes ?? []).shown}`}`;

@@ -10,6 +10,9 @@ export interface HttpExtension {
   headers?: Record<string, string>;
 }
 
+/** Refusals of the HTTP request itself (malformed, or no acceptable media type): their status holds under application/json too. */
+const HTTP_REFUSALS = new Set(['BAD_REQUEST', 'NOT_ACCEPTABLE']);
+
 /**
  * The status and extra headers of a GraphQL response, per the GraphQL over
  * HTTP spec, for each media type:
@@ -25,9 +28,6 @@ export interface HttpExtension {
  *   otherwise); with `application/json` 200, as legacy clients expect.
  * - A failure on our side before execution: 500, or what it asks for.
  */
-/** Refusals of the HTTP request itself (malformed, or no acceptable media type): their status holds under application/json too. */
-const HTTP_REFUSALS = new Set(['BAD_REQUEST', 'NOT_ACCEPTABLE']);
-
 export function responseStatus(result: ExecutionResult, mediaType: GraphQLMediaType): { status: number; headers: Record<string, string> } {
   const headers: Record<string, string> = {};
   const executed = 'data' in result && result.data !== undefined;
