@@ -104,6 +104,7 @@ describe('the folder lock (one process per PGlite folder)', () => {
     expect(locked.holder.command).toMatch(/lock-contender/);
     expect(locked.message).toContain(folder);
     expect(locked.message).toContain(`process ${holder.child.pid}`);
+    expect(locked.message).not.toContain('another container');
 
     holder.child.stdin!.end();
     expect(await holder.exited).toBe(0);

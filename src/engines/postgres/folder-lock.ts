@@ -28,7 +28,7 @@ export class FolderLocked extends Error {
     readonly holder: LockHolder,
   ) {
     super(
-      `${folder} is in use by process ${holder.pid} (${holder.command})${holder.place ? ` on ${holder.place.split(' ')[0]} (another container or host)` : ''} since ${holder.startedAt}: only one process may open it at a time. ` +
+      `${folder} is in use by process ${holder.pid} (${holder.command})${holder.place && holder.place !== here ? ` on ${holder.place.split(' ')[0]} (another container or host)` : ''} since ${holder.startedAt}: only one process may open it at a time. ` +
         `Stop that process first; if it is not a sessionql process, delete ${lockFile}.`,
     );
   }
