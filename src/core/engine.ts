@@ -35,6 +35,8 @@ export interface SessionChange {
 export interface Applied {
   row: StoredSession;
   previous: SessionData;
+  /** `row.data` as it was written (its stored JSON), when the engine has it: a cache in front need not serialize it again. */
+  json?: string;
 }
 
 /** What an engine enforces by its own settings: the age each write renews a session by, and the size limit. */

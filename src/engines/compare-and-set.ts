@@ -154,7 +154,7 @@ export class CompareAndSet {
       }
       if (stored && !(stored instanceof Stale)) {
         this.remember(hash, stored, json);
-        return { row: stored, previous: current.data };
+        return { row: stored, previous: current.data, json };
       }
       if (Date.now() > deadline) throw steps.unavailable(`no write of session data after ${attempt} conflicting attempts`);
       // Another process wrote meanwhile: a random pause spreads the retries of several.

@@ -66,6 +66,8 @@ type PutReply = [status: 'ok' | 'kept' | 'dead', generation: string];
 const put = new Script(putScript);
 
 const FIELDS = ['d', 'v', 'e', 'b', 'm', 'f', 'g', 'x'] as const;
+/** Cache commands are bounded by cacheTimeoutMs (`cache()`), not also by the connection's timeoutMs. */
+const UNBOUNDED = { bounded: false } as const;
 
 /**
  * The `cached_db` engine (Django's name): the `db` store in PostgreSQL (or
@@ -141,7 +143,7 @@ export class CachedDbEngine implements SessionEngine {
   /** The entry of `hash`; undefined when the cache was not asked or did not answer. */
   private async read(hash: string): Promise<Entry | undefined> {
     const key = this.key(hash);
-    const h = await this.cache(() => this.redis.on(key, (client) => client.hmget(key, ...FIELDS)));
+    const h = await this.cache(() => this.redis.on(key, (client) => client.hmget(key, ...FIELDS), UNBOUNDED));
     if (!h) return undefined;
     if (h[7]) return 'dead';
     const row = toStored(h);
@@ -151,16 +153,17 @@ export class CachedDbEngine implements SessionEngine {
   /**
    * Writes `row` (null: a tombstone) to the cache as known at `generation`
    * (read before the PostgreSQL statement that produced it): only over an
-   * older state (scripts.ts). False when the cache did not answer.
+   * older state (scripts.ts). False when the cache did not answer. `json`:
+   * `row.data` as stored, when the caller has it.
    */
-  private async put(hash: string, row: StoredSession | null, generation: number, nowMs: number): Promise<boolean> {
+  private async put(hash: string, row: StoredSession | null, generation: number, nowMs: number, json?: string): Promise<boolean> {
     const args: (string | number)[] = row
       ? [
           generation,
           // The deadline is enforced on every read against the caller's clock; the TTL frees the memory a minute later.
           Math.max(1, Math.floor(row.expiresAt * 1000 - nowMs)) + 60_000,
           'live',
-          storedJson(row.data),
+          json ?? storedJson(row.data),
           row.version,
           String(row.expiresAt),
           row.browserClose ? '1' : '0',
@@ -170,8 +173,11 @@ export class CachedDbEngine implements SessionEngine {
       : [generation, this.tombstoneMs, 'dead'];
     const key = this.key(hash);
     const reply = await this.cache(() =>
-      this.redis.on(key, (client) =>
-        bySha((sha) => (sha ? client.evalsha(put.sha, 1, key, ...args) : client.eval(put.text, 1, key, ...args)) as Promise<PutReply>),
+      this.redis.on(
+        key,
+        (client) =>
+          bySha((sha) => (sha ? client.evalsha(put.sha, 1, key, ...args) : client.eval(put.text, 1, key, ...args)) as Promise<PutReply>),
+        UNBOUNDED,
       ),
     );
     if (!reply) return false;
@@ -180,8 +186,8 @@ export class CachedDbEngine implements SessionEngine {
   }
 
   /** After a commit: the new state copied to the cache, or else the generation raised (before the client is answered). */
-  private async through(hash: string, row: StoredSession | null, generation: number, nowMs: number): Promise<void> {
-    if (!(await this.put(hash, row, generation, nowMs))) await this.generation.raise();
+  private async through(hash: string, row: StoredSession | null, generation: number, nowMs: number, json?: string): Promise<void> {
+    if (!(await this.put(hash, row, generation, nowMs, json))) await this.generation.raise();
   }
 
   /**
@@ -238,7 +244,7 @@ export class CachedDbEngine implements SessionEngine {
     }
     const generation = this.generation.current;
     const applied = await this.store.change(hash, change, nowMs, start, known == null);
-    if (applied) await this.through(hash, applied.row, generation, nowMs);
+    if (applied) await this.through(hash, applied.row, generation, nowMs, applied.json);
     return applied;
   }
 

@@ -495,22 +495,24 @@ export class RedisEngine implements SessionEngine {
    * slots again. The cluster client's commands may wait in its queue for
    * slots first, so they get a timer of their own: what is left of
    * timeoutMs after a try straight to a master, so that a connection that
-   * closed late does not double the wait.
+   * closed late does not double the wait. A caller that bounds the command
+   * itself, with a shorter timeout, says `bounded: false`: one timer, not two.
    */
-  private async command<T>(run: (client: Client) => Promise<T>, key?: string): Promise<T> {
+  private async command<T>(run: (client: Client) => Promise<T>, key?: string, bounded = true): Promise<T> {
+    const bound = bounded ? (promise: Promise<T>, ms?: number) => this.bounded(promise, ms) : (promise: Promise<T>) => promise;
     try {
-      if (!(this.client instanceof Cluster)) return await this.bounded(run(this.client));
+      if (!(this.client instanceof Cluster)) return await bound(run(this.client));
       const node = key === undefined ? undefined : this.master(key);
       if (node) {
         const started = Date.now();
         try {
-          return await this.bounded(run(node));
+          return await bound(run(node));
         } catch (error) {
           if (!notRunThere(error)) throw error;
         }
-        return await this.bounded(run(this.client), this.timeoutMs - (Date.now() - started));
+        return await bound(run(this.client), this.timeoutMs - (Date.now() - started));
       }
-      return await this.bounded(run(this.client));
+      return await bound(run(this.client));
     } catch (error) {
       if (error instanceof StoreUnavailable || isCommandError(error)) throw error;
       throw new RedisUnavailable(`Redis unavailable: ${(error as Error).message}`, { cause: error });
@@ -520,10 +522,12 @@ export class RedisEngine implements SessionEngine {
   /**
    * `run` where the commands on `key` go (see {@link command}): on a cluster,
    * straight to its slot's master, else through the cluster client. For the
-   * cached_db engine's cache, whose keys are one session's each too.
+   * cached_db engine's cache, whose keys are one session's each too; it
+   * bounds each command by its own, shorter timeout (`bounded: false`: not
+   * also by timeoutMs).
    */
-  on<T>(key: string, run: (client: Client) => Promise<T>): Promise<T> {
-    return this.command(run, key);
+  on<T>(key: string, run: (client: Client) => Promise<T>, { bounded = true }: { bounded?: boolean } = {}): Promise<T> {
+    return this.command(run, key, bounded);
   }
 
   /** The ready connection of the master serving `key`'s slot, by the cluster client's map, else undefined. */
