@@ -98,6 +98,9 @@ const NOT_ACCEPTABLE =
 const NO_EVENT_STREAM =
   'Not acceptable: a subscription is answered as an event stream (text/event-stream: GraphQL over SSE), which the Accept header does not allow; nothing was run.';
 
+const OPAQUE_ORIGIN_STREAM =
+  'Forbidden: a subscription is not opened for an opaque origin (Origin: null), which could not read its events; nothing was run.';
+
 const DEFAULT_COOKIE: CookieSettings = {
   name: 'sessionid',
   ageSeconds: 1_209_600,
@@ -307,6 +310,13 @@ export function useSessions(options: SessionsOptions): SessionsPlugin {
     // A subscription refused before its stream (a limit, the store): the contract's codes too.
     onSubscribe({ args, setResultAndStopExecution }) {
       const request = (args.contextValue as { request?: Request }).request;
+      // Nothing at an opaque origin (a sandboxed frame, a file: page) can read an event stream (no CORS
+      // answer names it): opened with a SameSite=None cookie, it would only hold the session's slots.
+      if (request?.headers.get('origin') === 'null') {
+        const refusal = new GraphQLError(OPAQUE_ORIGIN_STREAM, { extensions: { code: 'BAD_REQUEST', http: { status: 403 } } });
+        setResultAndStopExecution({ errors: [refusal] });
+        return;
+      }
       if (request && !acceptsEventStream(request.headers.get('accept'))) {
         const refusal = new GraphQLError(NO_EVENT_STREAM, { extensions: { code: 'NOT_ACCEPTABLE', http: { status: 406 } } });
         setResultAndStopExecution({ errors: [refusal] });

@@ -215,6 +215,26 @@ describe('sessionChanged', async () => {
     for (const s of streams) expect(await s.session()).toMatchObject({ exists: true });
   });
 
+  // A sandboxed frame (or a file: page) sends Origin: null: with a SameSite=None cookie, EventSource there would
+  // hold the session's slots, and nothing there could read the events (no CORS answer names an opaque origin).
+  it('a subscription from an opaque origin (Origin: null) is refused (403) and holds nothing', async () => {
+    const c = await stored();
+    const query = 'subscription { sessionChanged { exists keys } }';
+    const before = live();
+    for (let i = 0; i < 5; i++) {
+      const r = await c.fetch(`/graphql?query=${encodeURIComponent(query)}`, {
+        headers: { accept: 'text/event-stream', origin: 'null' },
+      });
+      expect(r.status).toBe(403);
+      const text = await r.text();
+      expect(text).toMatch(/opaque origin/);
+      expect(text).not.toMatch(/"exists"/);
+    }
+    expect(live()).toBe(before);
+    const streams = [await subscribe(c), await subscribe(c), await subscribe(c)];
+    for (const s of streams) expect(await s.session()).toMatchObject({ exists: true });
+  });
+
   // curl and fetch send */* by default; some clients send no Accept at all, or a chunked body.
   it.each([
     ['*/*', false],
