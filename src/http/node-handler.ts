@@ -77,17 +77,21 @@ export function createNodeHandler(options: {
     const given = req.headers['x-request-id'];
     const requestId = typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
     recordRequestId(res, requestId);
-    res.once('finish', () => {
+    // 'close', not 'finish': an answer that never ended (an event stream the client left, a request
+    // the shutdown's timeout cut) is logged too, as aborted; 499 when not even its status went out.
+    res.once('close', () => {
       const durationMs = performance.now() - started;
       const op = operationOf(res);
-      if (op) metrics?.operation(op.type, op.name, op.outcome, durationMs / 1000);
+      if (op && op.type !== 'subscription') metrics?.operation(op.type, op.name, op.outcome, durationMs / 1000);
+      const aborted = !res.writableFinished;
       logger.request?.({
         requestId,
         method: req.method ?? '',
         path: (req.url ?? '/').split('?')[0] ?? '/',
         operation: op ? `${op.type}${op.name ? ` ${op.name}` : ''}` : undefined,
-        status: res.statusCode,
+        status: aborted && !res.headersSent ? 499 : res.statusCode,
         durationMs,
+        ...(aborted ? { aborted } : {}),
       });
     });
     return requestId;

@@ -52,6 +52,12 @@ export function describeOperation(
 /** Yoga's side of the same record: its server context carries the node response. */
 export function useOperationInfo(): Plugin {
   return {
+    // A subscription is named in the request log line written when its stream ends (not in /metrics: a
+    // stream's length is not an operation's duration).
+    onSubscribe({ args }) {
+      const res = (args.contextValue as { res?: ServerResponse }).res;
+      if (res) recordOperation(res, describeOperation(args.document, args.operationName, undefined));
+    },
     onExecute({ args }) {
       const res = (args.contextValue as { res?: ServerResponse }).res;
       if (!res) return;

@@ -43,8 +43,11 @@ export interface RequestLog {
   path: string;
   /** `mutation AddToCart`, `query`…; absent for non-GraphQL requests. */
   operation?: string;
+  /** The status sent; 499 for an answer aborted before its status went out. */
   status: number;
   durationMs: number;
+  /** The connection closed before the answer ended: the client went away (an event stream it left), or the shutdown's timeout cut it. */
+  aborted?: true;
 }
 
 export interface Logger extends YogaLogger {
@@ -103,7 +106,8 @@ export function createLogger(options: { json: boolean; level?: LogLevel }): Logg
       if (options.json)
         return out(`{"time":"${new Date().toISOString()}","level":"info","msg":"request",${JSON.stringify(entry).slice(1)}\n`);
       const op = entry.operation ? ` ${entry.operation}` : '';
-      emit('info', [`${entry.method} ${entry.path}${op} ${entry.status} ${entry.durationMs.toFixed(1)}ms [${entry.requestId}]`]);
+      const aborted = entry.aborted ? ' aborted' : '';
+      emit('info', [`${entry.method} ${entry.path}${op} ${entry.status}${aborted} ${entry.durationMs.toFixed(1)}ms [${entry.requestId}]`]);
     },
   };
 }

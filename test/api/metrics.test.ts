@@ -78,6 +78,19 @@ describe('request logs', () => {
       ['POST', '/graphql', 'query', 200],
     ]);
     expect(entries[1]?.requestId).toBe('req-42');
+    expect(entries.some((e) => e.aborted)).toBe(false);
+    // An event stream ends when its client goes away: logged then, as aborted, with the status it was sent with.
+    const gone = new AbortController();
+    const stream = await c.fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ query: 'subscription Live { sessionChanged { exists } }' }),
+      signal: gone.signal,
+    });
+    await stream.body!.getReader().read();
+    gone.abort();
+    await expect.poll(() => entries.length).toBe(4);
+    expect(entries[3]).toMatchObject({ method: 'POST', path: '/graphql', operation: 'subscription Live', status: 200, aborted: true });
     expect(entries[0]?.requestId).toMatch(/^[0-9a-f-]{36}$/);
     expect(entries.every((e) => e.durationMs >= 0)).toBe(true);
     expect(JSON.stringify(entries)).not.toContain(c.sessionCookie!.split('.')[0]);
