@@ -42,8 +42,7 @@ async function main(): Promise<void> {
     config = loadConfig(process.env, { secretFallback: devSecret(process.env.SESSIONQL_DATA_DIR || './.data') });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    console.error(`sessionql: ${error.message}`);
-    process.exit(1);
+    fatal(error.message);
   }
   const log = createLogger({ json: config.nodeEnv === 'production', level: config.logLevel });
   if (config.secretGenerated) {
@@ -69,11 +68,10 @@ async function main(): Promise<void> {
     if (!config.databaseUrl) throw error;
     // Unreachable, refused, the wrong password, no such database: one line naming the setting (the password hidden).
     const { message, code } = error as NodeJS.ErrnoException;
-    console.error(
-      `sessionql: cannot use PostgreSQL (DATABASE_URL=${redactedUrl(config.databaseUrl)}): ${message}${code && !message.includes(code) ? ` (${code})` : ''}`,
-    );
     await database.close().catch(() => {});
-    process.exit(1);
+    fatal(
+      `cannot use PostgreSQL (DATABASE_URL=${redactedUrl(config.databaseUrl)}): ${message}${code && !message.includes(code) ? ` (${code})` : ''}`,
+    );
   }
   if (config.engine === 'cached_db') return serveOn(config, log, await openCachedDb(config, database, log), database);
   return serveOn(config, log, null, database);
@@ -92,8 +90,7 @@ async function openCachedDb(config: Config, database: Database, log: Logger): Pr
       onCacheError: (error) => log.warn(`session cache (Redis): ${(error as Error).message}; reading from the database meanwhile`),
     });
   } catch (error) {
-    console.error(`sessionql: SESSION_ENGINE=cached_db: cannot use Redis (${redisTarget(config)}): ${(error as Error).message}`);
-    process.exit(1);
+    fatal(`SESSION_ENGINE=cached_db: cannot use Redis (${redisTarget(config)}): ${(error as Error).message}`);
   }
 }
 
@@ -110,8 +107,7 @@ async function openCacheEngine(config: Config): Promise<RedisEngine> {
       waitTimeoutMs: config.redisWaitTimeoutMs,
     });
   } catch (error) {
-    console.error(`sessionql: SESSION_ENGINE=cache: cannot use Redis (${redisTarget(config)}): ${(error as Error).message}`);
-    process.exit(1);
+    fatal(`SESSION_ENGINE=cache: cannot use Redis (${redisTarget(config)}): ${(error as Error).message}`);
   }
 }
 
@@ -172,8 +168,7 @@ async function serveOn(config: Config, log: Logger, engine: SessionEngine | null
       ENOTFOUND: 'HOST does not resolve',
       EAI_AGAIN: 'HOST does not resolve',
     };
-    console.error(`sessionql: cannot listen on ${config.host}:${config.port}: ${why[error.code ?? ''] ?? error.message}`);
-    process.exit(1);
+    fatal(`cannot listen on ${config.host}:${config.port}: ${why[error.code ?? ''] ?? error.message}`);
   };
   server.once('error', cannotListen);
   server.listen(config.port, config.host, () => {
@@ -232,6 +227,22 @@ async function serveOn(config: Config, log: Logger, engine: SessionEngine | null
 main().catch((error) => {
   // The data folder unusable (a file, no permission, read-only, full): the system's message names the path.
   const system = typeof (error as NodeJS.ErrnoException).syscall === 'string';
-  console.error('sessionql: failed to start:', error instanceof FolderLocked || system ? (error as Error).message : error);
-  process.exit(1);
+  if (error instanceof FolderLocked || system) fatal(`failed to start: ${(error as Error).message}`);
+  fatal('failed to start:', error);
 });
+
+/**
+ * A start-up failure: one line on stderr, then exit 1. With NODE_ENV=production
+ * the line is JSON, as the logger's are (the config may be what failed, so
+ * this reads NODE_ENV itself); an unexpected error keeps its stack.
+ */
+function fatal(message: string, error?: unknown): never {
+  if (process.env.NODE_ENV === 'production') {
+    const why = error === undefined ? '' : ` ${error instanceof Error ? error.message : String(error)}`;
+    const stack = error instanceof Error ? { stack: error.stack } : {};
+    const line = { time: new Date().toISOString(), level: 'error', msg: `sessionql: ${message}${why}`, ...stack };
+    process.stderr.write(`${JSON.stringify(line)}\n`);
+  } else if (error === undefined) console.error(`sessionql: ${message}`);
+  else console.error(`sessionql: ${message}`, error);
+  process.exit(1);
+}

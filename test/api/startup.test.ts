@@ -53,10 +53,13 @@ describe('start-up (npm start: the built dist/main.mjs)', { timeout: 90_000 }, a
     });
     expect(await run.exited).toBe(1);
     const out = run.output().trim();
-    expect(out).toMatch(
+    // In production, a JSON line as the logger writes them, for the same log collector.
+    expect(out.split('\n')).toHaveLength(1);
+    const line = JSON.parse(out);
+    expect(line).toMatchObject({ level: 'error' });
+    expect(line.msg).toMatch(
       /^sessionql: cannot use PostgreSQL \(DATABASE_URL=postgres:\/\/sessions:\*\*\*@127\.0\.0\.1:\d+\/app\): .*ECONNREFUSED/,
     );
-    expect(out.split('\n')).toHaveLength(1);
     expect(out).not.toContain('hunter2');
   });
 
@@ -68,13 +71,17 @@ describe('start-up (npm start: the built dist/main.mjs)', { timeout: 90_000 }, a
     const secret = { NODE_ENV: 'production', SESSION_SECRET: 'a-secret-of-32-characters-or-more-0123', HOST: '127.0.0.1' };
     const busy = runScript('dist/main.mjs', { ...secret, DATABASE_URL: databaseUrl, SESSIONQL_DATA_DIR: tempDir(), PORT: String(port) });
     expect(await busy.exited).toBe(1);
-    expect(busy.output().trim()).toBe(`sessionql: cannot listen on 127.0.0.1:${port}: another process listens there (PORT)`);
+    expect(JSON.parse(busy.output().trim()).msg).toBe(
+      `sessionql: cannot listen on 127.0.0.1:${port}: another process listens there (PORT)`,
+    );
 
     const file = path.join(tempDir(), 'a-file');
     writeFileSync(file, '');
     const notFolder = runScript('dist/main.mjs', { ...secret, SESSIONQL_DATA_DIR: file, PORT: String(await freePort()) });
     expect(await notFolder.exited).toBe(1);
-    expect(notFolder.output().trim()).toMatch(new RegExp(`^sessionql: failed to start: ENOTDIR: not a directory, mkdir '${file}/pglite'$`));
+    expect(JSON.parse(notFolder.output().trim()).msg).toMatch(
+      new RegExp(`^sessionql: failed to start: ENOTDIR: not a directory, mkdir '${file}/pglite'$`),
+    );
   });
 
   it('NODE_ENV=production without SESSION_SECRET refuses to start', async () => {
