@@ -397,7 +397,8 @@ async function buildProject() {
   if (o['project-run'] !== 'start') return null;
   const { scripts = {} } = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8'));
   const outfile = /--outfile=(\S+)/.exec(scripts.build || '')?.[1];
-  const start = /^node((?:\s+--[\w-]+(?:=\S+)?)*)\s+(\S+)$/.exec((scripts.start || '').trim());
+  // `exec node …`: npm's shell replaced by node, so a SIGTERM to npm reaches it.
+  const start = /^(?:exec\s+)?node((?:\s+--[\w-]+(?:=\S+)?)*)\s+(\S+)$/.exec((scripts.start || '').trim());
   if (!outfile || !start || path.normalize(start[2]) !== path.normalize(outfile)) {
     log('project: package.json has no esbuild build + `node FILE` start; running it with tsx');
     return null;
