@@ -479,6 +479,11 @@ export class RedisEngine implements SessionEngine {
     return within(promise, Math.max(1, ms), () => new RedisUnavailable(`no answer from Redis within ${this.timeoutMs} ms`));
   }
 
+  /** `promise` bounded as {@link bounded}, or as it is when its caller bounds it. */
+  private limited<T>(promise: Promise<T>, bounded: boolean, ms?: number): Promise<T> {
+    return bounded ? this.bounded(promise, ms) : promise;
+  }
+
   /**
    * Runs a command; anything but Redis's answer to the command itself is
    * StoreUnavailable, within timeoutMs from the call: ioredis's
@@ -499,20 +504,19 @@ export class RedisEngine implements SessionEngine {
    * itself, with a shorter timeout, says `bounded: false`: one timer, not two.
    */
   private async command<T>(run: (client: Client) => Promise<T>, key?: string, bounded = true): Promise<T> {
-    const bound = bounded ? (promise: Promise<T>, ms?: number) => this.bounded(promise, ms) : (promise: Promise<T>) => promise;
     try {
-      if (!(this.client instanceof Cluster)) return await bound(run(this.client));
+      if (!(this.client instanceof Cluster)) return await this.limited(run(this.client), bounded);
       const node = key === undefined ? undefined : this.master(key);
       if (node) {
         const started = Date.now();
         try {
-          return await bound(run(node));
+          return await this.limited(run(node), bounded);
         } catch (error) {
           if (!notRunThere(error)) throw error;
         }
-        return await bound(run(this.client), this.timeoutMs - (Date.now() - started));
+        return await this.limited(run(this.client), bounded, this.timeoutMs - (Date.now() - started));
       }
-      return await bound(run(this.client));
+      return await this.limited(run(this.client), bounded);
     } catch (error) {
       if (error instanceof StoreUnavailable || isCommandError(error)) throw error;
       throw new RedisUnavailable(`Redis unavailable: ${(error as Error).message}`, { cause: error });
