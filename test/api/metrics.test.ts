@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { RequestLog } from '../../src/server/logger.js';
 import { setup } from '../helpers/app.js';
@@ -91,6 +93,14 @@ describe('request logs', () => {
     gone.abort();
     await expect.poll(() => entries.length).toBe(4);
     expect(entries[3]).toMatchObject({ method: 'POST', path: '/graphql', operation: 'subscription Live', status: 200, aborted: true });
+    // A client gone in the middle of its body (a slow or hostile one): no status went out, so 499.
+    const socket = connect(Number(new URL(app.baseUrl).port), '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write('POST /graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"query":');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    socket.destroy();
+    await expect.poll(() => entries.length).toBe(5);
+    expect(entries[4]).toMatchObject({ method: 'POST', path: '/graphql', status: 499, aborted: true });
     expect(entries[0]?.requestId).toMatch(/^[0-9a-f-]{36}$/);
     expect(entries.every((e) => e.durationMs >= 0)).toBe(true);
     expect(JSON.stringify(entries)).not.toContain(c.sessionCookie!.split('.')[0]);
