@@ -91,7 +91,8 @@ export function createNodeHandler(options: {
         operation: op ? `${op.type}${op.name ? ` ${op.name}` : ''}` : undefined,
         status: aborted && !res.headersSent ? 499 : res.statusCode,
         durationMs,
-        ...(aborted ? { aborted } : {}),
+        // undefined, not left out: one shape for every line, no object spread per request (JSON.stringify drops it).
+        aborted: aborted || undefined,
       });
     });
     return requestId;
