@@ -2,7 +2,9 @@
  * Who may call with the session cookie (CSRF): a request without Origin
  * (same-origin GET, curl, server-side clients), one from this host, or one
  * from CORS_ORIGINS. An opaque origin (`Origin: null`: sandboxed frames,
- * some redirects, file:) is its own case: it may read with GET, never POST.
+ * some redirects, file:) is its own case: it may read with GET, never POST,
+ * and never open a subscription (useSessions refuses it: nothing there could
+ * read the events, and the stream would hold the session's slots).
  */
 export type OriginVerdict = 'absent' | 'same' | 'allowed' | 'opaque' | 'foreign';
 
