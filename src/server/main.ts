@@ -159,6 +159,14 @@ async function serveOn(config: Config, log: Logger, engine: SessionEngine | null
     }
     return app.handle(req, res);
   });
+  // Connections not yet closed. A connection cut at SHUTDOWN_TIMEOUT has left
+  // the server's count before its 'close', which carries its request's log
+  // line (aborted, 499): the exit waits for those.
+  const open = new Set<net.Socket>();
+  server.on('connection', (socket: net.Socket) => {
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+  });
   // The port taken, a privileged port, a HOST that does not resolve: one line naming the setting, not a stack.
   const cannotListen = (error: NodeJS.ErrnoException) => {
     const why: Record<string, string> = {
@@ -208,7 +216,8 @@ async function serveOn(config: Config, log: Logger, engine: SessionEngine | null
         // net.Server's close stops listening without http.Server's immediate
         // closing of idle keep-alive sockets (a request in flight towards one would be reset).
         net.Server.prototype.close.call(server, async () => {
-          await stopped;
+          // (A listener, not events.once: that would reject on a socket's late 'error'.)
+          await Promise.all([stopped, ...[...open].map((socket) => new Promise((resolve) => socket.once('close', resolve)))]);
           await app.store.close().catch((error) => log.error(error));
           log.info('closed');
           process.exit(0);

@@ -1,4 +1,6 @@
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
@@ -106,5 +108,43 @@ describe('graceful shutdown', { timeout: 90_000 }, async () => {
     expect(requests[0]).toMatchObject({ level: 'info', method: 'POST', path: '/graphql', operation: 'mutation', status: 200 });
     expect(requests[0].requestId).toMatch(/^[0-9a-f-]{36}$/);
     expect(server.output()).not.toMatch(/sessionid=/);
+  });
+
+  it('a request still in flight at SHUTDOWN_TIMEOUT is cut, logged as aborted with 499, and the process exits 0', async () => {
+    const port = await freePort();
+    const server = runScript('dist/main.mjs', {
+      NODE_ENV: 'production',
+      SESSION_SECRET: 'shutdown-secret-0123456789-0123456789-abcdef',
+      DATABASE_URL: testDatabaseUrl(),
+      SESSIONQL_DATA_DIR: dataDir,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      SHUTDOWN_TIMEOUT: '1',
+    });
+    await waitFor(server, /sessionql on http/);
+    // A slow upload: its headers and part of its body, the rest never sent.
+    const socket = connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write('POST /graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"query":');
+    const cut = once(socket, 'close');
+    await new Promise((r) => setTimeout(r, 300));
+    const signalled = Date.now();
+    server.child.kill('SIGTERM');
+    const code = await server.exited;
+    const took = Date.now() - signalled;
+    await cut;
+
+    expect(code).toBe(0);
+    // The drain waited for the request, then cut it at SHUTDOWN_TIMEOUT (1 s).
+    expect(took).toBeGreaterThanOrEqual(900);
+    expect(took).toBeLessThan(4000);
+    const requests = server
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"msg":"request"'))
+      .map((l) => JSON.parse(l));
+    expect(requests).toHaveLength(1);
+    expect(requests[0]).toMatchObject({ method: 'POST', path: '/graphql', status: 499, aborted: true });
+    expect(server.output()).toMatch(/"msg":"closed"/);
   });
 });
