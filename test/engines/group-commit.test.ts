@@ -1,11 +1,13 @@
 import { sql } from 'drizzle-orm';
+import postgres from 'postgres';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { SessionChange, SessionData, StoredSession } from '../../src/core/engine.js';
 import { openDbEngine } from '../../src/engines/index.js';
 import { openDatabase } from '../../src/engines/postgres/client.js';
 import { migrate } from '../../src/engines/postgres/migrate.js';
 import { SessionStore } from '../../src/engines/postgres/store.js';
-import { emptyDatabaseUrl, engine, testDatabase } from '../helpers/database.js';
+import { HOLD_MS } from '../../src/engines/postgres/swap-batch.js';
+import { emptyDatabaseUrl, engine, testDatabase, testDatabaseUrl } from '../helpers/database.js';
 import { recordingDatabase } from '../helpers/queries.js';
 
 // Group commit (docs/decisions/0019): the compare-and-set writes of one turn
@@ -110,6 +112,68 @@ describe(`group commit (${engine})`, () => {
     const [one] = await sessions(1, now);
     await Promise.all(Array.from({ length: 20 }, () => store.change(one!.hash, bump, now)));
     expect(await store.load(one!.hash, now)).toMatchObject({ data: { n: 20 }, version: 20 });
+  });
+});
+
+// One group statement in flight at a time (docs/decisions/0028). PGlite
+// answers a statement within the turn that sent it, so there the next turn
+// finds nothing in flight: PostgreSQL only.
+describe.runIf(engine === 'postgres')('one group in flight (PostgreSQL)', () => {
+  it('while a statement is in flight, the writes of the turns that follow wait for it and go as one', async () => {
+    const now = Date.now();
+    const all = await sessions(8, now);
+    const [batchesBefore, singlesBefore] = [batches(), singles()];
+    const writes: Promise<unknown>[] = [];
+    // Two writes a turn for four turns: the first turn's group is sent at its end, the next three wait for it.
+    // (Two immediates: the first may run before the group's own, which then takes the next turn's writes too.)
+    for (let turn = 0; turn < 4; turn++) {
+      if (turn > 0) await new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+      for (const { hash, row } of all.slice(2 * turn, 2 * turn + 2)) writes.push(store.change(hash, bump, now, row));
+    }
+    await Promise.all(writes);
+    expect([batches() - batchesBefore, singles() - singlesBefore]).toEqual([2, 0]);
+    for (const { hash } of all) expect(await store.load(hash, now)).toMatchObject({ data: { n: 1 }, version: 1 });
+  });
+
+  it(`a statement held up elsewhere holds the next group back ${HOLD_MS} ms at most, not until it returns`, async () => {
+    const now = Date.now();
+    const [held, free] = await sessions(2, now);
+    // Another connection locks \`held\`'s row in an open transaction: its write waits for the lock.
+    const other = postgres(testDatabaseUrl()!, { max: 1, onnotice: () => {} });
+    onTestFinished(() => other.end());
+    let unlock!: () => void;
+    const unlocked = new Promise<void>((resolve) => {
+      unlock = resolve;
+    });
+    let locked!: () => void;
+    const lockTaken = new Promise<void>((resolve) => {
+      locked = resolve;
+    });
+    const transaction = other.begin(async (tx) => {
+      await tx`SELECT 1 FROM sessionql_session WHERE key_hash = ${held!.hash} FOR UPDATE`;
+      locked();
+      await unlocked;
+    });
+    await lockTaken;
+
+    let heldDone = false;
+    const heldWrite = store.change(held!.hash, bump, now, held!.row).finally(() => {
+      heldDone = true;
+    });
+    await new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+    const started = performance.now();
+    const freeWrite = await Promise.race([
+      store.change(free!.hash, bump, now, free!.row),
+      new Promise((resolve) => setTimeout(() => resolve('still waiting'), 2000)),
+    ]);
+    const waited = performance.now() - started;
+    expect(freeWrite).toMatchObject({ row: { data: { n: 1 }, version: 1 } });
+    expect(heldDone).toBe(false);
+    expect(waited).toBeGreaterThanOrEqual(HOLD_MS - 5);
+
+    unlock();
+    await transaction;
+    expect(await heldWrite).toMatchObject({ row: { data: { n: 1 }, version: 1 } });
   });
 });
 

@@ -26,6 +26,12 @@ interface Waiting extends SwapWrite {
 /** Rows per statement, and the JSON bytes of one statement's data. */
 const MAX_ROWS = 64;
 const MAX_BYTES = 1024 * 1024;
+/**
+ * A statement in flight longer than this no longer holds the next group
+ * back: one slow statement (a row lock held elsewhere, a stalled connection)
+ * delays the writes behind it by this much at most, not by its own time.
+ */
+export const HOLD_MS = 20;
 
 /**
  * Group commit. The compare-and-set writes asked for during one turn of the
@@ -37,11 +43,21 @@ const MAX_BYTES = 1024 * 1024;
  * batch holds one write per session (this process's writes to one session
  * take turns anyway). A batch that fails for any reason but an outage is
  * retried one write per statement, so one write's error is its own.
+ *
+ * One statement at a time: while a group is in flight, the writes of the
+ * turns that follow wait and go together when it returns (or after
+ * HOLD_MS, should it be slow). An idle server sends a write at the end of
+ * its turn, as before; a busy one sends fewer, larger groups, which costs
+ * PostgreSQL and this process less per write (docs/decisions/0028).
  */
 export class SwapBatch {
   private waiting: Waiting[] = [];
   private hashes = new Set<string>();
   private bytes = 0;
+  /** Statements of send() in flight for less than HOLD_MS: while there is one, the next group waits. */
+  private holding = 0;
+  /** A send at the end of this turn is due (setImmediate). */
+  private due = false;
 
   constructor(
     private readonly onError: ((error: unknown, writes: number) => void) | undefined,
@@ -51,7 +67,13 @@ export class SwapBatch {
   add(hash: string, version: number, json: string, nowMs: number, deadline: number): Promise<Row> {
     return new Promise<Row>((resolve, reject) => {
       if (this.hashes.has(hash) || this.waiting.length >= MAX_ROWS || this.bytes + json.length > MAX_BYTES) this.send();
-      if (this.waiting.length === 0) setImmediate(() => this.send());
+      if (this.waiting.length === 0 && !this.due) {
+        this.due = true;
+        setImmediate(() => {
+          this.due = false;
+          if (this.holding === 0) this.send();
+        });
+      }
       this.waiting.push({ hash, version, json, nowMs, deadline, resolve, reject });
       this.hashes.add(hash);
       this.bytes += json.length;
@@ -64,15 +86,28 @@ export class SwapBatch {
     this.waiting = [];
     this.hashes = new Set();
     this.bytes = 0;
+    const release = this.hold();
     if (writes.length === 1) {
-      this.alone(writes[0]!);
+      const [write] = writes as [Waiting];
+      this.statements.one(write).then(
+        (row) => {
+          release();
+          write.resolve(row);
+        },
+        (error) => {
+          release();
+          write.reject(error);
+        },
+      );
       return;
     }
     this.statements.many(writes).then(
       (rows) => {
+        release();
         for (const w of writes) w.resolve(rows.get(w.hash));
       },
       (error) => {
+        release();
         if (error instanceof DatabaseUnavailable) for (const w of writes) w.reject(error);
         else {
           this.onError?.(error, writes.length);
@@ -80,6 +115,25 @@ export class SwapBatch {
         }
       },
     );
+  }
+
+  /**
+   * Holds the next group back until the statement just sent returns, or for
+   * HOLD_MS at most. Returns the release, to call when it returns; the group
+   * that gathered meanwhile is then sent.
+   */
+  private hold(): () => void {
+    this.holding++;
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      clearTimeout(timer);
+      if (--this.holding === 0 && !this.due) this.send();
+    };
+    // Not a reason to keep the process alive: the statement's socket is.
+    const timer = setTimeout(release, HOLD_MS).unref();
+    return release;
   }
 
   private alone(write: Waiting): void {
