@@ -6,7 +6,7 @@ import { openDbEngine } from '../../src/engines/index.js';
 import { openDatabase } from '../../src/engines/postgres/client.js';
 import { migrate } from '../../src/engines/postgres/migrate.js';
 import { SessionStore } from '../../src/engines/postgres/store.js';
-import { HOLD_MS } from '../../src/engines/postgres/swap-batch.js';
+import { HOLD_FROM, HOLD_MS } from '../../src/engines/postgres/swap-batch.js';
 import { emptyDatabaseUrl, engine, testDatabase, testDatabaseUrl } from '../helpers/database.js';
 import { recordingDatabase } from '../helpers/queries.js';
 
@@ -119,31 +119,46 @@ describe(`group commit (${engine})`, () => {
 // answers a statement within the turn that sent it, so there the next turn
 // finds nothing in flight: PostgreSQL only.
 describe.runIf(engine === 'postgres')('one group in flight (PostgreSQL)', () => {
-  it('while a statement is in flight, the writes of the turns that follow wait for it and go as one', async () => {
+  /** Writes `first` writes in one turn, then 2 in each of the next three turns: how many statements they took. */
+  async function turns(first: number): Promise<number> {
     const now = Date.now();
-    const all = await sessions(8, now);
+    const all = await sessions(first + 6, now);
     const [batchesBefore, singlesBefore] = [batches(), singles()];
+    const sizes = [first, 2, 2, 2];
     const writes: Promise<unknown>[] = [];
-    // Two writes a turn for four turns: the first turn's group is sent at its end, the next three wait for it.
-    // (Two immediates: the first may run before the group's own, which then takes the next turn's writes too.)
-    for (let turn = 0; turn < 4; turn++) {
+    let next = 0;
+    for (const [turn, size] of sizes.entries()) {
+      // Two immediates: the first may run before the group's own, which would then take this turn's writes too.
       if (turn > 0) await new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
-      for (const { hash, row } of all.slice(2 * turn, 2 * turn + 2)) writes.push(store.change(hash, bump, now, row));
+      for (const { hash, row } of all.slice(next, next + size)) writes.push(store.change(hash, bump, now, row));
+      next += size;
     }
     await Promise.all(writes);
-    expect([batches() - batchesBefore, singles() - singlesBefore]).toEqual([2, 0]);
     for (const { hash } of all) expect(await store.load(hash, now)).toMatchObject({ data: { n: 1 }, version: 1 });
+    return batches() - batchesBefore + singles() - singlesBefore;
+  }
+
+  it(`while a group of ${HOLD_FROM} or more is in flight, the writes of the turns that follow wait for it and go as one`, async () => {
+    expect(await turns(HOLD_FROM)).toBe(2);
   });
 
-  it(`a statement held up elsewhere holds the next group back ${HOLD_MS} ms at most, not until it returns`, async () => {
+  it("behind a smaller group (few writers), each turn's writes go at the end of that turn, as before", async () => {
+    expect(await turns(2)).toBe(4);
+  });
+
+  it(`a group held up elsewhere holds the next one back ${HOLD_MS} ms at most, not until it returns`, async () => {
     const now = Date.now();
-    const [held, free] = await sessions(2, now);
-    // Another connection locks \`held\`'s row in an open transaction: its write waits for the lock.
+    const [held, free, ...others] = await sessions(HOLD_FROM + 1, now);
+    // Another connection locks `held`'s row in an open transaction: its write waits for the lock.
     const other = postgres(testDatabaseUrl()!, { max: 1, onnotice: () => {} });
-    onTestFinished(() => other.end());
     let unlock!: () => void;
     const unlocked = new Promise<void>((resolve) => {
       unlock = resolve;
+    });
+    // Also when an expectation fails: the lock goes, and the writes behind it land before the next test.
+    onTestFinished(async () => {
+      unlock();
+      await other.end();
     });
     let locked!: () => void;
     const lockTaken = new Promise<void>((resolve) => {
@@ -156,8 +171,9 @@ describe.runIf(engine === 'postgres')('one group in flight (PostgreSQL)', () => 
     });
     await lockTaken;
 
+    // A group of HOLD_FROM writes, one of them on the locked row: the whole statement waits.
     let heldDone = false;
-    const heldWrite = store.change(held!.hash, bump, now, held!.row).finally(() => {
+    const heldWrite = Promise.all([held!, ...others].map(({ hash, row }) => store.change(hash, bump, now, row))).finally(() => {
       heldDone = true;
     });
     await new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
@@ -173,7 +189,7 @@ describe.runIf(engine === 'postgres')('one group in flight (PostgreSQL)', () => 
 
     unlock();
     await transaction;
-    expect(await heldWrite).toMatchObject({ row: { data: { n: 1 }, version: 1 } });
+    for (const written of await heldWrite) expect(written).toMatchObject({ row: { data: { n: 1 }, version: 1 } });
   });
 });
 

@@ -32,6 +32,14 @@ const MAX_BYTES = 1024 * 1024;
  * delays the writes behind it by this much at most, not by its own time.
  */
 export const HOLD_MS = 20;
+/**
+ * Only a group of at least this many writes holds the next one back. A
+ * smaller one says there are few writers: the next write would wait for
+ * a statement's round trip to share it with hardly anyone (at 4
+ * connections, holding behind every group cost 23 % of the writes per
+ * second; docs/decisions/0028).
+ */
+export const HOLD_FROM = 8;
 
 /**
  * Group commit. The compare-and-set writes asked for during one turn of the
@@ -44,17 +52,18 @@ export const HOLD_MS = 20;
  * take turns anyway). A batch that fails for any reason but an outage is
  * retried one write per statement, so one write's error is its own.
  *
- * One statement at a time: while a group is in flight, the writes of the
- * turns that follow wait and go together when it returns (or after
- * HOLD_MS, should it be slow). An idle server sends a write at the end of
- * its turn, as before; a busy one sends fewer, larger groups, which costs
- * PostgreSQL and this process less per write (docs/decisions/0028).
+ * Under load, one group at a time: while a group of HOLD_FROM writes or
+ * more is in flight, the writes of the turns that follow wait and go
+ * together when it returns (or after HOLD_MS, should it be slow). Fewer,
+ * larger groups cost PostgreSQL and this process less per write. Behind a
+ * smaller group, or none, a write goes at the end of its turn, as before
+ * (docs/decisions/0028).
  */
 export class SwapBatch {
   private waiting: Waiting[] = [];
   private hashes = new Set<string>();
   private bytes = 0;
-  /** Statements of send() in flight for less than HOLD_MS: while there is one, the next group waits. */
+  /** Groups of HOLD_FROM writes or more in flight for less than HOLD_MS: while there is one, the next group waits. */
   private holding = 0;
   /** A send at the end of this turn is due (setImmediate). */
   private due = false;
@@ -86,28 +95,18 @@ export class SwapBatch {
     this.waiting = [];
     this.hashes = new Set();
     this.bytes = 0;
-    const release = this.hold();
     if (writes.length === 1) {
-      const [write] = writes as [Waiting];
-      this.statements.one(write).then(
-        (row) => {
-          release();
-          write.resolve(row);
-        },
-        (error) => {
-          release();
-          write.reject(error);
-        },
-      );
+      this.alone(writes[0]!);
       return;
     }
+    const release = writes.length >= HOLD_FROM ? this.hold() : undefined;
     this.statements.many(writes).then(
       (rows) => {
-        release();
+        release?.();
         for (const w of writes) w.resolve(rows.get(w.hash));
       },
       (error) => {
-        release();
+        release?.();
         if (error instanceof DatabaseUnavailable) for (const w of writes) w.reject(error);
         else {
           this.onError?.(error, writes.length);
@@ -118,7 +117,7 @@ export class SwapBatch {
   }
 
   /**
-   * Holds the next group back until the statement just sent returns, or for
+   * Holds the next group back until the group just sent returns, or for
    * HOLD_MS at most. Returns the release, to call when it returns; the group
    * that gathered meanwhile is then sent.
    */
