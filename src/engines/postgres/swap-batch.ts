@@ -54,7 +54,8 @@ export const HOLD_FROM = 8;
  *
  * Under load, one group at a time: while a group of HOLD_FROM writes or
  * more is in flight, the writes of the turns that follow wait and go
- * together when it returns (or after HOLD_MS, should it be slow). Fewer,
+ * together when it returns (or after HOLD_MS, should it be slow; a group
+ * that fills up meanwhile goes at once, as any full group does). Fewer,
  * larger groups cost PostgreSQL and this process less per write. Behind a
  * smaller group, or none, a write goes at the end of its turn, as before
  * (docs/decisions/0028).
