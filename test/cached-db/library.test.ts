@@ -11,7 +11,8 @@ import { entryOf, inspector } from './helpers.js';
 describe.skipIf(!onCachedDb)('openCachedDbEngine', () => {
   it('opens the database (migrated) and Redis; writes are copied to the cache; close closes both', async () => {
     const databaseUrl = postgresUrl ? await emptyDatabaseUrl('library') : undefined;
-    const engine = await openCachedDbEngine({ databaseUrl, dataDir: 'memory://', cache: testCacheTarget() });
+    // The copy is checked below: not left to the default 200 ms, which a busy machine may miss (outage.test.ts).
+    const engine = await openCachedDbEngine({ databaseUrl, dataDir: 'memory://', cache: { ...testCacheTarget(), cacheTimeoutMs: 5000 } });
     const redis = inspector();
     try {
       const hash = hashSessionKey(newSessionKey());
