@@ -191,6 +191,46 @@ describe.runIf(engine === 'postgres')('one group in flight (PostgreSQL)', () => 
     await transaction;
     for (const written of await heldWrite) expect(written).toMatchObject({ row: { data: { n: 1 }, version: 1 } });
   });
+
+  it('a group that fills up (64 writes) while another is held goes at once, not at the end of the hold', async () => {
+    const now = Date.now();
+    const [held, ...rest] = await sessions(HOLD_FROM + 65, now);
+    const group = rest.slice(0, HOLD_FROM - 1);
+    const full = rest.slice(HOLD_FROM - 1);
+    const other = postgres(testDatabaseUrl()!, { max: 1, onnotice: () => {} });
+    let unlock!: () => void;
+    const unlocked = new Promise<void>((resolve) => {
+      unlock = resolve;
+    });
+    onTestFinished(async () => {
+      unlock();
+      await other.end();
+    });
+    let locked!: () => void;
+    const lockTaken = new Promise<void>((resolve) => {
+      locked = resolve;
+    });
+    const transaction = other.begin(async (tx) => {
+      await tx`SELECT 1 FROM sessionql_session WHERE key_hash = ${held!.hash} FOR UPDATE`;
+      locked();
+      await unlocked;
+    });
+    await lockTaken;
+
+    // A group of HOLD_FROM writes waits on the lock and holds the next group back (for HOLD_MS).
+    const heldWrite = Promise.all([held!, ...group].map(({ hash, row }) => store.change(hash, bump, now, row)));
+    await new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+    const before = batches();
+    // 65 writes in one turn: the 65th finds a full group of 64, which goes then; the 65th waits for the hold.
+    const fullWrites = full.map(({ hash, row }) => store.change(hash, bump, now, row));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(batches() - before).toBe(1);
+
+    unlock();
+    await transaction;
+    for (const written of [...(await heldWrite), ...(await Promise.all(fullWrites))])
+      expect(written).toMatchObject({ row: { data: { n: 1 }, version: 1 } });
+  });
 });
 
 // Two instances (two pools) batching the same sessions in opposite orders at
