@@ -119,6 +119,38 @@ describe(`group commit (${engine})`, () => {
 // answers a statement within the turn that sent it, so there the next turn
 // finds nothing in flight: PostgreSQL only.
 describe.runIf(engine === 'postgres')('one group in flight (PostgreSQL)', () => {
+  /**
+   * Another connection locks `hash`'s row in an open transaction (a write to it waits for the lock).
+   * Returns the unlock, which resolves once the transaction has ended; it also runs when the test
+   * ends, should an expectation fail, so that the writes behind the lock land before the next test.
+   */
+  async function lockRow(hash: string): Promise<() => Promise<void>> {
+    const other = postgres(testDatabaseUrl()!, { max: 1, onnotice: () => {} });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let locked!: () => void;
+    const lockTaken = new Promise<void>((resolve) => {
+      locked = resolve;
+    });
+    const transaction = other.begin(async (tx) => {
+      await tx`SELECT 1 FROM sessionql_session WHERE key_hash = ${hash} FOR UPDATE`;
+      locked();
+      await released;
+    });
+    const unlock = async () => {
+      release();
+      await transaction;
+    };
+    onTestFinished(async () => {
+      await unlock().catch(() => {});
+      await other.end();
+    });
+    await lockTaken;
+    return unlock;
+  }
+
   /** Writes `first` writes in one turn, then 2 in each of the next three turns: how many statements they took. */
   async function turns(first: number): Promise<number> {
     const now = Date.now();
@@ -149,27 +181,7 @@ describe.runIf(engine === 'postgres')('one group in flight (PostgreSQL)', () => 
   it(`a group held up elsewhere holds the next one back ${HOLD_MS} ms at most, not until it returns`, async () => {
     const now = Date.now();
     const [held, free, ...others] = await sessions(HOLD_FROM + 1, now);
-    // Another connection locks `held`'s row in an open transaction: its write waits for the lock.
-    const other = postgres(testDatabaseUrl()!, { max: 1, onnotice: () => {} });
-    let unlock!: () => void;
-    const unlocked = new Promise<void>((resolve) => {
-      unlock = resolve;
-    });
-    // Also when an expectation fails: the lock goes, and the writes behind it land before the next test.
-    onTestFinished(async () => {
-      unlock();
-      await other.end();
-    });
-    let locked!: () => void;
-    const lockTaken = new Promise<void>((resolve) => {
-      locked = resolve;
-    });
-    const transaction = other.begin(async (tx) => {
-      await tx`SELECT 1 FROM sessionql_session WHERE key_hash = ${held!.hash} FOR UPDATE`;
-      locked();
-      await unlocked;
-    });
-    await lockTaken;
+    const unlock = await lockRow(held!.hash);
 
     // A group of HOLD_FROM writes, one of them on the locked row: the whole statement waits.
     let heldDone = false;
@@ -187,8 +199,7 @@ describe.runIf(engine === 'postgres')('one group in flight (PostgreSQL)', () => 
     expect(heldDone).toBe(false);
     expect(waited).toBeGreaterThanOrEqual(HOLD_MS - 5);
 
-    unlock();
-    await transaction;
+    await unlock();
     for (const written of await heldWrite) expect(written).toMatchObject({ row: { data: { n: 1 }, version: 1 } });
   });
 
@@ -197,25 +208,7 @@ describe.runIf(engine === 'postgres')('one group in flight (PostgreSQL)', () => 
     const [held, ...rest] = await sessions(HOLD_FROM + 65, now);
     const group = rest.slice(0, HOLD_FROM - 1);
     const full = rest.slice(HOLD_FROM - 1);
-    const other = postgres(testDatabaseUrl()!, { max: 1, onnotice: () => {} });
-    let unlock!: () => void;
-    const unlocked = new Promise<void>((resolve) => {
-      unlock = resolve;
-    });
-    onTestFinished(async () => {
-      unlock();
-      await other.end();
-    });
-    let locked!: () => void;
-    const lockTaken = new Promise<void>((resolve) => {
-      locked = resolve;
-    });
-    const transaction = other.begin(async (tx) => {
-      await tx`SELECT 1 FROM sessionql_session WHERE key_hash = ${held!.hash} FOR UPDATE`;
-      locked();
-      await unlocked;
-    });
-    await lockTaken;
+    const unlock = await lockRow(held!.hash);
 
     // A group of HOLD_FROM writes waits on the lock and holds the next group back (for HOLD_MS).
     const heldWrite = Promise.all([held!, ...group].map(({ hash, row }) => store.change(hash, bump, now, row)));
@@ -226,8 +219,7 @@ describe.runIf(engine === 'postgres')('one group in flight (PostgreSQL)', () => 
     await new Promise((resolve) => setImmediate(resolve));
     expect(batches() - before).toBe(1);
 
-    unlock();
-    await transaction;
+    await unlock();
     for (const written of [...(await heldWrite), ...(await Promise.all(fullWrites))])
       expect(written).toMatchObject({ row: { data: { n: 1 }, version: 1 } });
   });
